@@ -1,6 +1,11 @@
 //! The rule catalog: sources, the readers that turn their files into rules, and an in-memory
 //! index of the result. Reading collects every problem per file and never stops at one.
 
+pub mod attack;
+mod report;
+
+pub use report::{AttackRow, PredicateView, Report, StageView, report};
+
 use ir::{Diagnostic, Rule};
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,1 +1,3 @@
-//! sigma
+//! The Sigma rule language.
+
+pub mod condition;

@@ -1,0 +1,151 @@
+//! What detdex shows of one rule: its metadata, ATT&CK mapping, stages, exclusions and
+//! indicators. The CLI's `show --format json`, the JSON API and the web page all render this.
+
+use crate::attack::Attack;
+use ir::{Expr, Predicate, Row, Rule};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report<'a> {
+    pub key: &'a str,
+    pub title: &'a str,
+    pub id: Option<&'a str>,
+    pub source: &'a str,
+    pub path: &'a str,
+    pub format: ir::Format,
+    pub language: &'a str,
+    pub kind: ir::RuleKind,
+    pub level: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub meta: &'a ir::Meta,
+    /// Technique ids, as the rule names them.
+    pub attack: &'a [String],
+    /// The techniques with their names and tactics; ids ATT&CK does not know are left out.
+    pub techniques: Vec<AttackRow>,
+    pub text: &'a str,
+    pub stages: Vec<StageView<'a>>,
+    pub exclusions: Vec<Row>,
+    pub indicators: Vec<Row>,
+    pub links: &'a [String],
+}
+
+/// One row of the ATT&CK table: a tactic and a technique under it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackRow {
+    pub tactic: String,
+    pub technique: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageView<'a> {
+    pub label: &'a str,
+    pub text: &'a str,
+    /// The stage's predicates, flattened in order (the tree is in `expr` of the IR).
+    pub predicates: Vec<PredicateView<'a>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredicateView<'a> {
+    pub field: Option<&'a str>,
+    pub kind: ir::Kind,
+    pub values: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub case_sensitive: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub transforms: &'a [String],
+    /// True when the predicate sits under an odd number of negations within its stage.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
+
+pub fn report(rule: &Rule) -> Report<'_> {
+    let stages = rule
+        .logic
+        .stages
+        .iter()
+        .map(|s| {
+            let mut predicates = Vec::new();
+            if let Some(e) = &s.expr {
+                flatten(e, false, &mut predicates);
+            }
+            StageView {
+                label: &s.label,
+                text: &s.text,
+                predicates,
+            }
+        })
+        .collect();
+    Report {
+        key: &rule.key,
+        title: &rule.meta.title,
+        id: rule.meta.id.as_deref(),
+        source: &rule.source,
+        path: &rule.path,
+        format: rule.format,
+        language: &rule.language,
+        kind: rule.kind,
+        level: rule.meta.level.as_deref(),
+        status: rule.meta.status.as_deref(),
+        meta: &rule.meta,
+        attack: &rule.attack,
+        techniques: attack_rows(rule),
+        text: &rule.text,
+        stages,
+        exclusions: ir::exclusions(&rule.logic),
+        indicators: ir::indicators(&rule.logic),
+        links: &rule.links,
+    }
+}
+
+fn flatten<'a>(e: &'a Expr, negated: bool, out: &mut Vec<PredicateView<'a>>) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| flatten(e, negated, out)),
+        Expr::Not(e) => flatten(e, !negated, out),
+        Expr::Stage(_) => {}
+        Expr::Pred(Predicate {
+            field,
+            kind,
+            values,
+            case_sensitive,
+            transforms,
+        }) => out.push(PredicateView {
+            field: field.as_deref(),
+            kind: *kind,
+            values,
+            case_sensitive: *case_sensitive,
+            transforms,
+            negated,
+        }),
+    }
+}
+
+/// The rule's techniques under the tactics it names; a technique whose tactics the rule does
+/// not name is listed under all of ATT&CK's tactics for it. Ordered as ATT&CK orders tactics.
+fn attack_rows(rule: &Rule) -> Vec<AttackRow> {
+    let attack = Attack::builtin();
+    let named: Vec<&str> = rule
+        .meta
+        .tags
+        .iter()
+        .filter_map(|t| t.strip_prefix("attack."))
+        .collect();
+    let mut rows = Vec::new();
+    for id in &rule.attack {
+        let Some(t) = attack.technique(id) else { continue };
+        let mine: Vec<&String> = t.tactics.iter().filter(|s| named.contains(&s.as_str())).collect();
+        let tactics = if mine.is_empty() { t.tactics.iter().collect() } else { mine };
+        for s in tactics {
+            if let Some(tac) = attack.tactic(s) {
+                rows.push(AttackRow {
+                    tactic: tac.name.clone(),
+                    technique: t.id.clone(),
+                    name: t.name.clone(),
+                });
+            }
+        }
+    }
+    let order = |name: &str| attack.tactics.iter().position(|t| t.name == name);
+    rows.sort_by_key(|r| order(&r.tactic));
+    rows
+}

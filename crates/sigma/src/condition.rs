@@ -1,0 +1,1 @@
+//! The Sigma condition grammar (to be implemented).

@@ -1,0 +1,384 @@
+//! The HTML pages: view models built from the catalog and its [`catalog::Report`], rendered by
+//! askama templates with HTML escaping on. Rule text is untrusted and never marked safe.
+
+use crate::url::{attack_href, index_href, is_http};
+use askama::Template;
+use catalog::Report;
+use ir::{Format, Rule};
+
+/// How a rule's language is named in breadcrumbs and badges.
+pub fn language_name(language: &str) -> String {
+    match language.to_ascii_lowercase().as_str() {
+        "sigma" => "Sigma".into(),
+        "spl" => "SPL".into(),
+        "kql" => "KQL".into(),
+        "eql" => "EQL".into(),
+        "esql" | "es|ql" => "ES|QL".into(),
+        "" => "Other".into(),
+        _ => language.into(),
+    }
+}
+
+/// A CSS class for a severity level; unknown levels share one class.
+fn level_class(level: Option<&str>) -> &'static str {
+    match level.map(str::to_ascii_lowercase).as_deref() {
+        Some("informational") => "lvl-info",
+        Some("low") => "lvl-low",
+        Some("medium") => "lvl-medium",
+        Some("high") => "lvl-high",
+        Some("critical") => "lvl-critical",
+        _ => "lvl-other",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index
+
+pub struct IndexRow<'a> {
+    pub href: &'a str,
+    pub title: &'a str,
+    pub level: &'a str,
+    pub level_class: &'static str,
+    pub status: &'a str,
+    pub source: &'a str,
+    pub source_href: String,
+    pub attack: Vec<Link>,
+}
+
+impl<'a> IndexRow<'a> {
+    pub fn new(rule: &'a Rule, href: &'a str) -> Self {
+        IndexRow {
+            href,
+            title: display_title(rule),
+            level: rule.meta.level.as_deref().unwrap_or(""),
+            level_class: level_class(rule.meta.level.as_deref()),
+            status: rule.meta.status.as_deref().unwrap_or(""),
+            source: &rule.source,
+            source_href: index_href(&[("source", &rule.source)]),
+            attack: rule
+                .attack
+                .iter()
+                .map(|t| Link {
+                    text: t.clone(),
+                    href: Some(index_href(&[("q", t)])),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub struct SourceOption {
+    pub name: String,
+    pub count: usize,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage<'a> {
+    pub total: usize,
+    pub q: &'a str,
+    pub filtered: bool,
+    pub sources: Vec<SourceOption>,
+    pub rows: Vec<IndexRow<'a>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule page
+
+/// Text, clickable when `href` is set.
+pub struct Link {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+impl Link {
+    fn text(text: impl Into<String>) -> Self {
+        Link {
+            text: text.into(),
+            href: None,
+        }
+    }
+}
+
+/// One entry of the metadata list.
+pub struct MetaItem {
+    pub label: &'static str,
+    pub values: Vec<Link>,
+    /// Render the values as code (ids, tags, paths).
+    pub code: bool,
+}
+
+pub struct TacticGroup {
+    pub tactic: String,
+    pub techniques: Vec<Link>,
+}
+
+pub struct PredRow<'a> {
+    /// `None` for a keyword search.
+    pub field: Option<&'a str>,
+    pub kind: &'static str,
+    pub negated: bool,
+    pub notes: Vec<String>,
+    pub values: &'a [String],
+}
+
+pub struct StageBlock<'a> {
+    pub n: usize,
+    pub label: &'a str,
+    pub text: &'a str,
+    pub preds: Vec<PredRow<'a>>,
+}
+
+pub struct ExclusionRow {
+    pub field: Option<String>,
+    pub kind: &'static str,
+    pub value: String,
+}
+
+pub struct IndicatorRow {
+    pub field: Option<String>,
+    pub kind: &'static str,
+    pub values: Vec<String>,
+}
+
+pub struct Badge {
+    pub label: &'static str,
+    pub value: String,
+    pub class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "rule.html")]
+pub struct RulePage<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub language: String,
+    pub language_href: String,
+    pub body_language: &'a str,
+    pub badges: Vec<Badge>,
+    pub meta: Vec<MetaItem>,
+    pub tactics: Vec<TacticGroup>,
+    /// Technique ids the rule names that ATT&CK does not know.
+    pub unknown_techniques: Vec<&'a str>,
+    pub text: &'a str,
+    pub stages: Vec<StageBlock<'a>>,
+    pub exclusions: Vec<ExclusionRow>,
+    pub indicators: Vec<IndicatorRow>,
+}
+
+fn display_title(rule: &Rule) -> &str {
+    if rule.meta.title.trim().is_empty() {
+        &rule.key
+    } else {
+        &rule.meta.title
+    }
+}
+
+impl<'a> RulePage<'a> {
+    pub fn new(rule: &'a Rule, r: Report<'a>) -> Self {
+        let m = r.meta;
+        let mut badges = Vec::new();
+        if let Some(l) = r.level {
+            badges.push(Badge {
+                label: "level",
+                value: l.to_string(),
+                class: level_class(Some(l)),
+            });
+        }
+        if let Some(s) = r.status {
+            badges.push(Badge {
+                label: "status",
+                value: s.to_string(),
+                class: "status",
+            });
+        }
+        badges.push(Badge {
+            label: "source",
+            value: r.source.to_string(),
+            class: "source",
+        });
+        let language = language_name(r.language);
+        badges.push(Badge {
+            label: "language",
+            value: language.clone(),
+            class: "language",
+        });
+
+        let mut meta = Vec::new();
+        let mut item = |label, values: Vec<Link>, code| {
+            if !values.is_empty() {
+                meta.push(MetaItem {
+                    label,
+                    values,
+                    code,
+                })
+            }
+        };
+        let texts = |v: &[String]| v.iter().map(Link::text).collect::<Vec<_>>();
+        let opt = |v: Option<&str>| v.map(Link::text).into_iter().collect::<Vec<_>>();
+        item("ID", opt(r.id), true);
+        item("Name", opt(m.name.as_deref()), true);
+        let authors = if m.authors.len() > 1 {
+            "Authors"
+        } else {
+            "Author"
+        };
+        item(authors, texts(&m.authors), false);
+        item("Date", opt(m.date.as_deref()), false);
+        item("Modified", opt(m.modified.as_deref()), false);
+        item("License", opt(m.license.as_deref()), false);
+        item(
+            "Data sources",
+            m.data_sources
+                .iter()
+                .map(|(k, v)| Link::text(format!("{k}: {v}")))
+                .collect(),
+            true,
+        );
+        item(
+            "References",
+            m.references
+                .iter()
+                .map(|u| Link {
+                    text: u.clone(),
+                    href: is_http(u).then(|| u.trim().to_string()),
+                })
+                .collect(),
+            false,
+        );
+        item("False positives", texts(&m.false_positives), false);
+        item("Tags", texts(&m.tags), true);
+        item("Fields", texts(&m.fields), true);
+        item(
+            "Related",
+            m.related
+                .iter()
+                .map(|(t, id)| Link::text(format!("{t}: {id}")))
+                .collect(),
+            true,
+        );
+        item("Refers to", texts(r.links), true);
+        item(
+            "Other attributes",
+            m.custom
+                .iter()
+                .map(|(k, v)| Link::text(format!("{k}: {v}")))
+                .collect(),
+            false,
+        );
+        let path = if r.path.is_empty() {
+            Vec::new()
+        } else if rule.pos.line > 0 {
+            vec![Link::text(format!("{}:{}", r.path, rule.pos.line))]
+        } else {
+            vec![Link::text(r.path)]
+        };
+        item("File", path, true);
+        item("Key", vec![Link::text(r.key)], true);
+
+        let mut tactics: Vec<TacticGroup> = Vec::new();
+        for row in &r.techniques {
+            let link = Link {
+                text: format!("{} {}", row.technique, row.name),
+                href: Some(attack_href(&row.technique)),
+            };
+            match tactics.iter_mut().find(|g| g.tactic == row.tactic) {
+                Some(g) => {
+                    if !g.techniques.iter().any(|l| l.text == link.text) {
+                        g.techniques.push(link)
+                    }
+                }
+                None => tactics.push(TacticGroup {
+                    tactic: row.tactic.clone(),
+                    techniques: vec![link],
+                }),
+            }
+        }
+        let unknown_techniques = r
+            .attack
+            .iter()
+            .filter(|id| !r.techniques.iter().any(|t| &t.technique == *id))
+            .map(String::as_str)
+            .collect();
+
+        let stages = r
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(n, s)| StageBlock {
+                n,
+                label: s.label,
+                text: s.text,
+                preds: s
+                    .predicates
+                    .iter()
+                    .map(|p| {
+                        let mut notes: Vec<String> = p.transforms.to_vec();
+                        if p.case_sensitive {
+                            notes.push("case-sensitive".into());
+                        }
+                        PredRow {
+                            field: p.field,
+                            kind: p.kind.as_str(),
+                            negated: p.negated,
+                            notes,
+                            values: p.values,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+
+        let exclusions = r
+            .exclusions
+            .iter()
+            .flat_map(|row| {
+                row.values.iter().map(|v| ExclusionRow {
+                    field: row.field.clone(),
+                    kind: row.kind.as_str(),
+                    value: v.clone(),
+                })
+            })
+            .collect();
+        let indicators = r
+            .indicators
+            .iter()
+            .map(|row| IndicatorRow {
+                field: row.field.clone(),
+                kind: row.kind.as_str(),
+                values: row.values.clone(),
+            })
+            .collect();
+
+        RulePage {
+            title: display_title(rule),
+            description: r.meta.description.as_str(),
+            language_href: index_href(&[("language", r.language)]),
+            language,
+            body_language: if r.format == Format::Sigma {
+                "yaml"
+            } else {
+                r.language
+            },
+            badges,
+            meta,
+            tactics,
+            unknown_techniques,
+            text: r.text,
+            stages,
+            exclusions,
+            indicators,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+pub struct NotFoundPage<'a> {
+    pub what: &'a str,
+    pub key: &'a str,
+}

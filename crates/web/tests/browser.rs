@@ -1,0 +1,137 @@
+//! A headless Chromium loads the rule pages from the real server and dumps the DOM it built.
+//! Without `/usr/bin/chromium` the test is skipped, except under CI (env `CI` set) where it fails.
+
+mod common;
+
+use common::*;
+use detdex_web::rule_href;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A fresh, empty directory for a browser profile; removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "detdex-web-chromium-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `chromium --headless --dump-dom url`, killed after 60 s.
+fn dump_dom(url: &str) -> String {
+    let profile = TempDir::new();
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.0.display()))
+        .args(["--dump-dom", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s)
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match child.try_wait().expect("wait for chromium") {
+            Some(status) => {
+                assert!(status.success(), "chromium exited with {status}");
+                break;
+            }
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("chromium did not finish within 60 s");
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    reader.join().unwrap().expect("chromium output")
+}
+
+fn chromium_available() -> bool {
+    if Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{CHROMIUM} is required under CI (apt-get install -y chromium)");
+    }
+    println!("skipped: {CHROMIUM} not installed");
+    false
+}
+
+#[test]
+fn chromium_renders_rule_pages_without_injected_scripts() {
+    if !chromium_available() {
+        return;
+    }
+    let addr = start(catalog());
+
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(SEED_KEY)));
+    for needle in [
+        "Detection rules",
+        SEED_TITLE,
+        "MITRE ATT&amp;CK coverage",
+        "Execution",
+        "T1047 Windows Management Instrumentation",
+        "Rule body",
+        "Stages and Predicates",
+        "Stage 0: condition",
+        "Stage 1: selection",
+        "Stage 2: not filter",
+        "Exclusions",
+        "Top-level NOT(...) conjuncts",
+        "\\wmiapsrv.exe",
+        "Indicators",
+    ] {
+        assert!(dom.contains(needle), "{needle:?} missing from the DOM");
+    }
+    assert_eq!(dom.matches("<script").count(), 0);
+
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(XSS_KEY)));
+    assert!(
+        dom.contains("Stages and Predicates"),
+        "page rendered: {dom}"
+    );
+    assert_eq!(
+        dom.to_lowercase().matches("<script").count(),
+        0,
+        "no script element in the DOM"
+    );
+    assert_eq!(dom.to_lowercase().matches("<img").count(), 0);
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(ODD_KEY)));
+    assert!(dom.contains("<h1>Encoded key rule</h1>"), "{dom}");
+}

@@ -1,0 +1,366 @@
+//! The real server on loopback, queried over HTTP/1.1.
+
+mod common;
+
+use common::*;
+use detdex_web::rule_href;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn server() -> std::net::SocketAddr {
+    start(catalog())
+}
+
+fn assert_html(r: &Response) {
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let csp = r.header("content-security-policy").expect("CSP header");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no scripts allowed: {csp}");
+}
+
+/// Position of `needle` in `hay` at or after `from`, or a panic naming what is missing.
+fn after(hay: &str, from: usize, needle: &str) -> usize {
+    match hay[from..].find(needle) {
+        Some(i) => from + i,
+        None => panic!("{needle:?} not found after byte {from}"),
+    }
+}
+
+#[test]
+fn index_lists_every_rule_sorted_and_every_link_resolves() {
+    let addr = server();
+    let r = get(addr, "/");
+    assert_eq!(r.status, 200);
+    assert_html(&r);
+    assert!(
+        r.body.contains("<strong>3</strong> rules"),
+        "count at the top"
+    );
+    // Sorted by title: "Encoded key rule" < "WMI module…" < "Zz <script>…".
+    let a = r.body.find("Encoded key rule").unwrap();
+    let b = r.body.find(SEED_TITLE).unwrap();
+    let c = r.body.find("Zz &#60;script&#62;").unwrap();
+    assert!(a < b && b < c, "sorted by title");
+    assert!(r.body.contains(">T1047<"), "technique ids listed");
+    assert!(r.body.contains(">high<") && r.body.contains(">experimental<"));
+
+    let links = hrefs(&r.body);
+    for key in [SEED_KEY, XSS_KEY, ODD_KEY] {
+        assert!(links.contains(&rule_href(key)), "link to {key}");
+    }
+    assert!(links.iter().any(|l| l.contains("%23")), "# is encoded");
+    let mut followed = 0;
+    for link in links.iter().filter(|l| l.starts_with('/')) {
+        let page = get(addr, link);
+        assert_eq!(page.status, 200, "GET {link}");
+        followed += 1;
+    }
+    assert!(followed >= 8, "followed {followed} links");
+}
+
+#[test]
+fn odd_key_round_trips() {
+    let addr = server();
+    let href = rule_href(ODD_KEY);
+    assert_eq!(
+        href,
+        "/rules/other%20src/rules/100%25%20odd%3F/rule%20%231.yml%232"
+    );
+    let r = get(addr, &href);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<h1>Encoded key rule</h1>"));
+    // The keyword predicate of its only stage.
+    assert!(r.body.contains("<em>(keyword)</em>"));
+    assert!(
+        section(&r.body, "exclusions").contains("None"),
+        "no exclusions message"
+    );
+}
+
+#[test]
+fn rule_page_has_the_sections_of_seed_001_in_order() {
+    let addr = server();
+    let r = get(addr, &rule_href(SEED_KEY));
+    assert_eq!(r.status, 200);
+    assert_html(&r);
+    let h = &r.body;
+    let mut at = 0;
+    for needle in [
+        ">Detection rules</a> › <a href=\"/?language=sigma\">Sigma</a>",
+        &format!("<h1>{SEED_TITLE}</h1>"),
+        "Detects scenarios where an attacker attempts to load WMI modules",
+        ">high</span>",
+        ">experimental</span>",
+        ">sigma</span>",
+        ">Sigma</span>",
+        "<dt>ID</dt>",
+        "<dt>Author</dt>",
+        "<dt>Date</dt>",
+        "<dt>Modified</dt>",
+        "<dt>License</dt>",
+        "<code>product: windows</code>",
+        "<code>service: image_loaded</code>",
+        "<a href=\"https://threathunterplaybook.com/notebooks/windows/02_execution/WIN-190811201010.html\"",
+        "<dt>False positives</dt>",
+        "<code>attack.t1047</code>",
+        "<h2>MITRE ATT&amp;CK coverage</h2>",
+        "<h2>Rule body <span class=\"lang\">yaml</span></h2>",
+        "<pre class=\"code\"><code>title: WMI module loaded",
+        "<h2>Stages and Predicates</h2>",
+        "<h3>Stage 0: condition</h3>",
+        "selection and not filter",
+        "<h3>Stage 1: selection</h3>",
+        "<h3>Stage 2: not filter</h3>",
+        "<h2>Exclusions</h2>",
+        "Top-level NOT(...) conjuncts: predicates this rule actively suppresses.",
+        "<h2>Indicators</h2>",
+        "Each row is a field, operator, and value that the rule matches.",
+    ] {
+        at = after(h, at, needle);
+    }
+
+    let attack = section(h, "attack");
+    assert!(attack.contains("<tr><td>Execution</td>"), "{attack}");
+    assert!(attack.contains(
+        "<a class=\"technique\" href=\"https://attack.mitre.org/techniques/T1047/\" rel=\"noopener noreferrer\">T1047 Windows Management Instrumentation</a>"
+    ));
+
+    // One row per excluded value, sorted.
+    let ex = section(h, "exclusions");
+    let rows: Vec<&str> = ex.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{ex}");
+    for (row, value) in rows
+        .iter()
+        .zip(["\\svchost.exe", "\\wmiapsrv.exe", "\\wmiprvse.exe"])
+    {
+        assert!(row.starts_with("<td><code>Image</code></td><td>ends_with</td>"));
+        assert!(row.contains(&format!("<code>{value}</code>")), "{row}");
+        assert_eq!(row.matches("<code>").count(), 2, "one value per row: {row}");
+    }
+
+    let ind = section(h, "indicators");
+    assert!(ind.contains("<th>Field</th><th>Kind</th><th>Values</th>"));
+    assert!(ind.contains("<td><code>ImageLoaded</code></td><td>ends_with</td>"));
+    assert!(ind.contains("<code>\\WmiApRpl.dll</code>"));
+    assert!(ind.contains("<td><code>EventID</code></td><td>eq</td>"));
+    assert!(!ind.contains("wmiprvse"), "exclusions are not indicators");
+
+    // Negation is marked per stage, as the report flattens it: the `filter` stage's own
+    // predicates are positive (its `not` is in the condition and in its label).
+    let stages = section(h, "stages");
+    let filter = &stages[stages.find("Stage 2: not filter").unwrap()..];
+    assert!(filter.contains("<tr><td><code>Image</code></td><td>ends_with</td>"));
+    assert!(!stages.contains("negated"));
+}
+
+#[test]
+fn rule_text_is_escaped_everywhere() {
+    let addr = server();
+    for path in [rule_href(XSS_KEY), "/".to_string(), "/?q=zz".to_string()] {
+        let r = get(addr, &path);
+        assert_eq!(r.status, 200);
+        let lower = r.body.to_lowercase();
+        assert!(!lower.contains("<script"), "raw <script in {path}");
+        assert!(!lower.contains("<img"), "raw <img in {path}");
+        assert!(!lower.contains("<b>"), "raw <b> in {path}");
+        assert!(
+            r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "escaped in {path}"
+        );
+    }
+    let r = get(addr, &rule_href(XSS_KEY));
+    let h = &r.body;
+    assert!(
+        h.contains("&#34;&#39;&#38;"),
+        "quotes and ampersand escaped"
+    );
+    // Only http(s) references become links.
+    let links = hrefs(h);
+    assert!(
+        !links
+            .iter()
+            .any(|l| l.to_lowercase().starts_with("javascript"))
+    );
+    assert!(h.contains("<li>javascript:alert(4)</li>"));
+    assert!(links.contains(&"https://example.com/\"><script>alert(5)</script>".to_string()));
+    // Sub-techniques link to ATT&CK's nested path; unknown ids are listed apart.
+    assert!(links.contains(&"https://attack.mitre.org/techniques/T1059/001/".to_string()));
+    assert!(section(h, "attack").contains("<code>T9999</code>"));
+    // A predicate negated within its stage is marked.
+    assert!(section(h, "stages").contains(
+        "<tr class=\"negated\"><td><code>User</code></td><td><span class=\"neg\" title=\"negated\">NOT</span> eq</td>"
+    ));
+    // A keyword predicate shows as (keyword).
+    assert!(section(h, "indicators").contains("<em>(keyword)</em>"));
+    assert!(section(h, "stages").contains("<em>(keyword)</em>"));
+}
+
+#[test]
+fn unknown_keys_are_404() {
+    let addr = server();
+    let r = get(addr, "/rules/sigma/rules/nope.yml");
+    assert_eq!(r.status, 404);
+    assert_html(&r);
+    assert!(r.body.contains("Not found"));
+    assert!(r.body.contains("<code>sigma/rules/nope.yml</code>"));
+
+    let r = get(addr, "/rules/%3Cscript%3E");
+    assert_eq!(r.status, 404);
+    assert!(!r.body.contains("<script"));
+
+    let r = get(addr, "/no/such/page");
+    assert_eq!(r.status, 404);
+    assert_html(&r);
+
+    let r = get(addr, "/api/rules/sigma/rules/nope.yml");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("nope.yml"));
+}
+
+#[test]
+fn rules_are_found_by_id_too() {
+    let addr = server();
+    let r = get(addr, "/rules/0fe3b0f4-4b2c-4f3d-9d3b-6a8a1f2b0c01");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(SEED_TITLE));
+}
+
+#[test]
+fn json_api() {
+    let addr = server();
+    let r = get(addr, "/api/rules");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let list: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let seed = list.iter().find(|e| e["key"] == SEED_KEY).unwrap();
+    assert_eq!(seed["title"], SEED_TITLE);
+    assert_eq!(seed["level"], "high");
+    assert_eq!(seed["status"], "experimental");
+    assert_eq!(seed["source"], "sigma");
+    assert_eq!(seed["attack"], serde_json::json!(["T1047"]));
+    assert!(seed["id"].is_string());
+    let odd = list.iter().find(|e| e["key"] == ODD_KEY).unwrap();
+    assert!(odd["id"].is_null());
+
+    let r = get(addr, &format!("/api{}", rule_href(SEED_KEY)));
+    assert_eq!(r.status, 200);
+    let rep: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(rep["key"], SEED_KEY);
+    assert_eq!(rep["stages"].as_array().unwrap().len(), 3);
+    let ex = rep["exclusions"].as_array().unwrap();
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0]["field"], "Image");
+    assert_eq!(ex[0]["values"].as_array().unwrap().len(), 3);
+    assert!(!rep["indicators"].as_array().unwrap().is_empty());
+    assert_eq!(rep["techniques"][0]["tactic"], "Execution");
+
+    let r = get(addr, &format!("/api{}", rule_href(ODD_KEY)));
+    assert_eq!(r.status, 200);
+    let rep: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(rep["key"], ODD_KEY);
+}
+
+#[test]
+fn query_filters() {
+    let addr = server();
+    let titles = |path: &str| {
+        let r = get(addr, path);
+        assert_eq!(r.status, 200, "{path}");
+        let mut t = Vec::new();
+        for (title, key) in [
+            ("Encoded key rule", ODD_KEY),
+            (SEED_TITLE, SEED_KEY),
+            ("Zz ", XSS_KEY),
+        ] {
+            if r.body.contains(&rule_href(key)) {
+                t.push(title);
+            }
+        }
+        (t, r.body)
+    };
+    let (t, body) = titles("/?q=t1047");
+    assert_eq!(t, [SEED_TITLE]);
+    assert!(body.contains("Showing <strong>1</strong> of 3 rules"));
+    assert!(body.contains("value=\"t1047\""), "query kept in the form");
+    assert_eq!(
+        titles("/?q=wmi%20MODULE").0,
+        [SEED_TITLE],
+        "case-insensitive title"
+    );
+    assert_eq!(titles("/?q=0FE3B0F4").0, [SEED_TITLE], "by id");
+    assert_eq!(titles("/?q=T1059").0, ["Zz "], "by sub-technique prefix");
+    assert_eq!(titles("/?q=+encoded+").0, ["Encoded key rule"], "trimmed");
+    assert_eq!(titles("/?source=evil").0, ["Zz "]);
+    assert_eq!(titles("/?source=other%20src").0, ["Encoded key rule"]);
+    assert_eq!(titles("/?source=sigma&q=nothing").0, Vec::<&str>::new());
+    let (t, body) = titles("/?q=zzzz-nothing");
+    assert!(t.is_empty());
+    assert!(body.contains("No rule matches."));
+    assert_eq!(titles("/?q=").0.len(), 3);
+    assert_eq!(titles("/?language=sigma").0.len(), 3);
+
+    let r = get(addr, "/api/rules?q=t1047");
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["key"], SEED_KEY);
+}
+
+#[test]
+fn style_sheet_is_served() {
+    let addr = server();
+    let r = get(addr, "/static/style.css");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
+    assert!(r.body.contains("font"));
+    let page = get(addr, "/");
+    assert!(
+        page.body
+            .contains("<link rel=\"stylesheet\" href=\"/static/style.css\">")
+    );
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "no external assets"
+    );
+}
+
+#[test]
+fn index_of_5000_rules_is_fast() {
+    let mut rules = Vec::new();
+    for i in 0..5000 {
+        let mut r = if i % 2 == 0 { seed_rule() } else { xss_rule() };
+        r.key = format!("bulk/rules/{i:05}/rule.yml");
+        r.meta.title = format!("{} {i}", r.meta.title);
+        rules.push(r);
+    }
+    let addr = start(Arc::new(catalog::Catalog::from_parts(
+        rules,
+        Vec::new(),
+        5000,
+    )));
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = get(addr, "/");
+        best = best.min(t.elapsed());
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<strong>5000</strong> rules"));
+    }
+    let filtered = Instant::now();
+    let r = get(addr, "/?q=t1047");
+    assert!(
+        r.body
+            .contains("Showing <strong>2500</strong> of 5000 rules")
+    );
+    eprintln!(
+        "index of 5000 rules: {:.1} ms (filtered: {:.1} ms)",
+        best.as_secs_f64() * 1e3,
+        filtered.elapsed().as_secs_f64() * 1e3
+    );
+    // The budget is 50 ms in an optimised build; unoptimised test builds get more room.
+    let budget = if cfg!(debug_assertions) { 1000 } else { 50 };
+    assert!(best < Duration::from_millis(budget), "{best:?}");
+}

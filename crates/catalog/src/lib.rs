@@ -2,6 +2,7 @@
 //! index of the result. Reading collects every problem per file and never stops at one.
 
 pub mod attack;
+pub mod read;
 mod report;
 
 pub use report::{AttackRow, PredicateView, Report, StageView, report};

@@ -1,1 +1,177 @@
-fn main() {}
+//! `detdex`: the command line.
+
+use catalog::{Catalog, Source};
+use clap::{Parser, Subcommand, ValueEnum};
+use ir::Severity;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod show;
+
+#[derive(Parser)]
+#[command(name = "detdex", version, about = "A detection-rule catalog and compiler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every rule under PATHs and report each problem as path:line:col: severity: message.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print how long each phase took (to stderr).
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Show what a rule does: metadata, ATT&CK, stages and predicates, exclusions, indicators.
+    Show {
+        /// A rule file, or a rule id or catalog key found under the --source folders.
+        rule: String,
+        /// Rule folders to search, as NAME=DIR or DIR.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Serve the catalog as a web site.
+    Serve {
+        /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name).
+        #[arg(long = "source", required = true)]
+        sources: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { paths, format, timings } => check(&paths, format, timings),
+        Command::Show { rule, sources, format } => show::run(&rule, &sources, format == Format::Json),
+        Command::Serve { sources, addr } => serve(&sources, addr),
+    }
+}
+
+/// `NAME=DIR` or `DIR` (named after the folder).
+fn parse_source(s: &str) -> Source {
+    match s.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !name.contains('/') => Source {
+            name: name.to_string(),
+            root: PathBuf::from(dir),
+        },
+        _ => Source {
+            name: folder_name(Path::new(s)),
+            root: PathBuf::from(s),
+        },
+    }
+}
+
+fn folder_name(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .ok()
+        .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "local".to_string())
+}
+
+fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
+    let t0 = Instant::now();
+    let sources: Vec<Source> = paths
+        .iter()
+        .map(|p| Source {
+            name: folder_name(p),
+            root: p.clone(),
+        })
+        .collect();
+    for s in &sources {
+        if !s.root.exists() {
+            eprintln!("detdex: {}: no such file or folder", s.root.display());
+            return ExitCode::from(2);
+        }
+    }
+    let cat = Catalog::load(&sources);
+    let t_read = t0.elapsed();
+    // The analysis passes over every rule, as the web and `show` run them.
+    let t1 = Instant::now();
+    let analysed: usize = cat
+        .rules
+        .iter()
+        .map(|r| ir::exclusions(&r.logic).len() + ir::indicators(&r.logic).len())
+        .sum();
+    let t_analyse = t1.elapsed();
+    let errors = cat.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = cat.diagnostics.len() - errors;
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "files": cat.files,
+                "rules": cat.rules.len(),
+                "errors": cat.diagnostics,
+            });
+            println!("{out}");
+        }
+        Format::Text => {
+            for d in &cat.diagnostics {
+                println!("{d}");
+            }
+            println!(
+                "{} files, {} rules, {errors} errors, {warnings} warnings",
+                cat.files,
+                cat.rules.len()
+            );
+        }
+    }
+    if timings {
+        eprintln!(
+            "timings: read+parse+lower {:.1} ms, analyse {:.1} ms ({analysed} rows), total {:.1} ms",
+            t_read.as_secs_f64() * 1e3,
+            t_analyse.as_secs_f64() * 1e3,
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
+    let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
+    for s in &sources {
+        if !s.root.is_dir() {
+            eprintln!("detdex: source {}: {} is not a folder", s.name, s.root.display());
+            return ExitCode::from(2);
+        }
+    }
+    let t = Instant::now();
+    let cat = Catalog::load(&sources);
+    let errors = cat.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = cat.diagnostics.len() - errors;
+    eprintln!(
+        "detdex: {} rules from {} files in {:.0} ms ({errors} errors, {warnings} warnings: `detdex check` lists them)",
+        cat.rules.len(),
+        cat.files,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("detdex: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(web::serve(std::sync::Arc::new(cat), addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("detdex: cannot serve on {addr}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `detdex show`: one rule, as text or JSON.
+
+use catalog::{Catalog, Report, Source};
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(rule: &str, sources: &[String], json: bool) -> ExitCode {
+    let sources: Vec<Source> = sources.iter().map(|s| crate::parse_source(s)).collect();
+    let path = Path::new(rule);
+    let cat = if path.is_file() {
+        // A file: name it after the source folder that holds it, if one was given.
+        let (name, rel) = sources
+            .iter()
+            .find_map(|s| {
+                let rel = path.canonicalize().ok()?.strip_prefix(s.root.canonicalize().ok()?).ok()?.to_path_buf();
+                Some((s.name.clone(), rel.to_string_lossy().replace('\\', "/")))
+            })
+            .unwrap_or_else(|| {
+                let file = path.file_name().map_or_else(|| rule.to_string(), |f| f.to_string_lossy().into_owned());
+                (crate::folder_name(path.parent().unwrap_or(Path::new("."))), file)
+            });
+        let r = catalog::read::read_file(&name, path, &rel, rule);
+        Catalog::from_parts(r.rules, r.diagnostics, 1)
+    } else {
+        if sources.is_empty() {
+            eprintln!("detdex: {rule}: no such file; to find a rule by id, give the folders to search with --source DIR");
+            return ExitCode::from(2);
+        }
+        Catalog::load(&sources)
+    };
+    let found = if path.is_file() { cat.rules.first() } else { cat.find(rule) };
+    let Some(r) = found else {
+        for d in &cat.diagnostics {
+            eprintln!("{d}");
+        }
+        eprintln!("detdex: {rule}: no rule found");
+        return ExitCode::FAILURE;
+    };
+    if path.is_file() {
+        for d in &cat.diagnostics {
+            eprintln!("{d}");
+        }
+        if cat.rules.len() > 1 {
+            eprintln!("detdex: {rule} holds {} rules; showing the first ({})", cat.rules.len(), r.key);
+        }
+    }
+    let report = catalog::report(r);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("detdex: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", text(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+fn text(r: &Report) -> String {
+    let mut o = String::new();
+    let m = r.meta;
+    let _ = writeln!(o, "{}", r.title);
+    let _ = writeln!(o, "{}\n", "=".repeat(r.title.chars().count().max(3)));
+    if !m.description.is_empty() {
+        let _ = writeln!(o, "{}\n", m.description.trim());
+    }
+    let mut kv = |k: &str, v: &str| {
+        if !v.is_empty() {
+            let _ = writeln!(o, "{k:<14}{v}");
+        }
+    };
+    kv("key", r.key);
+    kv("id", r.id.unwrap_or(""));
+    kv("source", r.source);
+    kv("language", r.language);
+    kv("level", r.level.unwrap_or(""));
+    kv("status", r.status.unwrap_or(""));
+    kv("author", &m.authors.join(", "));
+    kv("date", m.date.as_deref().unwrap_or(""));
+    kv("modified", m.modified.as_deref().unwrap_or(""));
+    let ds: Vec<String> = m.data_sources.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    kv("logsource", &ds.join(", "));
+    kv("tags", &m.tags.join(", "));
+    kv("links", &r.links.join(", "));
+    if !r.techniques.is_empty() {
+        let _ = writeln!(o, "\nMITRE ATT&CK");
+        for t in &r.techniques {
+            let _ = writeln!(o, "  {:<22}{} {}", t.tactic, t.technique, t.name);
+        }
+    }
+    let _ = writeln!(o, "\nStages and predicates");
+    for (i, s) in r.stages.iter().enumerate() {
+        let _ = writeln!(o, "  Stage {i}: {}", s.label);
+        for l in s.text.lines() {
+            let _ = writeln!(o, "    | {l}");
+        }
+        for p in &s.predicates {
+            let not = if p.negated { "NOT " } else { "" };
+            let _ = writeln!(o, "    - {not}{} {} {}", p.field.unwrap_or("(keyword)"), p.kind, values(p.values));
+        }
+    }
+    for (title, rows) in [("Exclusions", &r.exclusions), ("Indicators", &r.indicators)] {
+        let _ = writeln!(o, "\n{title}");
+        if rows.is_empty() {
+            let _ = writeln!(o, "  (none)");
+        }
+        for row in rows.iter() {
+            let _ = writeln!(o, "  {} {} {}", row.field.as_deref().unwrap_or("(keyword)"), row.kind, values(&row.values));
+        }
+    }
+    o
+}
+
+fn values(v: &[String]) -> String {
+    let quoted: Vec<String> = v.iter().map(|s| format!("{s:?}")).collect();
+    quoted.join(", ")
+}

@@ -1,0 +1,98 @@
+//! The `detdex` binary, run as a user runs it, on the real corpora.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn corpora() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    assert!(p.is_dir(), "test corpora missing at {}", p.display());
+    p
+}
+
+fn detdex(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_detdex")).args(args).output().expect("run detdex")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn check_sigmahq_json() {
+    let dir = corpora().join("sigma");
+    let out = detdex(&["check", "--format", "json", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v = json(&out);
+    assert_eq!(v["files"], 4039);
+    assert!(v["rules"].as_u64().unwrap() >= 4039);
+    let errors: Vec<_> = v["errors"].as_array().unwrap().iter().filter(|e| e["severity"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    for e in v["errors"].as_array().unwrap() {
+        for k in ["path", "line", "col", "severity", "message"] {
+            assert!(!e[k].is_null(), "{e}");
+        }
+    }
+}
+
+#[test]
+fn check_text_lists_problems_as_path_line_col() {
+    let dir = corpora().join("mdecrevoisier");
+    let out = detdex(&["check", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("352 files, "), "{last}");
+    let dup = text.lines().find(|l| l.contains("duplicate key")).expect("a duplicate key warning");
+    let mut parts = dup.splitn(4, ':');
+    let (path, line, col) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    assert!(path.ends_with(".yaml"), "{dup}");
+    assert!(line.parse::<u32>().unwrap() > 0 && col.parse::<u32>().unwrap() > 0, "{dup}");
+}
+
+#[test]
+fn check_missing_path_is_a_usage_error() {
+    let out = detdex(&["check", "/nonexistent/rules"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rules"));
+}
+
+#[test]
+fn show_by_path_and_by_id() {
+    let file = corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    let by_path = json(&detdex(&["show", "--format", "json", file.to_str().unwrap()]));
+    assert_eq!(by_path["title"], "Suspicious WSMAN Provider Image Loads");
+    assert_eq!(by_path["id"], "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94");
+    assert_eq!(by_path["level"], "medium");
+    assert_eq!(by_path["status"], "test");
+    assert_eq!(by_path["attack"], serde_json::json!(["T1059.001", "T1021.003"]));
+    for k in ["stages", "exclusions", "indicators"] {
+        assert!(by_path[k].as_array().is_some_and(|a| !a.is_empty()), "{k}");
+    }
+    assert_eq!(by_path["stages"][0]["label"], "condition");
+    assert!(by_path["stages"][1]["predicates"][0]["field"].is_string());
+
+    let src = format!("sigma={}", corpora().join("sigma").display());
+    let by_id = json(&detdex(&["show", "--format", "json", "--source", &src, "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94"]));
+    assert_eq!(by_id["key"], "sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    assert_eq!(by_id["stages"], by_path["stages"]);
+    assert_eq!(by_id["exclusions"], by_path["exclusions"]);
+}
+
+#[test]
+fn show_text_has_every_section() {
+    let file = corpora().join("mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml");
+    let out = detdex(&["show", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in ["WMI module loaded by suspicious process", "MITRE ATT&CK", "Execution", "T1047 Windows Management Instrumentation", "Stage 0: condition", "Stage 2: not filter", "Exclusions", "Image ends_with \"\\\\svchost.exe\"", "Indicators"] {
+        assert!(text.contains(s), "missing {s:?} in\n{text}");
+    }
+}
+
+#[test]
+fn show_unknown_rule_fails_clearly() {
+    let src = corpora().join("mdecrevoisier");
+    let out = detdex(&["show", "--source", src.to_str().unwrap(), "no-such-rule"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rule: no rule found"));
+}

@@ -5,10 +5,10 @@ pub mod attack;
 pub mod read;
 mod report;
 
-pub use report::{AttackRow, PredicateView, Report, StageView, report};
+pub use report::{AttackRow, Indicator, PredicateView, Report, StageView, report};
 
 use ir::{Diagnostic, Rule};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// A named folder of rules (a checkout of a rule repository).
@@ -26,6 +26,21 @@ pub struct Catalog {
     /// How many rule files were read.
     pub files: usize,
     by_key: HashMap<String, usize>,
+    corpus: HashMap<IndicatorKey, BTreeMap<String, usize>>,
+}
+
+/// An indicator as the corpus counts it: field and value compared case-insensitively.
+type IndicatorKey = (Option<String>, ir::Kind, String);
+
+fn indicator_key(field: Option<&str>, kind: ir::Kind, value: &str) -> IndicatorKey {
+    (field.map(str::to_lowercase), kind, value.to_lowercase())
+}
+
+/// How many rules of the catalog match one indicator, in all and per source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CorpusCount {
+    pub total: usize,
+    pub by_source: BTreeMap<String, usize>,
 }
 
 impl Catalog {
@@ -36,12 +51,31 @@ impl Catalog {
             .enumerate()
             .map(|(i, r)| (r.key.clone(), i))
             .collect();
+        let mut corpus: HashMap<IndicatorKey, BTreeMap<String, usize>> = HashMap::new();
+        for r in &rules {
+            let mut seen = HashSet::new();
+            for row in ir::indicators(&r.logic) {
+                for v in &row.values {
+                    let key = indicator_key(row.field.as_deref(), row.kind, v);
+                    if seen.insert(key.clone()) {
+                        *corpus.entry(key).or_default().entry(r.source.clone()).or_default() += 1;
+                    }
+                }
+            }
+        }
         Catalog {
             rules,
             diagnostics,
             files,
             by_key,
+            corpus,
         }
+    }
+
+    /// How many rules match this indicator (the same field, kind and value, ignoring case).
+    pub fn corpus_count(&self, field: Option<&str>, kind: ir::Kind, value: &str) -> CorpusCount {
+        let by_source = self.corpus.get(&indicator_key(field, kind, value)).cloned().unwrap_or_default();
+        CorpusCount { total: by_source.values().sum(), by_source }
     }
 
     /// The rule with this catalog key.

@@ -2,6 +2,7 @@
 //! indicators. The CLI's `show --format json`, the JSON API and the web page all render this.
 
 use crate::attack::Attack;
+use crate::{Catalog, CorpusCount};
 use ir::{Expr, Predicate, Row, Rule};
 use serde::Serialize;
 
@@ -25,8 +26,18 @@ pub struct Report<'a> {
     pub text: &'a str,
     pub stages: Vec<StageView<'a>>,
     pub exclusions: Vec<Row>,
-    pub indicators: Vec<Row>,
+    pub indicators: Vec<Indicator>,
     pub links: &'a [String],
+}
+
+/// An indicator row with, for each value, how many rules of the catalog match it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indicator {
+    pub field: Option<String>,
+    pub kind: ir::Kind,
+    pub values: Vec<String>,
+    /// One count per value, in the order of `values`.
+    pub corpus: Vec<CorpusCount>,
 }
 
 /// One row of the ATT&CK table: a tactic and a technique under it.
@@ -59,7 +70,8 @@ pub struct PredicateView<'a> {
     pub negated: bool,
 }
 
-pub fn report(rule: &Rule) -> Report<'_> {
+/// The report of `rule`, with corpus counts from `catalog`.
+pub fn report<'a>(catalog: &Catalog, rule: &'a Rule) -> Report<'a> {
     let stages = rule
         .logic
         .stages
@@ -93,7 +105,19 @@ pub fn report(rule: &Rule) -> Report<'_> {
         text: &rule.text,
         stages,
         exclusions: ir::exclusions(&rule.logic),
-        indicators: ir::indicators(&rule.logic),
+        indicators: ir::indicators(&rule.logic)
+            .into_iter()
+            .map(|row| Indicator {
+                corpus: row
+                    .values
+                    .iter()
+                    .map(|v| catalog.corpus_count(row.field.as_deref(), row.kind, v))
+                    .collect(),
+                field: row.field,
+                kind: row.kind,
+                values: row.values,
+            })
+            .collect(),
         links: &rule.links,
     }
 }

@@ -45,7 +45,9 @@ pub fn run(rule: &str, sources: &[String], json: bool) -> ExitCode {
             eprintln!("detdex: {rule} holds {} rules; showing the first ({})", cat.rules.len(), r.key);
         }
     }
-    let report = catalog::report(r);
+    // Corpus counts come from the --source folders when a file was given with them.
+    let corpus = if path.is_file() && !sources.is_empty() { Some(Catalog::load(&sources)) } else { None };
+    let report = catalog::report(corpus.as_ref().unwrap_or(&cat), r);
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
@@ -103,13 +105,21 @@ fn text(r: &Report) -> String {
             let _ = writeln!(o, "    - {not}{} {} {}", p.field.unwrap_or("(keyword)"), p.kind, values(p.values));
         }
     }
-    for (title, rows) in [("Exclusions", &r.exclusions), ("Indicators", &r.indicators)] {
-        let _ = writeln!(o, "\n{title}");
-        if rows.is_empty() {
-            let _ = writeln!(o, "  (none)");
-        }
-        for row in rows.iter() {
-            let _ = writeln!(o, "  {} {} {}", row.field.as_deref().unwrap_or("(keyword)"), row.kind, values(&row.values));
+    let _ = writeln!(o, "\nExclusions");
+    if r.exclusions.is_empty() {
+        let _ = writeln!(o, "  (none)");
+    }
+    for row in &r.exclusions {
+        let _ = writeln!(o, "  {} {} {}", row.field.as_deref().unwrap_or("(keyword)"), row.kind, values(&row.values));
+    }
+    let _ = writeln!(o, "\nIndicators (with how many rules of the catalog match each value)");
+    if r.indicators.is_empty() {
+        let _ = writeln!(o, "  (none)");
+    }
+    for row in &r.indicators {
+        let field = row.field.as_deref().unwrap_or("(keyword)");
+        for (v, c) in row.values.iter().zip(&row.corpus) {
+            let _ = writeln!(o, "  {field} {} {v:?}  corpus {}", row.kind, c.total);
         }
     }
     o

@@ -84,7 +84,7 @@ fn show_text_has_every_section() {
     let out = detdex(&["show", file.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for s in ["WMI module loaded by suspicious process", "MITRE ATT&CK", "Execution", "T1047 Windows Management Instrumentation", "Stage 0: condition", "Stage 2: not filter", "Exclusions", "Image ends_with \"\\\\svchost.exe\"", "Indicators"] {
+    for s in ["WMI module loaded by suspicious process", "MITRE ATT&CK", "Execution", "T1047 Windows Management Instrumentation", "Stage 0: condition", "Stage 2: not filter", "Exclusions", "Image ends_with \"\\\\svchost.exe\"", "Indicators", "ImageLoaded ends_with \"\\\\wmi*\"  corpus 1"] {
         assert!(text.contains(s), "missing {s:?} in\n{text}");
     }
 }

@@ -253,7 +253,7 @@ async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Resp
 async fn rule_page(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
     match st.catalog.find(&key) {
         Some(rule) => {
-            let page = pages::RulePage::new(rule, catalog::report(rule));
+            let page = pages::RulePage::new(rule, catalog::report(&st.catalog, rule));
             html(StatusCode::OK, page.render())
         }
         None => not_found_html("rule", &key),
@@ -292,7 +292,7 @@ async fn api_index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> 
 
 async fn api_rule(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
     match st.catalog.find(&key) {
-        Some(rule) => json(StatusCode::OK, &catalog::report(rule)),
+        Some(rule) => json(StatusCode::OK, &catalog::report(&st.catalog, rule)),
         None => not_found_json(format!("no rule with key or id {key:?}")),
     }
 }

@@ -139,7 +139,9 @@ pub struct ExclusionRow {
 pub struct IndicatorRow {
     pub field: Option<String>,
     pub kind: &'static str,
-    pub values: Vec<String>,
+    pub value: String,
+    /// `12 (sigma 10, other 2)`; empty when only this rule has it.
+    pub corpus: String,
 }
 
 pub struct Badge {
@@ -344,10 +346,13 @@ impl<'a> RulePage<'a> {
         let indicators = r
             .indicators
             .iter()
-            .map(|row| IndicatorRow {
-                field: row.field.clone(),
-                kind: row.kind.as_str(),
-                values: row.values.clone(),
+            .flat_map(|row| {
+                row.values.iter().zip(&row.corpus).map(|(v, c)| IndicatorRow {
+                    field: row.field.clone(),
+                    kind: row.kind.as_str(),
+                    value: v.clone(),
+                    corpus: corpus_text(c),
+                })
             })
             .collect();
 
@@ -381,4 +386,12 @@ impl<'a> RulePage<'a> {
 pub struct NotFoundPage<'a> {
     pub what: &'a str,
     pub key: &'a str,
+}
+
+fn corpus_text(c: &catalog::CorpusCount) -> String {
+    if c.total <= 1 {
+        return String::new();
+    }
+    let parts: Vec<String> = c.by_source.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    format!("{} ({})", c.total, parts.join(", "))
 }

@@ -44,7 +44,12 @@ fn logic(doc: &Document, text: &str) -> Logic {
     let mut stages = vec![Stage {
         label: "condition".into(),
         text: cond_text.join("\n"),
-        expr: Some(if conds.len() == 1 { conds.into_iter().next().unwrap_or(Expr::And(vec![])) } else { Expr::Or(conds) }),
+        // No expression when a condition could not be read (kept only for `status: unsupported`).
+        expr: match conds.len() {
+            _ if d.resolved.len() < d.conditions.len() => None,
+            1 => conds.into_iter().next(),
+            _ => Some(Expr::Or(conds)),
+        },
     }];
     for (name, negated) in &order {
         let Some(n) = d.named.iter().find(|n| n.name == *name) else { continue };

@@ -241,7 +241,7 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
     let mut logsource = LogSource::default();
     let mut detection_node = None;
     let mut filter_node = None;
-    let mut correlation_node = None;
+    let mut correlation_node: Option<&Node> = None;
     let mut generate = None;
     for (k, v) in map {
         let Some(key) = k.as_str() else {
@@ -319,6 +319,15 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
         rules: vec![],
         correlation: None,
     };
+    // Some repositories use `correlation:` for a free-text note; with a detection beside it,
+    // that is what it is.
+    if let (Some(c), Some(_)) = (correlation_node, detection_node) {
+        if c.as_map().is_none() {
+            p.warn(pos(c), "`correlation` is text, not a Sigma correlation; kept as a custom attribute");
+            out.meta.custom.insert("correlation".into(), scalar_text(c).unwrap_or_default());
+            correlation_node = None;
+        }
+    }
     if let Some(c) = correlation_node {
         out.kind = ir::RuleKind::Correlation;
         let (rules, corr) = read_correlation(c, generate, p)?;
@@ -346,6 +355,10 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
     } else {
         p.error(pos(doc), "the document has no `detection` (nor `filter` or `correlation`)");
         return None;
+    }
+    let unsupported = out.meta.status.as_deref() == Some("unsupported");
+    if let Some(d) = &mut out.detection {
+        finish_detections(d, unsupported, p);
     }
     if p.has_errors() { None } else { Some(out) }
 }
@@ -506,15 +519,34 @@ fn read_detections(parent: &Node, entries: &[&(Node, Node)], src: &str, p: &mut 
         p.error(pos(parent), "the detection has no `condition`");
         return None;
     }
-    let mut d = Detections { named, conditions, timeframe, resolved: vec![] };
-    d.resolved = resolve_conditions(&d, p);
+    Some(Detections { named, conditions, timeframe, resolved: vec![] })
+}
+
+/// Parse and resolve the conditions. A rule marked `status: unsupported` is kept even when its
+/// condition is not Sigma (SigmaHQ keeps such rules in `unsupported/`): the problem is a warning
+/// and the rule is shown without analysis.
+fn finish_detections(d: &mut Detections, unsupported: bool, p: &mut Problems) {
+    let mut local = Problems::default();
+    d.resolved = resolve_conditions(d, &mut local);
+    if d.resolved.len() < d.conditions.len() {
+        if unsupported {
+            for x in &mut local.0 {
+                if x.severity == Severity::Error {
+                    x.severity = Severity::Warning;
+                    x.message.push_str(" (the rule is `status: unsupported`; kept without analysis)");
+                }
+            }
+        }
+        p.0.extend(local.0);
+        return;
+    }
+    p.0.extend(local.0);
     let used: std::collections::HashSet<&str> = d.resolved.iter().flat_map(|(c, _)| idents(c)).collect();
     for n in &d.named {
         if !used.contains(n.name.as_str()) {
             p.warn(n.pos, format!("detection `{}` is not used in the condition", n.name));
         }
     }
-    Some(d)
 }
 
 const MAX_DETECTION_DEPTH: usize = 64;
@@ -769,10 +801,25 @@ fn resolve_conditions(d: &Detections, p: &mut Problems) -> Vec<(condition::Cond,
             }
             None => (text.as_str(), None),
         };
-        match condition::parse(expr_text).and_then(|c| condition::resolve(&c, &names)) {
+        let col_of = |offset: usize| at.col + expr_text[..offset.min(expr_text.len())].chars().count() as u32;
+        let mut parsed = condition::parse(expr_text);
+        // `AND`/`OR`/`NOT` in capitals: pySigma rejects them, but the meaning is plain.
+        if let Err(e) = &parsed {
+            if e.message.contains("operators are lowercase") {
+                let lowered = lowercase_operators(expr_text);
+                if let Ok(c) = condition::parse(&lowered) {
+                    p.warn(
+                        Pos { line: at.line, col: col_of(e.offset) },
+                        format!("condition `{}`: operators should be lowercase; read as `{}`", text.trim(), lowered.trim()),
+                    );
+                    parsed = Ok(c);
+                }
+            }
+        }
+        match parsed.and_then(|c| condition::resolve(&c, &names)) {
             Ok(c) => out.push((c, aggregation)),
             Err(e) => p.error(
-                Pos { line: at.line, col: at.col + expr_text[..e.offset.min(expr_text.len())].chars().count() as u32 },
+                Pos { line: at.line, col: col_of(e.offset) },
                 format!("condition `{}`: {}", text.trim(), e.message),
             ),
         }
@@ -789,4 +836,30 @@ pub(crate) fn idents(c: &condition::Cond) -> Vec<&str> {
         Cond::Ident { name, .. } => vec![name.as_str()],
         Cond::Of { .. } => vec![],
     }
+}
+
+/// The condition with the words `and`, `or`, `not`, `of`, `all`, `any`, `them` in any case
+/// written in lowercase; every other character is kept.
+fn lowercase_operators(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let lower = word.to_ascii_lowercase();
+        if ["and", "or", "not", "of", "all", "any", "them"].contains(&lower.as_str()) {
+            out.push_str(&lower);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '*' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }

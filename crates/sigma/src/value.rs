@@ -396,8 +396,10 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
         Modifier::Re => {
             unmodified("string")?;
             match v {
+                // The reader keeps `re` values unparsed (no wildcards, no escapes): the
+                // pattern is the text as written.
                 Value::Str { s, .. } => {
-                    let pattern = s.to_sigma();
+                    let pattern = s.as_plain().unwrap_or_else(|| s.to_sigma());
                     check_regex(&pattern)?;
                     Ok(Value::Regex { pattern, flags: String::new() })
                 }

@@ -38,16 +38,18 @@ fn sigmahq_reads_every_file_without_error() {
     assert_eq!(files.len(), 4039);
     let mut rules = 0;
     let mut errors = Vec::new();
+    let mut empty = Vec::new();
     for f in &files {
         let (r, d) = read(f);
         rules += r.len();
         errors.extend(d.into_iter().filter(|d| d.severity == Severity::Error));
-        assert!(!r.is_empty(), "{}: no rule read", f.display());
+        if r.is_empty() {
+            empty.push(f.display().to_string());
+        }
     }
-    for e in &errors {
-        eprintln!("{e}");
-    }
-    assert!(errors.is_empty(), "{} errors", errors.len());
+    let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{} errors: {errors:#?}", errors.len());
+    assert!(empty.is_empty(), "no rule read from {empty:#?}");
     assert!(rules >= 4039, "{rules} rules");
 }
 
@@ -68,11 +70,25 @@ fn mdecrevoisier_keeps_every_rule_whose_meaning_is_clear() {
         eprintln!("dropped {}: {:?}", f.display(), d.iter().map(|d| d.to_string()).collect::<Vec<_>>());
     }
     eprintln!("mdecrevoisier: {} files, {} kept, {} dropped, {warnings} warnings", files.len(), files.len() - dropped.len(), dropped.len());
-    // Every dropped file says why, with an error.
+    // Every dropped file says why, with an error; each of these has a meaning detdex would
+    // have to guess (see docs/sigma-reading.md).
     for (f, d) in &dropped {
         assert!(d.iter().any(|d| d.severity == Severity::Error), "{} dropped without an error", f.display());
     }
-    assert!(dropped.len() <= 1, "{} files dropped", dropped.len());
+    let mut names: Vec<String> = dropped.iter().map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "defender-host signatures outdated (limited).yaml",       // `selection_age > 7` in the condition
+            "win-os-BitLocker feature activation (PowerShell).yaml",  // a bare pattern `selection_…_*` outside `1 of`
+            "win-os-Pass-the-hash login with Mimikatz.yaml",          // the condition names a missing `filter`
+            "win-os-dump file transfered over SMB share.yaml",        // tabs in block indentation: not YAML
+            "win-os-firewall rule creation (command).yaml",           // the condition names a missing `selection`
+            "win-os-scheduled task fastly created and deleted.yaml",  // `selection_create > selection_delete`
+            "win-os-service abuse with malicious ImagePath (service).yaml", // the condition names a missing `selection`
+        ]
+    );
 }
 
 #[test]
@@ -120,7 +136,7 @@ fn wsman_exclusions_list_every_filter_selection() {
         labels,
         [
             "condition", "request_client", "respond_server", "not filter_general", "not filter_svchost", "not filter_mscorsvw",
-            "not filter_svr_2019", "not filter_nextron", "not filter_citrix", "not filter_upgrade", "not filter_mmc", "not svchost",
+            "not filter_gethelp", "not filter_svr_2019", "not filter_nextron", "not filter_citrix", "not filter_upgrade", "not filter_mmc", "not svchost",
             "not commandline_null"
         ]
     );
@@ -132,6 +148,8 @@ fn wsman_exclusions_list_every_filter_selection() {
     assert!(has("CommandLine", Kind::Contains, "svchost.exe -k netsvcs")); // filter_svchost
     assert!(has("Image", Kind::StartsWith, r"C:\Windows\Microsoft.NET\Framework64\v")); // filter_mscorsvw
     assert!(has("Image", Kind::EndsWith, r"\mscorsvw.exe"));
+    assert!(has("Image", Kind::StartsWith, r"C:\Program Files\WindowsApps\Microsoft.GetHelp_")); // filter_gethelp
+    assert!(has("Image", Kind::EndsWith, r"\GetHelp.exe"));
     assert!(has("Image", Kind::Eq, r"C:\Windows\System32\ServerManager.exe")); // filter_svr_2019
     assert!(has("Image", Kind::StartsWith, r"C:\Windows\Temp\asgard2-agent\")); // filter_nextron
     assert!(has("Image", Kind::StartsWith, r"C:\Program Files\Citrix\")); // filter_citrix

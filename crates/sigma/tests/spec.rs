@@ -64,7 +64,7 @@ fn illegal_modifier_combinations_are_errors_with_position() {
     let p = parse(&text).problems;
     let e = p.iter().find(|p| p.severity == Severity::Error).unwrap();
     assert!(e.message.contains("unmodified"), "{}", e.message);
-    assert_eq!((e.pos.line, e.pos.col), (5, 20));
+    assert_eq!((e.pos.line, e.pos.col), (6, 20), "the position of the value `x`");
     assert!(errors(&format!("{BASE}detection:\n  sel:\n    A|lt: abc\n  condition: sel\n"))[0].contains("numbers"));
     assert!(errors(&format!("{BASE}detection:\n  sel:\n    A|bogus: x\n  condition: sel\n"))[0].contains("unknown modifier `bogus`"));
     assert!(errors(&format!("{BASE}detection:\n  sel:\n    A|exists: maybe\n  condition: sel\n"))[0].contains("booleans"));

@@ -92,3 +92,59 @@ impl Catalog {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ir::{Expr, Kind, Logic, Predicate, Stage};
+
+    fn rule(key: &str, source: &str, field: &str, values: &[&str]) -> Rule {
+        let pred = Predicate {
+            field: Some(field.into()),
+            kind: Kind::EndsWith,
+            values: values.iter().map(|s| s.to_string()).collect(),
+            case_sensitive: false,
+            transforms: vec![],
+        };
+        Rule {
+            key: key.into(),
+            source: source.into(),
+            format: ir::Format::Sigma,
+            language: "sigma".into(),
+            kind: ir::RuleKind::Detection,
+            meta: ir::Meta::default(),
+            attack: vec![],
+            text: String::new(),
+            path: key.into(),
+            pos: ir::Pos::default(),
+            logic: Logic {
+                stages: vec![Stage {
+                    label: "condition".into(),
+                    text: String::new(),
+                    expr: Some(Expr::Pred(pred)),
+                }],
+            },
+            links: vec![],
+        }
+    }
+
+    #[test]
+    fn corpus_counts_rules_per_source_ignoring_case_and_repeats() {
+        let cat = Catalog::from_parts(
+            vec![
+                rule("a", "sigma", "Image", &["\\cmd.exe", "\\CMD.EXE"]),
+                rule("b", "sigma", "image", &["\\cmd.exe"]),
+                rule("c", "other", "Image", &["\\cmd.exe", "\\x.exe"]),
+            ],
+            vec![],
+            3,
+        );
+        let c = cat.corpus_count(Some("Image"), Kind::EndsWith, "\\Cmd.exe");
+        assert_eq!(c.total, 3, "rule a counts once despite two spellings");
+        assert_eq!(c.by_source, BTreeMap::from([("other".into(), 1), ("sigma".into(), 2)]));
+        assert_eq!(cat.corpus_count(Some("Image"), Kind::EndsWith, "\\x.exe").total, 1);
+        assert_eq!(cat.corpus_count(Some("Image"), Kind::Eq, "\\cmd.exe").total, 0);
+        let r = report(&cat, &cat.rules[2]);
+        assert_eq!(r.indicators[0].corpus.iter().map(|c| c.total).collect::<Vec<_>>(), [3, 1]);
+    }
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use detdex_web::rule_href;
+use web::rule_href;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

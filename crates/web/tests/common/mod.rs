@@ -236,7 +236,7 @@ pub fn start(catalog: Arc<Catalog>) -> SocketAddr {
                 .await
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send");
-            let server = tokio::spawn(detdex_web::serve_on(listener, catalog));
+            let server = tokio::spawn(web::serve_on(listener, catalog));
             server.await.expect("join").expect("serve");
         });
     });

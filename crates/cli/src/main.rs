@@ -111,26 +111,28 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
     let t_analyse = t1.elapsed();
     let errors = cat.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = cat.diagnostics.len() - errors;
+    let mut out = String::new();
     match format {
         Format::Json => {
-            let out = serde_json::json!({
+            let v = serde_json::json!({
                 "files": cat.files,
                 "rules": cat.rules.len(),
                 "errors": cat.diagnostics,
             });
-            println!("{out}");
+            out = format!("{v}\n");
         }
         Format::Text => {
             for d in &cat.diagnostics {
-                println!("{d}");
+                out.push_str(&format!("{d}\n"));
             }
-            println!(
-                "{} files, {} rules, {errors} errors, {warnings} warnings",
+            out.push_str(&format!(
+                "{} files, {} rules, {errors} errors, {warnings} warnings\n",
                 cat.files,
                 cat.rules.len()
-            );
+            ));
         }
     }
+    print_out(&out);
     if timings {
         eprintln!(
             "timings: read+parse+lower {:.1} ms, analyse {:.1} ms ({analysed} rows), total {:.1} ms",
@@ -174,4 +176,11 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Write to stdout; a closed pipe (`detdex check | head`) ends the output quietly.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

@@ -50,14 +50,14 @@ pub fn run(rule: &str, sources: &[String], json: bool) -> ExitCode {
     let report = catalog::report(corpus.as_ref().unwrap_or(&cat), r);
     if json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::print_out(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("detdex: {e}");
                 return ExitCode::FAILURE;
             }
         }
     } else {
-        print!("{}", text(&report));
+        crate::print_out(&text(&report));
     }
     ExitCode::SUCCESS
 }

@@ -8,6 +8,7 @@ mod report;
 pub use report::{AttackRow, Indicator, PredicateView, Report, StageView, report};
 
 use ir::{Diagnostic, Rule};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -51,14 +52,24 @@ impl Catalog {
             .enumerate()
             .map(|(i, r)| (r.key.clone(), i))
             .collect();
+        // Each rule's distinct indicators (in parallel), then one count per rule and source.
+        let per_rule: Vec<HashSet<IndicatorKey>> = rules
+            .par_iter()
+            .map(|r| {
+                ir::indicators(&r.logic)
+                    .iter()
+                    .flat_map(|row| row.values.iter().map(|v| indicator_key(row.field.as_deref(), row.kind, v)))
+                    .collect()
+            })
+            .collect();
         let mut corpus: HashMap<IndicatorKey, BTreeMap<String, usize>> = HashMap::new();
-        for r in &rules {
-            let mut seen = HashSet::new();
-            for row in ir::indicators(&r.logic) {
-                for v in &row.values {
-                    let key = indicator_key(row.field.as_deref(), row.kind, v);
-                    if seen.insert(key.clone()) {
-                        *corpus.entry(key).or_default().entry(r.source.clone()).or_default() += 1;
+        for (r, keys) in rules.iter().zip(per_rule) {
+            for key in keys {
+                let sources = corpus.entry(key).or_default();
+                match sources.get_mut(&r.source) {
+                    Some(n) => *n += 1,
+                    None => {
+                        sources.insert(r.source.clone(), 1);
                     }
                 }
             }

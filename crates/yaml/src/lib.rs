@@ -6,8 +6,47 @@
 //! Scalars are resolved the way PyYAML's `safe_load` does (YAML 1.1: `yes`/`no`/`on`/`off` are
 //! booleans, `~` and `null` are null), so a rule means here what it means to pySigma, and every
 //! scalar keeps its original text.
+//!
+//! # Decisions
+//!
+//! - **Duplicate keys**: the pair of the *last* occurrence (its key node and its value node, so
+//!   `key.span.start..value.span.end` still slices one `key: value` entry) is kept at the index of
+//!   the *first* occurrence, like a Python dict. A [`Warning`] is pushed at every later
+//!   occurrence's key, naming both positions. Keys compare as Python dict keys do (`'1'` and
+//!   `1` differ; `1`, `1.0` and `true` are one key; collections used as keys never collide).
+//! - **Merge keys** (`<<: *base`, `<<: [*a, *b]`): as PyYAML's `flatten_mapping`, the merged
+//!   pairs come first (earlier mappings of a list win, a later `<<` entry wins over an earlier
+//!   one), then the mapping's own pairs, which override merged ones without a warning. A `<<` value that is not a mapping or a list of
+//!   mappings is an [`Error`].
+//! - **Integers** that do not fit in an `i64` stay `Str { quoted: false }` with their original
+//!   text, so no digit is lost; so do the few texts PyYAML's int regex accepts but its `int()`
+//!   rejects (`0x_`).
+//! - **Tags**: `!!str`, `!!int`, `!!float`, `!!bool`, `!!null` construct as PyYAML does (an
+//!   unreadable value such as `!!int abc` is an [`Error`]); the non-specific `!` resolves like
+//!   an untagged plain scalar (as in PyYAML); every other tag (`!!timestamp`, `!!binary`, local
+//!   `!foo`) keeps the text as a string. Tags on collections are ignored. PyYAML rejects plain
+//!   `=` and `<<` scalars as values; here they are strings.
+//! - **Aliases** are replaced by a copy of the anchored node whose root span is the alias's span
+//!   (`*name`); the nodes inside keep the spans of the anchored text. At most
+//!   [`MAX_ALIAS_NODES`] nodes may be created through aliases in one stream (ten times that
+//!   may be held for anchors), and collections may nest at most [`MAX_DEPTH`] levels (aliases
+//!   included; saphyr itself stops flow collections at 255); beyond that `load` fails.
+//! - **Spans**: a scalar's span covers its text only (quotes included, anchors and tags
+//!   excluded; a block scalar runs from its `|`/`>` indicator to its last non-blank character).
+//!   An empty plain scalar (`key:`) has an empty span right after its `:`/`-`/`?`. A block
+//!   collection runs from its first key (or first `-`) to the end of its last node; a flow
+//!   collection from its bracket to its closing bracket. Warnings are sorted by position.
 
 pub use ir::Pos;
+
+mod build;
+mod resolve;
+
+/// The deepest collection nesting [`load`] accepts.
+pub const MAX_DEPTH: usize = 256;
+
+/// The most nodes [`load`] creates through aliases in one stream (alias bomb guard).
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// A node's extent in the source text: `start`..`end`, lines and columns from 1, byte offsets
 /// into the text given to [`load`].
@@ -32,7 +71,10 @@ pub enum Value {
     Int(i64),
     Float(f64),
     /// A string scalar; `quoted` is true for single- or double-quoted and block scalars.
-    Str { text: String, quoted: bool },
+    Str {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Key/value pairs in document order, duplicates already resolved (last wins).
     Map(Vec<(Node, Node)>),
@@ -60,9 +102,62 @@ pub struct Stream {
 }
 
 /// Parse a YAML stream.
+///
+/// Never panics: should the underlying parser panic on some input, that becomes an [`Error`]
+/// at line 1 column 1.
 pub fn load(text: &str) -> Result<Stream, Error> {
-    let _ = text;
-    todo!("implemented by the yaml task")
+    std::panic::catch_unwind(|| build::load(text)).unwrap_or_else(|_| {
+        Err(Error {
+            pos: Pos { line: 1, col: 1 },
+            message: "internal error: the YAML parser failed on this input".to_string(),
+        })
+    })
+}
+
+impl Span {
+    /// The text this span covers in `source` (the text given to [`load`]); empty if the span
+    /// does not fit in `source`.
+    pub fn text<'a>(&self, source: &'a str) -> &'a str {
+        source.get(self.start_byte..self.end_byte).unwrap_or("")
+    }
+}
+
+impl Value {
+    /// What kind of value this is, for messages: "null", "a boolean", "an integer", "a float",
+    /// "a string", "a sequence", "a mapping".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str { .. } => "a string",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.pos.line, self.pos.col, self.message
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.pos.line, self.pos.col, self.message
+        )
+    }
 }
 
 impl Node {
@@ -75,6 +170,21 @@ impl Node {
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
             Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.value {
+            Value::Int(i) => Some(i),
             _ => None,
         }
     }
@@ -92,3 +202,6 @@ impl Node {
             .map(|(_, v)| v)
     }
 }
+
+#[cfg(test)]
+mod tests;

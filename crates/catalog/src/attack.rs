@@ -58,13 +58,20 @@ impl Attack {
                 let t = Technique {
                     id: r[0].into(),
                     name: r[1].into(),
-                    tactics: r[2].split(',').filter(|s| !s.is_empty()).map(Into::into).collect(),
+                    tactics: r[2]
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(Into::into)
+                        .collect(),
                     state: r[3].into(),
                 };
                 (t.id.clone(), t)
             })
             .collect();
-        Attack { tactics, techniques }
+        Attack {
+            tactics,
+            techniques,
+        }
     }
 
     pub fn technique(&self, id: &str) -> Option<&Technique> {
@@ -73,7 +80,9 @@ impl Attack {
 
     /// The tactic with this shortname (`execution`) or id (`TA0002`).
     pub fn tactic(&self, key: &str) -> Option<&Tactic> {
-        self.tactics.iter().find(|t| t.shortname == key || t.id == key)
+        self.tactics
+            .iter()
+            .find(|t| t.shortname == key || t.id == key)
     }
 }
 

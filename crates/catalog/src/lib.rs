@@ -58,7 +58,11 @@ impl Catalog {
             .map(|r| {
                 ir::indicators(&r.logic)
                     .iter()
-                    .flat_map(|row| row.values.iter().map(|v| indicator_key(row.field.as_deref(), row.kind, v)))
+                    .flat_map(|row| {
+                        row.values
+                            .iter()
+                            .map(|v| indicator_key(row.field.as_deref(), row.kind, v))
+                    })
                     .collect()
             })
             .collect();
@@ -85,8 +89,15 @@ impl Catalog {
 
     /// How many rules match this indicator (the same field, kind and value, ignoring case).
     pub fn corpus_count(&self, field: Option<&str>, kind: ir::Kind, value: &str) -> CorpusCount {
-        let by_source = self.corpus.get(&indicator_key(field, kind, value)).cloned().unwrap_or_default();
-        CorpusCount { total: by_source.values().sum(), by_source }
+        let by_source = self
+            .corpus
+            .get(&indicator_key(field, kind, value))
+            .cloned()
+            .unwrap_or_default();
+        CorpusCount {
+            total: by_source.values().sum(),
+            by_source,
+        }
     }
 
     /// The rule with this catalog key.
@@ -152,10 +163,27 @@ mod tests {
         );
         let c = cat.corpus_count(Some("Image"), Kind::EndsWith, "\\Cmd.exe");
         assert_eq!(c.total, 3, "rule a counts once despite two spellings");
-        assert_eq!(c.by_source, BTreeMap::from([("other".into(), 1), ("sigma".into(), 2)]));
-        assert_eq!(cat.corpus_count(Some("Image"), Kind::EndsWith, "\\x.exe").total, 1);
-        assert_eq!(cat.corpus_count(Some("Image"), Kind::Eq, "\\cmd.exe").total, 0);
+        assert_eq!(
+            c.by_source,
+            BTreeMap::from([("other".into(), 1), ("sigma".into(), 2)])
+        );
+        assert_eq!(
+            cat.corpus_count(Some("Image"), Kind::EndsWith, "\\x.exe")
+                .total,
+            1
+        );
+        assert_eq!(
+            cat.corpus_count(Some("Image"), Kind::Eq, "\\cmd.exe").total,
+            0
+        );
         let r = report(&cat, &cat.rules[2]);
-        assert_eq!(r.indicators[0].corpus.iter().map(|c| c.total).collect::<Vec<_>>(), [3, 1]);
+        assert_eq!(
+            r.indicators[0]
+                .corpus
+                .iter()
+                .map(|c| c.total)
+                .collect::<Vec<_>>(),
+            [3, 1]
+        );
     }
 }

@@ -23,9 +23,15 @@ pub fn detect(path: &Path, text: &str) -> Option<FileFormat> {
 /// A Sigma document has a top-level `detection:`, `correlation:`, `filter:` or `action:` key.
 fn looks_like_sigma(text: &str) -> bool {
     text.lines().any(|l| {
-        ["detection:", "correlation:", "filter:", "action:", "logsource:"]
-            .iter()
-            .any(|k| l.starts_with(k))
+        [
+            "detection:",
+            "correlation:",
+            "filter:",
+            "action:",
+            "logsource:",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
     })
 }
 
@@ -34,11 +40,15 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
         if meta.is_file() {
             out.push(p);
         } else if meta.is_dir() {
-            let Ok(rd) = std::fs::read_dir(&p) else { continue };
+            let Ok(rd) = std::fs::read_dir(&p) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let name = e.file_name();
                 if name.to_string_lossy().starts_with('.') {
@@ -66,7 +76,12 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
         Err(e) => {
             return FileRead {
                 rules: vec![],
-                diagnostics: vec![Diagnostic::new(display, Pos { line: 1, col: 1 }, Severity::Error, format!("cannot read: {e}"))],
+                diagnostics: vec![Diagnostic::new(
+                    display,
+                    Pos { line: 1, col: 1 },
+                    Severity::Error,
+                    format!("cannot read: {e}"),
+                )],
                 format: None,
             };
         }
@@ -77,7 +92,12 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
             let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
             return FileRead {
                 rules: vec![],
-                diagnostics: vec![Diagnostic::new(display, Pos { line, col }, Severity::Error, "the file is not valid UTF-8")],
+                diagnostics: vec![Diagnostic::new(
+                    display,
+                    Pos { line, col },
+                    Severity::Error,
+                    "the file is not valid UTF-8",
+                )],
                 format: detect(path, ""),
             };
         }
@@ -86,16 +106,27 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
     match detect(path, text) {
         Some(FileFormat::Sigma) => {
             let (rules, diagnostics) = sigma::read(source, rel, display, text);
-            FileRead { rules, diagnostics, format: Some(FileFormat::Sigma) }
+            FileRead {
+                rules,
+                diagnostics,
+                format: Some(FileFormat::Sigma),
+            }
         }
-        None => FileRead { rules: vec![], diagnostics: vec![], format: None },
+        None => FileRead {
+            rules: vec![],
+            diagnostics: vec![],
+            format: None,
+        },
     }
 }
 
 fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     let col = String::from_utf8_lossy(&before[start..]).chars().count() as u32 + 1;
     (line, col)
 }
@@ -111,7 +142,11 @@ impl Catalog {
             .par_iter()
             .map(|(s, p)| {
                 let rel = p.strip_prefix(&s.root).unwrap_or(p);
-                let rel = if rel.as_os_str().is_empty() { p.file_name().map(Path::new).unwrap_or(p) } else { rel };
+                let rel = if rel.as_os_str().is_empty() {
+                    p.file_name().map(Path::new).unwrap_or(p)
+                } else {
+                    rel
+                };
                 let rel = rel.to_string_lossy().replace('\\', "/");
                 read_file(&s.name, p, &rel, &p.to_string_lossy())
             })

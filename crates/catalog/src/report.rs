@@ -156,9 +156,19 @@ fn attack_rows(rule: &Rule) -> Vec<AttackRow> {
         .collect();
     let mut rows = Vec::new();
     for id in &rule.attack {
-        let Some(t) = attack.technique(id) else { continue };
-        let mine: Vec<&String> = t.tactics.iter().filter(|s| named.contains(&s.as_str())).collect();
-        let tactics = if mine.is_empty() { t.tactics.iter().collect() } else { mine };
+        let Some(t) = attack.technique(id) else {
+            continue;
+        };
+        let mine: Vec<&String> = t
+            .tactics
+            .iter()
+            .filter(|s| named.contains(&s.as_str()))
+            .collect();
+        let tactics = if mine.is_empty() {
+            t.tactics.iter().collect()
+        } else {
+            mine
+        };
         for s in tactics {
             if let Some(tac) = attack.tactic(s) {
                 rows.push(AttackRow {

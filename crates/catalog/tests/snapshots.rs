@@ -46,13 +46,32 @@ const RULES: &[&str] = &[
 #[test]
 fn show_json_snapshots() {
     let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    assert!(corpora.is_dir(), "test corpora missing at {}", corpora.display());
+    assert!(
+        corpora.is_dir(),
+        "test corpora missing at {}",
+        corpora.display()
+    );
     for rel in RULES {
         let (source, inner) = rel.split_once('/').unwrap();
         let read = catalog::read::read_file(source, &corpora.join(rel), inner, rel);
-        assert!(read.diagnostics.iter().all(|d| d.severity != ir::Severity::Error), "{rel}: {:?}", read.diagnostics);
-        let rule = read.rules.first().unwrap_or_else(|| panic!("{rel}: no rule"));
-        let name = rel.rsplit('/').next().unwrap().trim_end_matches(".yml").trim_end_matches(".yaml").replace([' ', '(', ')'], "_");
+        assert!(
+            read.diagnostics
+                .iter()
+                .all(|d| d.severity != ir::Severity::Error),
+            "{rel}: {:?}",
+            read.diagnostics
+        );
+        let rule = read
+            .rules
+            .first()
+            .unwrap_or_else(|| panic!("{rel}: no rule"));
+        let name = rel
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".yml")
+            .trim_end_matches(".yaml")
+            .replace([' ', '(', ')'], "_");
         let cat = catalog::Catalog::from_parts(read.rules.clone(), vec![], 1);
         insta::assert_json_snapshot!(name, catalog::report(&cat, rule), { ".text" => "[rule text]" });
     }

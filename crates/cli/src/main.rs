@@ -3,10 +3,10 @@
 use catalog::{Catalog, Source};
 use clap::{Parser, Subcommand, ValueEnum};
 use ir::Severity;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use rayon::prelude::*;
 
 mod show;
 
@@ -14,7 +14,11 @@ mod show;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "detdex", version, about = "A detection-rule catalog and compiler")]
+#[command(
+    name = "detdex",
+    version,
+    about = "A detection-rule catalog and compiler"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,8 +65,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { paths, format, timings } => check(&paths, format, timings),
-        Command::Show { rule, sources, format } => show::run(&rule, &sources, format == Format::Json),
+        Command::Check {
+            paths,
+            format,
+            timings,
+        } => check(&paths, format, timings),
+        Command::Show {
+            rule,
+            sources,
+            format,
+        } => show::run(&rule, &sources, format == Format::Json),
         Command::Serve { sources, addr } => serve(&sources, addr),
     }
 }
@@ -113,7 +125,11 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
         .map(|r| ir::exclusions(&r.logic).len() + ir::indicators(&r.logic).len())
         .sum();
     let t_analyse = t1.elapsed();
-    let errors = cat.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = cat
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = cat.diagnostics.len() - errors;
     let mut out = String::new();
     match format {
@@ -154,13 +170,21 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
     let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
     for s in &sources {
         if !s.root.is_dir() {
-            eprintln!("detdex: source {}: {} is not a folder", s.name, s.root.display());
+            eprintln!(
+                "detdex: source {}: {} is not a folder",
+                s.name,
+                s.root.display()
+            );
             return ExitCode::from(2);
         }
     }
     let t = Instant::now();
     let cat = Catalog::load(&sources);
-    let errors = cat.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = cat
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = cat.diagnostics.len() - errors;
     eprintln!(
         "detdex: {} rules from {} files in {:.0} ms ({errors} errors, {warnings} warnings: `detdex check` lists them)",
@@ -188,5 +212,7 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
 fn print_out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }

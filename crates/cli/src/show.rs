@@ -13,23 +13,39 @@ pub fn run(rule: &str, sources: &[String], json: bool) -> ExitCode {
         let (name, rel) = sources
             .iter()
             .find_map(|s| {
-                let rel = path.canonicalize().ok()?.strip_prefix(s.root.canonicalize().ok()?).ok()?.to_path_buf();
+                let rel = path
+                    .canonicalize()
+                    .ok()?
+                    .strip_prefix(s.root.canonicalize().ok()?)
+                    .ok()?
+                    .to_path_buf();
                 Some((s.name.clone(), rel.to_string_lossy().replace('\\', "/")))
             })
             .unwrap_or_else(|| {
-                let file = path.file_name().map_or_else(|| rule.to_string(), |f| f.to_string_lossy().into_owned());
-                (crate::folder_name(path.parent().unwrap_or(Path::new("."))), file)
+                let file = path
+                    .file_name()
+                    .map_or_else(|| rule.to_string(), |f| f.to_string_lossy().into_owned());
+                (
+                    crate::folder_name(path.parent().unwrap_or(Path::new("."))),
+                    file,
+                )
             });
         let r = catalog::read::read_file(&name, path, &rel, rule);
         Catalog::from_parts(r.rules, r.diagnostics, 1)
     } else {
         if sources.is_empty() {
-            eprintln!("detdex: {rule}: no such file; to find a rule by id, give the folders to search with --source DIR");
+            eprintln!(
+                "detdex: {rule}: no such file; to find a rule by id, give the folders to search with --source DIR"
+            );
             return ExitCode::from(2);
         }
         Catalog::load(&sources)
     };
-    let found = if path.is_file() { cat.rules.first() } else { cat.find(rule) };
+    let found = if path.is_file() {
+        cat.rules.first()
+    } else {
+        cat.find(rule)
+    };
     let Some(r) = found else {
         for d in &cat.diagnostics {
             eprintln!("{d}");
@@ -42,11 +58,19 @@ pub fn run(rule: &str, sources: &[String], json: bool) -> ExitCode {
             eprintln!("{d}");
         }
         if cat.rules.len() > 1 {
-            eprintln!("detdex: {rule} holds {} rules; showing the first ({})", cat.rules.len(), r.key);
+            eprintln!(
+                "detdex: {rule} holds {} rules; showing the first ({})",
+                cat.rules.len(),
+                r.key
+            );
         }
     }
     // Corpus counts come from the --source folders when a file was given with them.
-    let corpus = if path.is_file() && !sources.is_empty() { Some(Catalog::load(&sources)) } else { None };
+    let corpus = if path.is_file() && !sources.is_empty() {
+        Some(Catalog::load(&sources))
+    } else {
+        None
+    };
     let report = catalog::report(corpus.as_ref().unwrap_or(&cat), r);
     if json {
         match serde_json::to_string_pretty(&report) {
@@ -84,7 +108,11 @@ fn text(r: &Report) -> String {
     kv("author", &m.authors.join(", "));
     kv("date", m.date.as_deref().unwrap_or(""));
     kv("modified", m.modified.as_deref().unwrap_or(""));
-    let ds: Vec<String> = m.data_sources.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let ds: Vec<String> = m
+        .data_sources
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     kv("logsource", &ds.join(", "));
     kv("tags", &m.tags.join(", "));
     kv("links", &r.links.join(", "));
@@ -102,7 +130,13 @@ fn text(r: &Report) -> String {
         }
         for p in &s.predicates {
             let not = if p.negated { "NOT " } else { "" };
-            let _ = writeln!(o, "    - {not}{} {} {}", p.field.unwrap_or("(keyword)"), p.kind, values(p.values));
+            let _ = writeln!(
+                o,
+                "    - {not}{} {} {}",
+                p.field.unwrap_or("(keyword)"),
+                p.kind,
+                values(p.values)
+            );
         }
     }
     let _ = writeln!(o, "\nExclusions");
@@ -110,9 +144,18 @@ fn text(r: &Report) -> String {
         let _ = writeln!(o, "  (none)");
     }
     for row in &r.exclusions {
-        let _ = writeln!(o, "  {} {} {}", row.field.as_deref().unwrap_or("(keyword)"), row.kind, values(&row.values));
+        let _ = writeln!(
+            o,
+            "  {} {} {}",
+            row.field.as_deref().unwrap_or("(keyword)"),
+            row.kind,
+            values(&row.values)
+        );
     }
-    let _ = writeln!(o, "\nIndicators (with how many rules of the catalog match each value)");
+    let _ = writeln!(
+        o,
+        "\nIndicators (with how many rules of the catalog match each value)"
+    );
     if r.indicators.is_empty() {
         let _ = writeln!(o, "  (none)");
     }

@@ -10,11 +10,15 @@ fn corpora() -> PathBuf {
 }
 
 fn detdex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_detdex")).args(args).output().expect("run detdex")
+    Command::new(env!("CARGO_BIN_EXE_detdex"))
+        .args(args)
+        .output()
+        .expect("run detdex")
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -25,7 +29,12 @@ fn check_sigmahq_json() {
     let v = json(&out);
     assert_eq!(v["files"], 4039);
     assert!(v["rules"].as_u64().unwrap() >= 4039);
-    let errors: Vec<_> = v["errors"].as_array().unwrap().iter().filter(|e| e["severity"] == "error").collect();
+    let errors: Vec<_> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     for e in v["errors"].as_array().unwrap() {
         for k in ["path", "line", "col", "severity", "message"] {
@@ -42,11 +51,21 @@ fn check_text_lists_problems_as_path_line_col() {
     let text = String::from_utf8(out.stdout).unwrap();
     let last = text.lines().last().unwrap();
     assert!(last.starts_with("352 files, "), "{last}");
-    let dup = text.lines().find(|l| l.contains("duplicate key")).expect("a duplicate key warning");
+    let dup = text
+        .lines()
+        .find(|l| l.contains("duplicate key"))
+        .expect("a duplicate key warning");
     let mut parts = dup.splitn(4, ':');
-    let (path, line, col) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let (path, line, col) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
     assert!(path.ends_with(".yaml"), "{dup}");
-    assert!(line.parse::<u32>().unwrap() > 0 && col.parse::<u32>().unwrap() > 0, "{dup}");
+    assert!(
+        line.parse::<u32>().unwrap() > 0 && col.parse::<u32>().unwrap() > 0,
+        "{dup}"
+    );
 }
 
 #[test]
@@ -58,13 +77,22 @@ fn check_missing_path_is_a_usage_error() {
 
 #[test]
 fn show_by_path_and_by_id() {
-    let file = corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
-    let by_path = json(&detdex(&["show", "--format", "json", file.to_str().unwrap()]));
+    let file =
+        corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    let by_path = json(&detdex(&[
+        "show",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]));
     assert_eq!(by_path["title"], "Suspicious WSMAN Provider Image Loads");
     assert_eq!(by_path["id"], "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94");
     assert_eq!(by_path["level"], "medium");
     assert_eq!(by_path["status"], "test");
-    assert_eq!(by_path["attack"], serde_json::json!(["T1059.001", "T1021.003"]));
+    assert_eq!(
+        by_path["attack"],
+        serde_json::json!(["T1059.001", "T1021.003"])
+    );
     for k in ["stages", "exclusions", "indicators"] {
         assert!(by_path[k].as_array().is_some_and(|a| !a.is_empty()), "{k}");
     }
@@ -72,19 +100,41 @@ fn show_by_path_and_by_id() {
     assert!(by_path["stages"][1]["predicates"][0]["field"].is_string());
 
     let src = format!("sigma={}", corpora().join("sigma").display());
-    let by_id = json(&detdex(&["show", "--format", "json", "--source", &src, "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94"]));
-    assert_eq!(by_id["key"], "sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    let by_id = json(&detdex(&[
+        "show",
+        "--format",
+        "json",
+        "--source",
+        &src,
+        "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94",
+    ]));
+    assert_eq!(
+        by_id["key"],
+        "sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml"
+    );
     assert_eq!(by_id["stages"], by_path["stages"]);
     assert_eq!(by_id["exclusions"], by_path["exclusions"]);
 }
 
 #[test]
 fn show_text_has_every_section() {
-    let file = corpora().join("mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml");
+    let file = corpora()
+        .join("mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml");
     let out = detdex(&["show", file.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for s in ["WMI module loaded by suspicious process", "MITRE ATT&CK", "Execution", "T1047 Windows Management Instrumentation", "Stage 0: condition", "Stage 2: not filter", "Exclusions", "Image ends_with \"\\\\svchost.exe\"", "Indicators", "ImageLoaded ends_with \"\\\\wmi*\"  corpus 1"] {
+    for s in [
+        "WMI module loaded by suspicious process",
+        "MITRE ATT&CK",
+        "Execution",
+        "T1047 Windows Management Instrumentation",
+        "Stage 0: condition",
+        "Stage 2: not filter",
+        "Exclusions",
+        "Image ends_with \"\\\\svchost.exe\"",
+        "Indicators",
+        "ImageLoaded ends_with \"\\\\wmi*\"  corpus 1",
+    ] {
         assert!(text.contains(s), "missing {s:?} in\n{text}");
     }
 }

@@ -104,7 +104,9 @@ fn walk<'a>(
         return;
     }
     match e {
-        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| walk(logic, e, positive, depth + 1, f)),
+        Expr::And(v) | Expr::Or(v) => v
+            .iter()
+            .for_each(|e| walk(logic, e, positive, depth + 1, f)),
         Expr::Not(e) => walk(logic, e, !positive, depth + 1, f),
         Expr::Pred(p) => f(p, positive),
         Expr::Stage(_) => {
@@ -184,12 +186,20 @@ mod tests {
                     "selection",
                     Expr::And(vec![
                         pred("EventID", Kind::Eq, &["7"]),
-                        pred("ImageLoaded", Kind::EndsWith, &["\\wmiclnt.dll", "\\fastprox.dll"]),
+                        pred(
+                            "ImageLoaded",
+                            Kind::EndsWith,
+                            &["\\wmiclnt.dll", "\\fastprox.dll"],
+                        ),
                     ]),
                 ),
                 stage(
                     "not filter",
-                    pred("Image", Kind::EndsWith, &["\\wmiprvse.exe", "\\wmiapsrv.exe", "\\svchost.exe"]),
+                    pred(
+                        "Image",
+                        Kind::EndsWith,
+                        &["\\wmiprvse.exe", "\\wmiapsrv.exe", "\\svchost.exe"],
+                    ),
                 ),
             ],
         }
@@ -201,7 +211,10 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].field.as_deref(), Some("Image"));
         assert_eq!(rows[0].kind, Kind::EndsWith);
-        assert_eq!(rows[0].values, ["\\svchost.exe", "\\wmiapsrv.exe", "\\wmiprvse.exe"]);
+        assert_eq!(
+            rows[0].values,
+            ["\\svchost.exe", "\\wmiapsrv.exe", "\\wmiprvse.exe"]
+        );
     }
 
     #[test]
@@ -223,7 +236,10 @@ mod tests {
                 ]),
             )],
         };
-        assert!(exclusions(&logic).is_empty(), "a NOT under OR is not a top-level conjunct");
+        assert!(
+            exclusions(&logic).is_empty(),
+            "a NOT under OR is not a top-level conjunct"
+        );
         let ind = indicators(&logic);
         assert_eq!(ind.len(), 1);
         assert_eq!(ind[0].field.as_deref(), Some("A"));
@@ -233,7 +249,10 @@ mod tests {
     fn reference_cycles_terminate() {
         let logic = Logic {
             stages: vec![
-                stage("a", Expr::And(vec![Expr::Stage(1), pred("X", Kind::Eq, &["x"])])),
+                stage(
+                    "a",
+                    Expr::And(vec![Expr::Stage(1), pred("X", Kind::Eq, &["x"])]),
+                ),
                 stage("b", Expr::Not(Box::new(Expr::Stage(0)))),
             ],
         };

@@ -9,7 +9,9 @@ mod lower;
 pub mod rule;
 pub mod value;
 
-pub use rule::{Correlation, Detection, DetectionItem, Detections, Document, LogSource, NamedDetection, Problem};
+pub use rule::{
+    Correlation, Detection, DetectionItem, Detections, Document, LogSource, NamedDetection, Problem,
+};
 
 use ir::{Diagnostic, Severity};
 use yaml::{Node, Value as Y};
@@ -39,7 +41,11 @@ pub fn parse(text: &str) -> FileResult {
     let stream = match yaml::load(text) {
         Ok(s) => s,
         Err(e) => {
-            out.problems.push(Problem { pos: e.pos, severity: Severity::Error, message: format!("YAML: {}", e.message) });
+            out.problems.push(Problem {
+                pos: e.pos,
+                severity: Severity::Error,
+                message: format!("YAML: {}", e.message),
+            });
             return out;
         }
     };
@@ -76,7 +82,11 @@ pub fn parse(text: &str) -> FileResult {
             }
             Some("repeat") => {
                 let Some((p, pt)) = &prev else {
-                    out.problems.push(Problem { pos: doc.span.start, severity: Severity::Error, message: "`action: repeat` without a previous rule to repeat".into() });
+                    out.problems.push(Problem {
+                        pos: doc.span.start,
+                        severity: Severity::Error,
+                        message: "`action: repeat` without a previous rule to repeat".into(),
+                    });
                     continue;
                 };
                 let m = merge(p.clone(), &without_key(doc, "action"));
@@ -86,7 +96,9 @@ pub fn parse(text: &str) -> FileResult {
                 out.problems.push(Problem {
                     pos: doc.get("action").map_or(doc.span.start, |a| a.span.start),
                     severity: Severity::Error,
-                    message: format!("unknown collection action `{other}` (expected global, reset or repeat)"),
+                    message: format!(
+                        "unknown collection action `{other}` (expected global, reset or repeat)"
+                    ),
                 });
                 continue;
             }
@@ -96,7 +108,11 @@ pub fn parse(text: &str) -> FileResult {
         }
         let mut problems = rule::Problems::default();
         if let Some(d) = rule::document(&merged, text, &mut problems) {
-            out.documents.push(Parsed { index: i + 1, doc: d, text: merged_text });
+            out.documents.push(Parsed {
+                index: i + 1,
+                doc: d,
+                text: merged_text,
+            });
         }
         out.problems.extend(problems.0);
     }
@@ -104,7 +120,10 @@ pub fn parse(text: &str) -> FileResult {
 }
 
 fn slice(text: &str, n: &Node) -> String {
-    text.get(n.span.start_byte..n.span.end_byte).unwrap_or("").trim_end().to_string()
+    text.get(n.span.start_byte..n.span.end_byte)
+        .unwrap_or("")
+        .trim_end()
+        .to_string()
 }
 
 fn without_key(n: &Node, key: &str) -> Node {
@@ -117,7 +136,9 @@ fn without_key(n: &Node, key: &str) -> Node {
 
 /// pySigma's `deep_dict_update(rule, global)`: the global template's values win, mappings merge.
 fn merge(mut dest: Node, src: &Node) -> Node {
-    let (Y::Map(d), Y::Map(s)) = (&mut dest.value, &src.value) else { return src.clone() };
+    let (Y::Map(d), Y::Map(s)) = (&mut dest.value, &src.value) else {
+        return src.clone();
+    };
     for (k, v) in s {
         match d.iter_mut().find(|(dk, _)| dk.value == k.value) {
             Some((_, dv)) if matches!(v.value, Y::Map(_)) => *dv = merge(dv.clone(), v),
@@ -142,7 +163,11 @@ pub fn read(source: &str, rel: &str, path: &str, text: &str) -> (Vec<ir::Rule>, 
         .documents
         .iter()
         .map(|d| {
-            let key = if d.index >= 2 { format!("{source}/{rel}#{}", d.index) } else { format!("{source}/{rel}") };
+            let key = if d.index >= 2 {
+                format!("{source}/{rel}#{}", d.index)
+            } else {
+                format!("{source}/{rel}")
+            };
             lower::rule(&d.doc, key, source, path, &d.text)
         })
         .collect();
@@ -153,8 +178,12 @@ pub fn read(source: &str, rel: &str, path: &str, text: &str) -> (Vec<ir::Rule>, 
 pub fn techniques(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in tags {
-        let Some(rest) = t.strip_prefix("attack.") else { continue };
-        let Some(num) = rest.strip_prefix('t').or_else(|| rest.strip_prefix('T')) else { continue };
+        let Some(rest) = t.strip_prefix("attack.") else {
+            continue;
+        };
+        let Some(num) = rest.strip_prefix('t').or_else(|| rest.strip_prefix('T')) else {
+            continue;
+        };
         let (main, sub) = num.split_once('.').unwrap_or((num, ""));
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
         if digits(main, 4) && (sub.is_empty() || digits(sub, 3)) {

@@ -30,16 +30,28 @@ fn logic(doc: &Document, text: &str) -> Logic {
             label.push_str(&format!(" by {}", c.group_by.join(", ")));
         }
         let body = text.find("correlation:").map_or(text, |i| &text[i..]);
-        return Logic { stages: vec![Stage { label, text: body.trim_end().to_string(), expr: None }] };
+        return Logic {
+            stages: vec![Stage {
+                label,
+                text: body.trim_end().to_string(),
+                expr: None,
+            }],
+        };
     }
-    let Some(d) = &doc.detection else { return Logic::default() };
+    let Some(d) = &doc.detection else {
+        return Logic::default();
+    };
     // Order of first use, and whether every use is negated.
     let mut order: Vec<(&str, bool)> = Vec::new();
     for (c, _) in &d.resolved {
         uses(c, false, &mut order);
     }
     let index = |name: &str| order.iter().position(|(n, _)| *n == name).map(|i| i + 1);
-    let conds: Vec<Expr> = d.resolved.iter().map(|(c, _)| cond_expr(c, &index)).collect();
+    let conds: Vec<Expr> = d
+        .resolved
+        .iter()
+        .map(|(c, _)| cond_expr(c, &index))
+        .collect();
     let cond_text: Vec<&str> = d.conditions.iter().map(|(t, _)| t.as_str()).collect();
     let mut stages = vec![Stage {
         label: "condition".into(),
@@ -52,16 +64,26 @@ fn logic(doc: &Document, text: &str) -> Logic {
         },
     }];
     for (name, negated) in &order {
-        let Some(n) = d.named.iter().find(|n| n.name == *name) else { continue };
+        let Some(n) = d.named.iter().find(|n| n.name == *name) else {
+            continue;
+        };
         stages.push(Stage {
-            label: if *negated { format!("not {name}") } else { name.to_string() },
+            label: if *negated {
+                format!("not {name}")
+            } else {
+                name.to_string()
+            },
             text: n.text.clone(),
             expr: Some(detection(&n.body)),
         });
     }
     for (_, agg) in &d.resolved {
         if let Some(a) = agg {
-            stages.push(Stage { label: "aggregation (Sigma 1, unsupported)".into(), text: a.clone(), expr: None });
+            stages.push(Stage {
+                label: "aggregation (Sigma 1, unsupported)".into(),
+                text: a.clone(),
+                expr: None,
+            });
         }
     }
     Logic { stages }
@@ -101,7 +123,20 @@ fn detection(d: &Detection) -> Expr {
 /// Modifiers that change how values are matched beyond the predicate kind.
 fn is_transform(m: Modifier) -> bool {
     use Modifier::*;
-    matches!(m, Base64 | Base64Offset | Wide | Utf16Be | Utf16 | Windash | Expand | ReIgnoreCase | ReMultiline | ReDotAll | TimePart(_))
+    matches!(
+        m,
+        Base64
+            | Base64Offset
+            | Wide
+            | Utf16Be
+            | Utf16
+            | Windash
+            | Expand
+            | ReIgnoreCase
+            | ReMultiline
+            | ReDotAll
+            | TimePart(_)
+    )
 }
 
 fn item(i: &DetectionItem) -> Expr {
@@ -116,7 +151,9 @@ fn item(i: &DetectionItem) -> Expr {
     let mut preds: Vec<Predicate> = Vec::new();
     for (v, written) in &i.values {
         let (kind, cased, shown) = classify(i, v, written);
-        let existing = preds.iter_mut().find(|p| p.kind == kind && p.case_sensitive == cased);
+        let existing = preds
+            .iter_mut()
+            .find(|p| p.kind == kind && p.case_sensitive == cased);
         match existing {
             Some(p) if !i.all => p.values.extend(shown),
             _ => preds.push(Predicate {
@@ -158,12 +195,20 @@ fn classify(i: &DetectionItem, v: &Value, written: &str) -> (Kind, bool, Vec<Str
     match v {
         Value::Str { cased, .. } => (string_kind(), *cased, w()),
         Value::Expansion(alts) => {
-            let cased = alts.iter().any(|a| matches!(a, Value::Str { cased: true, .. }));
+            let cased = alts
+                .iter()
+                .any(|a| matches!(a, Value::Str { cased: true, .. }));
             (string_kind(), cased, w())
         }
-        Value::Num(_) | Value::Bool(_) | Value::TimePart { .. } => {
-            (if i.field.is_none() { Kind::Keyword } else { Kind::Eq }, false, w())
-        }
+        Value::Num(_) | Value::Bool(_) | Value::TimePart { .. } => (
+            if i.field.is_none() {
+                Kind::Keyword
+            } else {
+                Kind::Eq
+            },
+            false,
+            w(),
+        ),
         Value::Null => (Kind::Null, false, vec![]),
         Value::Regex { flags, .. } => (Kind::Regex, !flags.contains('i'), w()),
         Value::Cidr(_) => (Kind::Cidr, false, w()),

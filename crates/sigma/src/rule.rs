@@ -25,10 +25,18 @@ pub(crate) struct Problems(pub Vec<Problem>);
 
 impl Problems {
     pub fn warn(&mut self, pos: Pos, message: impl Into<String>) {
-        self.0.push(Problem { pos, severity: Severity::Warning, message: message.into() })
+        self.0.push(Problem {
+            pos,
+            severity: Severity::Warning,
+            message: message.into(),
+        })
     }
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.0.push(Problem { pos, severity: Severity::Error, message: message.into() })
+        self.0.push(Problem {
+            pos,
+            severity: Severity::Error,
+            message: message.into(),
+        })
     }
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|p| p.severity == Severity::Error)
@@ -120,7 +128,13 @@ pub struct Correlation {
     pub pos: Pos,
 }
 
-const STATUSES: &[&str] = &["stable", "test", "experimental", "deprecated", "unsupported"];
+const STATUSES: &[&str] = &[
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
 const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
 const CORRELATION_TYPES: &[&str] = &[
     "event_count",
@@ -157,7 +171,11 @@ fn format_float(f: f64) -> String {
         if f > 0.0 { "inf".into() } else { "-inf".into() }
     } else {
         let s = f.to_string();
-        if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") }
+        if s.contains('.') || s.contains('e') {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 
@@ -183,7 +201,10 @@ fn strings(n: &Node, key: &str, p: &mut Problems) -> Vec<String> {
                 Some(s) if !matches!(i.value, Y::Null) => Some(s),
                 Some(_) => None,
                 None => {
-                    p.warn(pos(i), format!("`{key}` items should be strings; a nested list or map is ignored"));
+                    p.warn(
+                        pos(i),
+                        format!("`{key}` items should be strings; a nested list or map is ignored"),
+                    );
                     None
                 }
             })
@@ -194,7 +215,10 @@ fn strings(n: &Node, key: &str, p: &mut Problems) -> Vec<String> {
             vec![]
         }
         _ => {
-            p.warn(pos(n), format!("`{key}` should be a list; the single value is used as a one-item list"));
+            p.warn(
+                pos(n),
+                format!("`{key}` should be a list; the single value is used as a one-item list"),
+            );
             scalar_text(n).into_iter().collect()
         }
     }
@@ -204,7 +228,11 @@ fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, &c)| {
-            if [8, 13, 18, 23].contains(&i) { c == b'-' } else { c.is_ascii_hexdigit() }
+            if [8, 13, 18, 23].contains(&i) {
+                c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
         })
 }
 
@@ -218,10 +246,15 @@ fn date(n: &Node, key: &str, p: &mut Problems) -> Option<String> {
             && parts[0].len() == 4
             && parts[1].len() <= 2
             && parts[2].len() <= 2
-            && parts.iter().all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
+            && parts
+                .iter()
+                .all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
     };
     if !ok(&norm) {
-        p.warn(pos(n), format!("`{key}: {s}` is not a date (yyyy-mm-dd); kept as written"));
+        p.warn(
+            pos(n),
+            format!("`{key}: {s}` is not a date (yyyy-mm-dd); kept as written"),
+        );
         return Some(s);
     }
     if norm != s {
@@ -234,7 +267,10 @@ fn date(n: &Node, key: &str, p: &mut Problems) -> Option<String> {
 /// Read one document (after `action: global` merging).
 pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Document> {
     let Some(map) = doc.as_map() else {
-        p.error(pos(doc), "a Sigma rule must be a YAML mapping (`title: …`, `detection: …`)");
+        p.error(
+            pos(doc),
+            "a Sigma rule must be a YAML mapping (`title: …`, `detection: …`)",
+        );
         return None;
     };
     let mut meta = ir::Meta::default();
@@ -283,7 +319,12 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
                 meta.authors = match &v.value {
                     Y::Seq(_) => strings(v, key, p),
                     _ => string(v, key, p)
-                        .map(|a| a.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                        .map(|a| {
+                            a.split(',')
+                                .map(|s| s.trim().to_string())
+                                .filter(|s| !s.is_empty())
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 }
             }
@@ -321,12 +362,17 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
     };
     // Some repositories use `correlation:` for a free-text note; with a detection beside it,
     // that is what it is.
-    if let (Some(c), Some(_)) = (correlation_node, detection_node) {
-        if c.as_map().is_none() {
-            p.warn(pos(c), "`correlation` is text, not a Sigma correlation; kept as a custom attribute");
-            out.meta.custom.insert("correlation".into(), scalar_text(c).unwrap_or_default());
-            correlation_node = None;
-        }
+    if let (Some(c), Some(_)) = (correlation_node, detection_node)
+        && c.as_map().is_none()
+    {
+        p.warn(
+            pos(c),
+            "`correlation` is text, not a Sigma correlation; kept as a custom attribute",
+        );
+        out.meta
+            .custom
+            .insert("correlation".into(), scalar_text(c).unwrap_or_default());
+        correlation_node = None;
     }
     if let Some(c) = correlation_node {
         out.kind = ir::RuleKind::Correlation;
@@ -336,24 +382,39 @@ pub(crate) fn document(doc: &Node, src: &str, p: &mut Problems) -> Option<Docume
     } else if let Some(f) = filter_node {
         out.kind = ir::RuleKind::Filter;
         let Some(fmap) = f.as_map() else {
-            p.error(pos(f), "`filter` must be a mapping with `rules`, selections and `condition`");
+            p.error(
+                pos(f),
+                "`filter` must be a mapping with `rules`, selections and `condition`",
+            );
             return None;
         };
         match f.get("rules") {
             Some(r) => out.rules = strings(r, "rules", p),
-            None => p.error(pos(f), "a filter must name the rules it applies to (`rules:`)"),
+            None => p.error(
+                pos(f),
+                "a filter must name the rules it applies to (`rules:`)",
+            ),
         }
-        let entries: Vec<&(Node, Node)> = fmap.iter().filter(|(k, _)| k.as_str() != Some("rules")).collect();
+        let entries: Vec<&(Node, Node)> = fmap
+            .iter()
+            .filter(|(k, _)| k.as_str() != Some("rules"))
+            .collect();
         out.detection = Some(read_detections(f, &entries, src, p)?);
     } else if let Some(d) = detection_node {
         let Some(dmap) = d.as_map() else {
-            p.error(pos(d), "`detection` must be a mapping of named detections and a `condition`");
+            p.error(
+                pos(d),
+                "`detection` must be a mapping of named detections and a `condition`",
+            );
             return None;
         };
         let entries: Vec<&(Node, Node)> = dmap.iter().collect();
         out.detection = Some(read_detections(d, &entries, src, p)?);
     } else {
-        p.error(pos(doc), "the document has no `detection` (nor `filter` or `correlation`)");
+        p.error(
+            pos(doc),
+            "the document has no `detection` (nor `filter` or `correlation`)",
+        );
         return None;
     }
     let unsupported = out.meta.status.as_deref() == Some("unsupported");
@@ -367,12 +428,21 @@ fn enum_value(n: &Node, key: &str, s: &str, allowed: &[&str], p: &mut Problems) 
     if allowed.contains(&s) {
         return s.to_string();
     }
-    let cleaned = s.trim().trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase();
+    let cleaned = s
+        .trim()
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_ascii_lowercase();
     if allowed.contains(&cleaned.as_str()) {
         p.warn(pos(n), format!("`{key}: {s}` read as `{cleaned}`"));
         return cleaned;
     }
-    p.warn(pos(n), format!("`{key}: {s}` is not one of {}; kept as written", allowed.join(", ")));
+    p.warn(
+        pos(n),
+        format!(
+            "`{key}: {s}` is not one of {}; kept as written",
+            allowed.join(", ")
+        ),
+    );
     s.to_string()
 }
 
@@ -382,7 +452,10 @@ fn tags(n: &Node, p: &mut Problems) -> Vec<String> {
         let at = n.as_seq().and_then(|s| s.get(i)).map_or(pos(n), pos);
         match t.split_once('.') {
             Some((ns, name)) if !ns.is_empty() && !name.is_empty() => {}
-            _ => p.warn(at, format!("tag `{t}` has no namespace (`attack.…`, `cve.…`, `detection.…`, …)")),
+            _ => p.warn(
+                at,
+                format!("tag `{t}` has no namespace (`attack.…`, `cve.…`, `detection.…`, …)"),
+            ),
         }
     }
     tags
@@ -400,7 +473,13 @@ fn related(n: &Node, p: &mut Problems) -> Vec<(String, String)> {
         match (id, ty) {
             (Some(id), Some(ty)) => {
                 if !RELATED_TYPES.contains(&ty.as_str()) {
-                    p.warn(pos(i), format!("related type `{ty}` is not one of {}", RELATED_TYPES.join(", ")));
+                    p.warn(
+                        pos(i),
+                        format!(
+                            "related type `{ty}` is not one of {}",
+                            RELATED_TYPES.join(", ")
+                        ),
+                    );
                 }
                 out.push((ty, id))
             }
@@ -414,7 +493,10 @@ fn read_logsource(n: &Node, p: &mut Problems) -> LogSource {
     let mut ls = LogSource::default();
     let Some(map) = n.as_map() else {
         if !matches!(n.value, Y::Null) {
-            p.warn(pos(n), "`logsource` should be a mapping (category, product, service)");
+            p.warn(
+                pos(n),
+                "`logsource` should be a mapping (category, product, service)",
+            );
         }
         return ls;
     };
@@ -422,7 +504,10 @@ fn read_logsource(n: &Node, p: &mut Problems) -> LogSource {
         let Some(key) = k.as_str() else { continue };
         let list = |p: &mut Problems| match &v.value {
             Y::Seq(_) => {
-                p.warn(pos(v), format!("logsource `{key}` is a list; read as any of its values"));
+                p.warn(
+                    pos(v),
+                    format!("logsource `{key}` is a list; read as any of its values"),
+                );
                 strings(v, key, p)
             }
             Y::Null => {
@@ -436,7 +521,9 @@ fn read_logsource(n: &Node, p: &mut Problems) -> LogSource {
             "product" => ls.product = list(p),
             "service" => ls.service = list(p),
             "definition" => ls.definition = scalar_text(v),
-            _ => ls.custom.push((key.to_string(), scalar_text(v).unwrap_or_default())),
+            _ => ls
+                .custom
+                .push((key.to_string(), scalar_text(v).unwrap_or_default())),
         }
     }
     ls
@@ -444,7 +531,11 @@ fn read_logsource(n: &Node, p: &mut Problems) -> LogSource {
 
 fn logsource_pairs(ls: &LogSource) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (k, vs) in [("product", &ls.product), ("category", &ls.category), ("service", &ls.service)] {
+    for (k, vs) in [
+        ("product", &ls.product),
+        ("category", &ls.category),
+        ("service", &ls.service),
+    ] {
         for v in vs {
             out.push((k.to_string(), v.clone()));
         }
@@ -458,13 +549,20 @@ fn logsource_pairs(ls: &LogSource) -> Vec<(String, String)> {
 
 /// The source text of a node, dedented; for a map entry pass the key node as `from`.
 pub(crate) fn source_slice(src: &str, from: &Node, to: &Node) -> String {
-    let start = src[..from.span.start_byte.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = src[..from.span.start_byte.min(src.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let end = to.span.end_byte.clamp(start, src.len());
-    let Some(text) = src.get(start..end) else { return String::new() };
+    let Some(text) = src.get(start..end) else {
+        return String::new();
+    };
     let indent = (from.span.start.col as usize).saturating_sub(1);
     text.lines()
         .map(|l| {
-            let cut = l.char_indices().take_while(|(i, c)| *i < indent && *c == ' ').count();
+            let cut = l
+                .char_indices()
+                .take_while(|(i, c)| *i < indent && *c == ' ')
+                .count();
             &l[cut..]
         })
         .collect::<Vec<_>>()
@@ -480,7 +578,12 @@ fn source_text(n: &Node, src: &str) -> String {
     }
 }
 
-fn read_detections(parent: &Node, entries: &[&(Node, Node)], src: &str, p: &mut Problems) -> Option<Detections> {
+fn read_detections(
+    parent: &Node,
+    entries: &[&(Node, Node)],
+    src: &str,
+    p: &mut Problems,
+) -> Option<Detections> {
     let mut named = Vec::new();
     let mut conditions = Vec::new();
     let mut timeframe = None;
@@ -519,7 +622,12 @@ fn read_detections(parent: &Node, entries: &[&(Node, Node)], src: &str, p: &mut 
         p.error(pos(parent), "the detection has no `condition`");
         return None;
     }
-    Some(Detections { named, conditions, timeframe, resolved: vec![] })
+    Some(Detections {
+        named,
+        conditions,
+        timeframe,
+        resolved: vec![],
+    })
 }
 
 /// Parse and resolve the conditions. A rule marked `status: unsupported` is kept even when its
@@ -533,7 +641,8 @@ fn finish_detections(d: &mut Detections, unsupported: bool, p: &mut Problems) {
             for x in &mut local.0 {
                 if x.severity == Severity::Error {
                     x.severity = Severity::Warning;
-                    x.message.push_str(" (the rule is `status: unsupported`; kept without analysis)");
+                    x.message
+                        .push_str(" (the rule is `status: unsupported`; kept without analysis)");
                 }
             }
         }
@@ -541,10 +650,14 @@ fn finish_detections(d: &mut Detections, unsupported: bool, p: &mut Problems) {
         return;
     }
     p.0.extend(local.0);
-    let used: std::collections::HashSet<&str> = d.resolved.iter().flat_map(|(c, _)| idents(c)).collect();
+    let used: std::collections::HashSet<&str> =
+        d.resolved.iter().flat_map(|(c, _)| idents(c)).collect();
     for n in &d.named {
         if !used.contains(n.name.as_str()) {
-            p.warn(n.pos, format!("detection `{}` is not used in the condition", n.name));
+            p.warn(
+                n.pos,
+                format!("detection `{}` is not used in the condition", n.name),
+            );
         }
     }
 }
@@ -560,7 +673,10 @@ fn detection(n: &Node, p: &mut Problems, depth: usize) -> Option<Detection> {
     match &n.value {
         Y::Map(entries) => {
             if entries.is_empty() {
-                p.error(pos(n), "an empty detection matches nothing; remove it or add fields");
+                p.error(
+                    pos(n),
+                    "an empty detection matches nothing; remove it or add fields",
+                );
                 return None;
             }
             let items: Vec<Detection> = entries
@@ -582,7 +698,10 @@ fn detection(n: &Node, p: &mut Problems, depth: usize) -> Option<Detection> {
             }
             // Plain values in a list are keywords (one item, OR of the values);
             // maps and nested lists are alternatives.
-            if elems.iter().all(|e| !matches!(e.value, Y::Map(_) | Y::Seq(_))) {
+            if elems
+                .iter()
+                .all(|e| !matches!(e.value, Y::Map(_) | Y::Seq(_)))
+            {
                 return item(None, n, n, p).map(Detection::Item);
             }
             let mut alts = Vec::new();
@@ -595,7 +714,10 @@ fn detection(n: &Node, p: &mut Problems, depth: usize) -> Option<Detection> {
             }
             if !keywords.is_empty() {
                 let at = keywords[0].span;
-                let list = Node { value: Y::Seq(keywords), span: at };
+                let list = Node {
+                    value: Y::Seq(keywords),
+                    span: at,
+                };
                 alts.push(Detection::Item(item(None, &list, &list, p)?));
             }
             Some(one_or(alts, Detection::Or))
@@ -615,7 +737,14 @@ fn item(key: Option<&str>, key_node: &Node, v: &Node, p: &mut Problems) -> Optio
         Some(k) => {
             let mut it = k.split('|');
             let f = it.next().unwrap_or("");
-            (if f.is_empty() { None } else { Some(f.to_string()) }, it.map(str::to_string).collect::<Vec<_>>())
+            (
+                if f.is_empty() {
+                    None
+                } else {
+                    Some(f.to_string())
+                },
+                it.map(str::to_string).collect::<Vec<_>>(),
+            )
         }
     };
     let at = pos(key_node);
@@ -625,7 +754,13 @@ fn item(key: Option<&str>, key_node: &Node, v: &Node, p: &mut Problems) -> Optio
             Some(x) => modifiers.push(x),
             None => {
                 let names: Vec<&str> = value::MODIFIERS.iter().map(|(n, _)| *n).collect();
-                p.error(at, format!("unknown modifier `{m}`; Sigma modifiers are: {}", names.join(", ")));
+                p.error(
+                    at,
+                    format!(
+                        "unknown modifier `{m}`; Sigma modifiers are: {}",
+                        names.join(", ")
+                    ),
+                );
                 return None;
             }
         }
@@ -647,8 +782,14 @@ fn item(key: Option<&str>, key_node: &Node, v: &Node, p: &mut Problems) -> Optio
             return None;
         };
         let mut val = match &r.value {
-            Y::Str { text, .. } if is_re => Value::Str { s: SigmaString::plain(text), cased: false },
-            Y::Str { text, .. } => Value::Str { s: SigmaString::parse(text), cased: false },
+            Y::Str { text, .. } if is_re => Value::Str {
+                s: SigmaString::plain(text),
+                cased: false,
+            },
+            Y::Str { text, .. } => Value::Str {
+                s: SigmaString::parse(text),
+                cased: false,
+            },
             Y::Int(_) | Y::Float(_) => Value::Num(written.clone()),
             Y::Bool(b) => Value::Bool(*b),
             _ => Value::Null,
@@ -669,7 +810,10 @@ fn item(key: Option<&str>, key_node: &Node, v: &Node, p: &mut Problems) -> Optio
     }
     let all = modifiers.contains(&Modifier::All);
     if all && values.len() == 1 {
-        p.warn(at, "`all` on a single value has no effect (the specification does not allow it)");
+        p.warn(
+            at,
+            "`all` on a single value has no effect (the specification does not allow it)",
+        );
     }
     Some(DetectionItem {
         field,
@@ -688,47 +832,97 @@ fn coerce_for(m: Modifier, v: Value, written: &str, n: &Node, p: &mut Problems) 
     use Modifier::*;
     let wants_string = matches!(
         m,
-        Contains | StartsWith | EndsWith | Base64 | Base64Offset | Wide | Utf16Be | Utf16 | Windash | Re | Cased | Cidr | FieldRef | Expand
+        Contains
+            | StartsWith
+            | EndsWith
+            | Base64
+            | Base64Offset
+            | Wide
+            | Utf16Be
+            | Utf16
+            | Windash
+            | Re
+            | Cased
+            | Cidr
+            | FieldRef
+            | Expand
     );
     match v {
         Value::Num(_) | Value::Bool(_) if wants_string => {
-            p.warn(pos(n), format!("the value `{written}` is not a string; read as the string \"{written}\""));
-            Value::Str { s: SigmaString::plain(written), cased: false }
+            p.warn(
+                pos(n),
+                format!("the value `{written}` is not a string; read as the string \"{written}\""),
+            );
+            Value::Str {
+                s: SigmaString::plain(written),
+                cased: false,
+            }
         }
         v => v,
     }
 }
 
-fn read_correlation(n: &Node, generate: Option<&Node>, p: &mut Problems) -> Option<(Vec<String>, Correlation)> {
+fn read_correlation(
+    n: &Node,
+    generate: Option<&Node>,
+    p: &mut Problems,
+) -> Option<(Vec<String>, Correlation)> {
     if n.as_map().is_none() {
-        p.error(pos(n), "`correlation` must be a mapping (type, rules, group-by, timespan, condition)");
+        p.error(
+            pos(n),
+            "`correlation` must be a mapping (type, rules, group-by, timespan, condition)",
+        );
         return None;
     }
     let kind = n.get("type").and_then(scalar_text);
     let Some(kind) = kind else {
-        p.error(pos(n), format!("a correlation needs a `type`: one of {}", CORRELATION_TYPES.join(", ")));
+        p.error(
+            pos(n),
+            format!(
+                "a correlation needs a `type`: one of {}",
+                CORRELATION_TYPES.join(", ")
+            ),
+        );
         return None;
     };
     if !CORRELATION_TYPES.contains(&kind.as_str()) {
-        p.error(pos(n), format!("unknown correlation type `{kind}`; expected one of {}", CORRELATION_TYPES.join(", ")));
+        p.error(
+            pos(n),
+            format!(
+                "unknown correlation type `{kind}`; expected one of {}",
+                CORRELATION_TYPES.join(", ")
+            ),
+        );
         return None;
     }
     let rules = match n.get("rules") {
         Some(r) => strings(r, "rules", p),
         None => {
-            p.error(pos(n), "a correlation must name the rules it correlates (`rules:`)");
+            p.error(
+                pos(n),
+                "a correlation must name the rules it correlates (`rules:`)",
+            );
             return None;
         }
     };
-    let group_by = n.get("group-by").map(|g| strings(g, "group-by", p)).unwrap_or_default();
+    let group_by = n
+        .get("group-by")
+        .map(|g| strings(g, "group-by", p))
+        .unwrap_or_default();
     let timespan = n.get("timespan").and_then(scalar_text);
     if timespan.is_none() {
         p.error(pos(n), "a correlation needs a `timespan` (e.g. `5m`, `1h`)");
     }
     if let Some(t) = &timespan {
         let (num, unit) = t.split_at(t.len().saturating_sub(1));
-        if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) || !matches!(unit, "s" | "m" | "h" | "d" | "w" | "M" | "y") {
-            p.error(pos(n.get("timespan")?), format!("timespan `{t}` should be a number and a unit (s, m, h, d, w, M, y)"));
+        if num.is_empty()
+            || !num.bytes().all(|c| c.is_ascii_digit())
+            || !matches!(unit, "s" | "m" | "h" | "d" | "w" | "M" | "y")
+        {
+            p.error(
+                pos(n.get("timespan")?),
+                format!("timespan `{t}` should be a number and a unit (s, m, h, d, w, M, y)"),
+            );
         }
     }
     let mut condition = Vec::new();
@@ -748,10 +942,16 @@ fn read_correlation(n: &Node, generate: Option<&Node>, p: &mut Problems) -> Opti
                     }
                 }
             }
-            None => p.error(pos(c), "a correlation `condition` must be a mapping such as `gte: 10`"),
+            None => p.error(
+                pos(c),
+                "a correlation `condition` must be a mapping such as `gte: 10`",
+            ),
         },
         None if kind.starts_with("temporal") => {}
-        None => p.error(pos(n), format!("a `{kind}` correlation needs a `condition` such as `gte: 10`")),
+        None => p.error(
+            pos(n),
+            format!("a `{kind}` correlation needs a `condition` such as `gte: 10`"),
+        ),
     }
     if kind.starts_with("value_") && field.is_empty() {
         p.error(pos(n), format!("a `{kind}` correlation needs `condition.field`: the field whose values it aggregates"));
@@ -762,7 +962,11 @@ fn read_correlation(n: &Node, generate: Option<&Node>, p: &mut Problems) -> Opti
             let name = scalar_text(k).unwrap_or_default();
             let per_rule = v
                 .as_map()
-                .map(|m| m.iter().filter_map(|(r, f)| Some((scalar_text(r)?, scalar_text(f)?))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(r, f)| Some((scalar_text(r)?, scalar_text(f)?)))
+                        .collect()
+                })
                 .unwrap_or_default();
             aliases.push((name, per_rule));
         }
@@ -774,7 +978,19 @@ fn read_correlation(n: &Node, generate: Option<&Node>, p: &mut Problems) -> Opti
     if p.has_errors() {
         return None;
     }
-    Some((rules, Correlation { kind, group_by, timespan, condition, field, aliases, generate, pos: pos(n) }))
+    Some((
+        rules,
+        Correlation {
+            kind,
+            group_by,
+            timespan,
+            condition,
+            field,
+            aliases,
+            generate,
+            pos: pos(n),
+        },
+    ))
 }
 
 fn strings_or_one(n: &Node) -> Vec<String> {
@@ -801,25 +1017,36 @@ fn resolve_conditions(d: &Detections, p: &mut Problems) -> Vec<(condition::Cond,
             }
             None => (text.as_str(), None),
         };
-        let col_of = |offset: usize| at.col + expr_text[..offset.min(expr_text.len())].chars().count() as u32;
+        let col_of = |offset: usize| {
+            at.col + expr_text[..offset.min(expr_text.len())].chars().count() as u32
+        };
         let mut parsed = condition::parse(expr_text);
         // `AND`/`OR`/`NOT` in capitals: pySigma rejects them, but the meaning is plain.
-        if let Err(e) = &parsed {
-            if e.message.contains("operators are lowercase") {
-                let lowered = lowercase_operators(expr_text);
-                if let Ok(c) = condition::parse(&lowered) {
-                    p.warn(
-                        Pos { line: at.line, col: col_of(e.offset) },
-                        format!("condition `{}`: operators should be lowercase; read as `{}`", text.trim(), lowered.trim()),
-                    );
-                    parsed = Ok(c);
-                }
-            }
+        let lowered = lowercase_operators(expr_text);
+        if let Err(e) = &parsed
+            && e.message.contains("operators are lowercase")
+            && let Ok(c) = condition::parse(&lowered)
+        {
+            p.warn(
+                Pos {
+                    line: at.line,
+                    col: col_of(e.offset),
+                },
+                format!(
+                    "condition `{}`: operators should be lowercase; read as `{}`",
+                    text.trim(),
+                    lowered.trim()
+                ),
+            );
+            parsed = Ok(c);
         }
         match parsed.and_then(|c| condition::resolve(&c, &names)) {
             Ok(c) => out.push((c, aggregation)),
             Err(e) => p.error(
-                Pos { line: at.line, col: col_of(e.offset) },
+                Pos {
+                    line: at.line,
+                    col: col_of(e.offset),
+                },
                 format!("condition `{}`: {}", text.trim(), e.message),
             ),
         }

@@ -46,7 +46,11 @@ impl SigmaString {
                     if !lit.is_empty() {
                         out.parts.push(Part::Lit(std::mem::take(&mut lit)));
                     }
-                    out.parts.push(if c == '*' { Part::AnyMulti } else { Part::AnyOne });
+                    out.parts.push(if c == '*' {
+                        Part::AnyMulti
+                    } else {
+                        Part::AnyOne
+                    });
                 }
                 c => lit.push(c),
             }
@@ -60,13 +64,19 @@ impl SigmaString {
     /// A string with no wildcards at all.
     pub fn plain(s: &str) -> SigmaString {
         SigmaString {
-            parts: if s.is_empty() { vec![] } else { vec![Part::Lit(s.to_string())] },
+            parts: if s.is_empty() {
+                vec![]
+            } else {
+                vec![Part::Lit(s.to_string())]
+            },
         }
     }
 
     /// True if the string has a wildcard.
     pub fn has_wildcards(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::AnyMulti | Part::AnyOne))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::AnyMulti | Part::AnyOne))
     }
 
     pub fn starts_with_any(&self) -> bool {
@@ -108,7 +118,9 @@ impl SigmaString {
         }
         let mut s = String::new();
         for (i, &(c, lit)) in chars.iter().enumerate() {
-            let next_special = chars.get(i + 1).is_some_and(|&(n, _)| matches!(n, '*' | '?' | '\\'));
+            let next_special = chars
+                .get(i + 1)
+                .is_some_and(|&(n, _)| matches!(n, '*' | '?' | '\\'));
             if lit && (matches!(c, '*' | '?') || (c == '\\' && next_special)) {
                 s.push('\\');
             }
@@ -162,9 +174,15 @@ impl SigmaString {
             };
             let mut rest = l.as_str();
             while let Some(a) = rest.find('%') {
-                let Some(b) = rest[a + 1..].find('%') else { break };
+                let Some(b) = rest[a + 1..].find('%') else {
+                    break;
+                };
                 let name = &rest[a + 1..a + 1 + b];
-                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                {
                     break;
                 }
                 if a > 0 {
@@ -193,19 +211,35 @@ pub enum CmpOp {
 /// A value after its modifiers were applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str { s: SigmaString, cased: bool },
+    Str {
+        s: SigmaString,
+        cased: bool,
+    },
     /// A number, as its decimal text.
     Num(String),
     Bool(bool),
     Null,
     /// A regular expression with its flags (`i`, `m`, `s`).
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
     Cidr(String),
-    Compare { op: CmpOp, num: String },
-    FieldRef { field: String, starts_with: bool, ends_with: bool },
+    Compare {
+        op: CmpOp,
+        num: String,
+    },
+    FieldRef {
+        field: String,
+        starts_with: bool,
+        ends_with: bool,
+    },
     Exists(bool),
     /// A part of the field's timestamp (`minute` … `year`) compared with a number.
-    TimePart { part: &'static str, num: String },
+    TimePart {
+        part: &'static str,
+        num: String,
+    },
     /// Alternatives produced by `base64offset` or `windash`: any of them matches.
     Expansion(Vec<Value>),
 }
@@ -315,7 +349,12 @@ const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 const MAX_WINDASH_FLAGS: usize = 5;
 
 /// Apply one value modifier. `applied` are the modifiers applied before this one.
-pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Result<Value, String> {
+pub fn apply(
+    m: Modifier,
+    v: Value,
+    applied: &[Modifier],
+    has_field: bool,
+) -> Result<Value, String> {
     if let Value::Expansion(vs) = v {
         return vs
             .into_iter()
@@ -323,13 +362,21 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
             .collect::<Result<_, _>>()
             .map(Value::Expansion);
     }
-    let name = MODIFIERS.iter().find(|(_, x)| *x == m).map_or("?", |(n, _)| n);
+    let name = MODIFIERS
+        .iter()
+        .find(|(_, x)| *x == m)
+        .map_or("?", |(n, _)| n);
     let wrong = |v: &Value, want: &str| {
-        Err(format!("modifier `{name}` applies to {want}, not to a {}", v.type_name()))
+        Err(format!(
+            "modifier `{name}` applies to {want}, not to a {}",
+            v.type_name()
+        ))
     };
     let unmodified = |what: &str| -> Result<(), String> {
         if applied.iter().any(|m| !m.is_list_modifier()) {
-            Err(format!("modifier `{name}` only applies to unmodified {what} values"))
+            Err(format!(
+                "modifier `{name}` only applies to unmodified {what} values"
+            ))
         } else {
             Ok(())
         }
@@ -361,7 +408,11 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
                     }
                     Ok(Value::Regex { pattern, flags })
                 }
-                Value::FieldRef { field, starts_with, ends_with } => Ok(Value::FieldRef {
+                Value::FieldRef {
+                    field,
+                    starts_with,
+                    ends_with,
+                } => Ok(Value::FieldRef {
                     field,
                     starts_with: starts_with || back,
                     ends_with: ends_with || front,
@@ -370,17 +421,28 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
             }
         }
         Modifier::Base64 | Modifier::Base64Offset => {
-            let Value::Str { s, .. } = v else { return wrong(&v, "strings") };
+            let Value::Str { s, .. } = v else {
+                return wrong(&v, "strings");
+            };
             let Some(text) = s.as_plain() else {
-                return Err(format!("modifier `{name}` cannot encode a string with wildcards or placeholders"));
+                return Err(format!(
+                    "modifier `{name}` cannot encode a string with wildcards or placeholders"
+                ));
             };
             if m == Modifier::Base64 {
                 return Ok(str_value(SigmaString::plain(&B64.encode(text.as_bytes()))));
             }
-            Ok(Value::Expansion(base64_offsets(&text, s.char_len()).into_iter().map(|t| str_value(SigmaString::plain(&t))).collect()))
+            Ok(Value::Expansion(
+                base64_offsets(&text, s.char_len())
+                    .into_iter()
+                    .map(|t| str_value(SigmaString::plain(&t)))
+                    .collect(),
+            ))
         }
         Modifier::Wide | Modifier::Utf16Be | Modifier::Utf16 => {
-            let Value::Str { s, cased } = v else { return wrong(&v, "strings") };
+            let Value::Str { s, cased } = v else {
+                return wrong(&v, "strings");
+            };
             let mut s = s.map_lits(|l| utf16_as_text(l, m == Modifier::Utf16Be, name))?;
             if m == Modifier::Utf16 {
                 // pySigma puts the byte-order mark in front as a character, not encoded.
@@ -390,8 +452,12 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
             Ok(Value::Str { s, cased })
         }
         Modifier::Windash => {
-            let Value::Str { s, cased } = v else { return wrong(&v, "strings") };
-            windash(&s).map(|alts| Value::Expansion(alts.into_iter().map(|s| Value::Str { s, cased }).collect()))
+            let Value::Str { s, cased } = v else {
+                return wrong(&v, "strings");
+            };
+            windash(&s).map(|alts| {
+                Value::Expansion(alts.into_iter().map(|s| Value::Str { s, cased }).collect())
+            })
         }
         Modifier::Re => {
             unmodified("string")?;
@@ -401,13 +467,18 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
                 Value::Str { s, .. } => {
                     let pattern = s.as_plain().unwrap_or_else(|| s.to_sigma());
                     check_regex(&pattern)?;
-                    Ok(Value::Regex { pattern, flags: String::new() })
+                    Ok(Value::Regex {
+                        pattern,
+                        flags: String::new(),
+                    })
                 }
                 v => wrong(&v, "strings"),
             }
         }
         Modifier::ReIgnoreCase | Modifier::ReMultiline | Modifier::ReDotAll => {
-            let Value::Regex { pattern, mut flags } = v else { return wrong(&v, "regular expressions (after `re`)") };
+            let Value::Regex { pattern, mut flags } = v else {
+                return wrong(&v, "regular expressions (after `re`)");
+            };
             let f = match m {
                 Modifier::ReIgnoreCase => 'i',
                 Modifier::ReMultiline => 'm',
@@ -424,13 +495,17 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
         },
         Modifier::Cidr => {
             unmodified("string")?;
-            let Value::Str { s, .. } = v else { return wrong(&v, "strings") };
+            let Value::Str { s, .. } = v else {
+                return wrong(&v, "strings");
+            };
             let text = s.to_sigma();
             check_cidr(&text)?;
             Ok(Value::Cidr(text))
         }
         Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => {
-            let Value::Num(num) = v else { return wrong(&v, "numbers") };
+            let Value::Num(num) = v else {
+                return wrong(&v, "numbers");
+            };
             let op = match m {
                 Modifier::Lt => CmpOp::Lt,
                 Modifier::Lte => CmpOp::Lte,
@@ -440,11 +515,17 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
             Ok(Value::Compare { op, num })
         }
         Modifier::FieldRef => {
-            let Value::Str { s, .. } = v else { return wrong(&v, "strings") };
+            let Value::Str { s, .. } = v else {
+                return wrong(&v, "strings");
+            };
             let Some(field) = s.as_plain() else {
                 return Err("field references must not contain wildcards".into());
             };
-            Ok(Value::FieldRef { field, starts_with: false, ends_with: false })
+            Ok(Value::FieldRef {
+                field,
+                starts_with: false,
+                ends_with: false,
+            })
         }
         Modifier::Exists => {
             if !has_field {
@@ -457,7 +538,10 @@ pub fn apply(m: Modifier, v: Value, applied: &[Modifier], has_field: bool) -> Re
             }
         }
         Modifier::Expand => match v {
-            Value::Str { s, cased } => Ok(Value::Str { s: s.insert_placeholders(), cased }),
+            Value::Str { s, cased } => Ok(Value::Str {
+                s: s.insert_placeholders(),
+                cased,
+            }),
             Value::Regex { pattern, flags } => Ok(Value::Regex { pattern, flags }),
             v => wrong(&v, "strings and regular expressions"),
         },
@@ -494,10 +578,15 @@ fn base64_offsets(text: &str, len: usize) -> Vec<String> {
 fn utf16_as_text(l: &str, big_endian: bool, name: &str) -> Result<String, String> {
     let mut bytes = Vec::with_capacity(l.len() * 2);
     for u in l.encode_utf16() {
-        let b = if big_endian { u.to_be_bytes() } else { u.to_le_bytes() };
+        let b = if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        };
         bytes.extend_from_slice(&b);
     }
-    String::from_utf8(bytes).map_err(|_| format!("modifier `{name}` only applies to ASCII strings, not {l:?}"))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("modifier `{name}` only applies to ASCII strings, not {l:?}"))
 }
 
 /// All variants of `s` with each flag dash (a `-` or `/` after a non-word character and before
@@ -518,7 +607,11 @@ fn windash(s: &SigmaString) -> Result<Vec<SigmaString>, String> {
         }
     }
     if spots.len() > MAX_WINDASH_FLAGS {
-        return Err(format!("modifier `windash` on {} flags would make {} variants; at most {MAX_WINDASH_FLAGS} flags are supported", spots.len(), 5usize.pow(spots.len() as u32)));
+        return Err(format!(
+            "modifier `windash` on {} flags would make {} variants; at most {MAX_WINDASH_FLAGS} flags are supported",
+            spots.len(),
+            5usize.pow(spots.len() as u32)
+        ));
     }
     let mut out = Vec::new();
     let n = WINDASH.len().pow(spots.len() as u32);
@@ -529,7 +622,11 @@ fn windash(s: &SigmaString) -> Result<Vec<SigmaString>, String> {
             let ch = WINDASH[k % WINDASH.len()];
             k /= WINDASH.len();
             if let Part::Lit(l) = &mut parts[pi] {
-                *l = l.chars().enumerate().map(|(i, c)| if i == ci { ch } else { c }).collect();
+                *l = l
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == ci { ch } else { c })
+                    .collect();
             }
         }
         out.push(SigmaString { parts });
@@ -542,17 +639,20 @@ fn check_regex(pattern: &str) -> Result<(), String> {
     // may use; those are accepted here, only syntax errors of the common subset are reported.
     match regex::Regex::new(pattern) {
         Ok(_) => Ok(()),
-        Err(regex::Error::Syntax(msg)) if !looks_like_pcre_only(pattern) => {
-            Err(format!("invalid regular expression: {}", msg.lines().last().unwrap_or("")))
-        }
+        Err(regex::Error::Syntax(msg)) if !looks_like_pcre_only(pattern) => Err(format!(
+            "invalid regular expression: {}",
+            msg.lines().last().unwrap_or("")
+        )),
         Err(_) => Ok(()),
     }
 }
 
 fn looks_like_pcre_only(p: &str) -> bool {
-    ["(?=", "(?!", "(?<=", "(?<!", "(?>", "\\1", "\\2", "(?P=", "\\k<", "*+", "++", "?+"]
-        .iter()
-        .any(|x| p.contains(x))
+    [
+        "(?=", "(?!", "(?<=", "(?<!", "(?>", "\\1", "\\2", "(?P=", "\\k<", "*+", "++", "?+",
+    ]
+    .iter()
+    .any(|x| p.contains(x))
 }
 
 fn check_cidr(text: &str) -> Result<(), String> {

@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 
 fn corpora() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    assert!(p.is_dir(), "test corpora missing at {} (CI has ../shared beside the checkout)", p.display());
+    assert!(
+        p.is_dir(),
+        "test corpora missing at {} (CI has ../shared beside the checkout)",
+        p.display()
+    );
     p
 }
 
@@ -67,25 +71,41 @@ fn mdecrevoisier_keeps_every_rule_whose_meaning_is_clear() {
         }
     }
     for (f, d) in &dropped {
-        eprintln!("dropped {}: {:?}", f.display(), d.iter().map(|d| d.to_string()).collect::<Vec<_>>());
+        eprintln!(
+            "dropped {}: {:?}",
+            f.display(),
+            d.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+        );
     }
-    eprintln!("mdecrevoisier: {} files, {} kept, {} dropped, {warnings} warnings", files.len(), files.len() - dropped.len(), dropped.len());
+    eprintln!(
+        "mdecrevoisier: {} files, {} kept, {} dropped, {warnings} warnings",
+        files.len(),
+        files.len() - dropped.len(),
+        dropped.len()
+    );
     // Every dropped file says why, with an error; each of these has a meaning detdex would
     // have to guess (see docs/sigma-reading.md).
     for (f, d) in &dropped {
-        assert!(d.iter().any(|d| d.severity == Severity::Error), "{} dropped without an error", f.display());
+        assert!(
+            d.iter().any(|d| d.severity == Severity::Error),
+            "{} dropped without an error",
+            f.display()
+        );
     }
-    let mut names: Vec<String> = dropped.iter().map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = dropped
+        .iter()
+        .map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(
         names,
         [
-            "defender-host signatures outdated (limited).yaml",       // `selection_age > 7` in the condition
-            "win-os-BitLocker feature activation (PowerShell).yaml",  // a bare pattern `selection_…_*` outside `1 of`
-            "win-os-Pass-the-hash login with Mimikatz.yaml",          // the condition names a missing `filter`
-            "win-os-dump file transfered over SMB share.yaml",        // tabs in block indentation: not YAML
-            "win-os-firewall rule creation (command).yaml",           // the condition names a missing `selection`
-            "win-os-scheduled task fastly created and deleted.yaml",  // `selection_create > selection_delete`
+            "defender-host signatures outdated (limited).yaml", // `selection_age > 7` in the condition
+            "win-os-BitLocker feature activation (PowerShell).yaml", // a bare pattern `selection_…_*` outside `1 of`
+            "win-os-Pass-the-hash login with Mimikatz.yaml", // the condition names a missing `filter`
+            "win-os-dump file transfered over SMB share.yaml", // tabs in block indentation: not YAML
+            "win-os-firewall rule creation (command).yaml", // the condition names a missing `selection`
+            "win-os-scheduled task fastly created and deleted.yaml", // `selection_create > selection_delete`
             "win-os-service abuse with malicious ImagePath (service).yaml", // the condition names a missing `selection`
         ]
     );
@@ -96,14 +116,20 @@ fn mdecrevoisier_duplicate_keys_are_reported_with_both_positions() {
     let files = yaml_files(&corpora().join("mdecrevoisier"));
     let with_dups: Vec<_> = files
         .iter()
-        .filter(|f| read(f).1.iter().any(|d| d.message.contains("duplicate key")))
+        .filter(|f| {
+            read(f)
+                .1
+                .iter()
+                .any(|d| d.message.contains("duplicate key"))
+        })
         .collect();
     assert_eq!(with_dups.len(), 19, "{with_dups:?}");
 }
 
 #[test]
 fn seed_001_wmi_module_loaded_by_suspicious_process() {
-    let f = corpora().join("mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml");
+    let f = corpora()
+        .join("mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml");
     let (rules, _) = read(&f);
     let r = &rules[0];
     assert_eq!(r.meta.title, "WMI module loaded by suspicious process");
@@ -111,23 +137,37 @@ fn seed_001_wmi_module_loaded_by_suspicious_process() {
     let labels: Vec<&str> = r.logic.stages.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels, ["condition", "selection", "not filter"]);
     assert_eq!(r.logic.stages[0].text, "selection and not filter");
-    assert!(r.logic.stages[1].text.starts_with("selection:\n"), "{}", r.logic.stages[1].text);
+    assert!(
+        r.logic.stages[1].text.starts_with("selection:\n"),
+        "{}",
+        r.logic.stages[1].text
+    );
     let ex = ir::exclusions(&r.logic);
     assert_eq!(ex.len(), 1);
     assert_eq!(ex[0].field.as_deref(), Some("Image"));
     assert_eq!(ex[0].kind, Kind::EndsWith);
-    assert_eq!(ex[0].values, [r"\svchost.exe", r"\wmiapsrv.exe", r"\wmiprvse.exe"]);
+    assert_eq!(
+        ex[0].values,
+        [r"\svchost.exe", r"\wmiapsrv.exe", r"\wmiprvse.exe"]
+    );
     let ind = ir::indicators(&r.logic);
-    let loaded = ind.iter().find(|i| i.field.as_deref() == Some("ImageLoaded")).unwrap();
+    let loaded = ind
+        .iter()
+        .find(|i| i.field.as_deref() == Some("ImageLoaded"))
+        .unwrap();
     assert_eq!(loaded.kind, Kind::EndsWith);
     assert_eq!(loaded.values.len(), 9);
     assert!(loaded.values.contains(&r"\wmi*".to_string()));
-    assert!(!ind.iter().any(|i| i.field.as_deref() == Some("Image")), "negated predicates are not indicators");
+    assert!(
+        !ind.iter().any(|i| i.field.as_deref() == Some("Image")),
+        "negated predicates are not indicators"
+    );
 }
 
 #[test]
 fn wsman_exclusions_list_every_filter_selection() {
-    let f = corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    let f =
+        corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
     let (rules, diags) = read(&f);
     assert!(diags.is_empty(), "{diags:?}");
     let r = &rules[0];
@@ -135,32 +175,73 @@ fn wsman_exclusions_list_every_filter_selection() {
     assert_eq!(
         labels,
         [
-            "condition", "request_client", "respond_server", "not filter_general", "not filter_svchost", "not filter_mscorsvw",
-            "not filter_gethelp", "not filter_svr_2019", "not filter_nextron", "not filter_citrix", "not filter_upgrade", "not filter_mmc", "not svchost",
+            "condition",
+            "request_client",
+            "respond_server",
+            "not filter_general",
+            "not filter_svchost",
+            "not filter_mscorsvw",
+            "not filter_gethelp",
+            "not filter_svr_2019",
+            "not filter_nextron",
+            "not filter_citrix",
+            "not filter_upgrade",
+            "not filter_mmc",
+            "not svchost",
             "not commandline_null"
         ]
     );
     let ex = ir::exclusions(&r.logic);
     let has = |field: &str, kind: Kind, value: &str| {
-        ex.iter().any(|e| e.field.as_deref() == Some(field) && e.kind == kind && e.values.iter().any(|v| v == value))
+        ex.iter().any(|e| {
+            e.field.as_deref() == Some(field)
+                && e.kind == kind
+                && e.values.iter().any(|v| v == value)
+        })
     };
     assert!(has("Image", Kind::Eq, r"C:\Windows\System32\services.exe")); // filter_general
     assert!(has("CommandLine", Kind::Contains, "svchost.exe -k netsvcs")); // filter_svchost
-    assert!(has("Image", Kind::StartsWith, r"C:\Windows\Microsoft.NET\Framework64\v")); // filter_mscorsvw
+    assert!(has(
+        "Image",
+        Kind::StartsWith,
+        r"C:\Windows\Microsoft.NET\Framework64\v"
+    )); // filter_mscorsvw
     assert!(has("Image", Kind::EndsWith, r"\mscorsvw.exe"));
-    assert!(has("Image", Kind::StartsWith, r"C:\Program Files\WindowsApps\Microsoft.GetHelp_")); // filter_gethelp
+    assert!(has(
+        "Image",
+        Kind::StartsWith,
+        r"C:\Program Files\WindowsApps\Microsoft.GetHelp_"
+    )); // filter_gethelp
     assert!(has("Image", Kind::EndsWith, r"\GetHelp.exe"));
-    assert!(has("Image", Kind::Eq, r"C:\Windows\System32\ServerManager.exe")); // filter_svr_2019
-    assert!(has("Image", Kind::StartsWith, r"C:\Windows\Temp\asgard2-agent\")); // filter_nextron
+    assert!(has(
+        "Image",
+        Kind::Eq,
+        r"C:\Windows\System32\ServerManager.exe"
+    )); // filter_svr_2019
+    assert!(has(
+        "Image",
+        Kind::StartsWith,
+        r"C:\Windows\Temp\asgard2-agent\"
+    )); // filter_nextron
     assert!(has("Image", Kind::StartsWith, r"C:\Program Files\Citrix\")); // filter_citrix
     assert!(has("Image", Kind::StartsWith, r"C:\$WINDOWS.~BT\Sources\")); // filter_upgrade
     assert!(has("Image", Kind::EndsWith, r"\mmc.exe")); // filter_mmc
     assert!(has("Image", Kind::EndsWith, r"\svchost.exe")); // svchost
-    assert!(ex.iter().any(|e| e.field.as_deref() == Some("CommandLine") && e.kind == Kind::Null)); // commandline_null
+    assert!(
+        ex.iter()
+            .any(|e| e.field.as_deref() == Some("CommandLine") && e.kind == Kind::Null)
+    ); // commandline_null
     let ind = ir::indicators(&r.logic);
-    let fields: Vec<_> = ind.iter().map(|i| (i.field.as_deref().unwrap(), i.kind)).collect();
+    let fields: Vec<_> = ind
+        .iter()
+        .map(|i| (i.field.as_deref().unwrap(), i.kind))
+        .collect();
     assert_eq!(
         fields,
-        [("ImageLoaded", Kind::EndsWith), ("OriginalFileName", Kind::Eq), ("Image", Kind::EndsWith)]
+        [
+            ("ImageLoaded", Kind::EndsWith),
+            ("OriginalFileName", Kind::Eq),
+            ("Image", Kind::EndsWith)
+        ]
     );
 }

@@ -347,12 +347,15 @@ impl<'a> RulePage<'a> {
             .indicators
             .iter()
             .flat_map(|row| {
-                row.values.iter().zip(&row.corpus).map(|(v, c)| IndicatorRow {
-                    field: row.field.clone(),
-                    kind: row.kind.as_str(),
-                    value: v.clone(),
-                    corpus: corpus_text(c),
-                })
+                row.values
+                    .iter()
+                    .zip(&row.corpus)
+                    .map(|(v, c)| IndicatorRow {
+                        field: row.field.clone(),
+                        kind: row.kind.as_str(),
+                        value: v.clone(),
+                        corpus: corpus_text(c),
+                    })
             })
             .collect();
 
@@ -392,6 +395,10 @@ fn corpus_text(c: &catalog::CorpusCount) -> String {
     if c.total <= 1 {
         return String::new();
     }
-    let parts: Vec<String> = c.by_source.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let parts: Vec<String> = c
+        .by_source
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
     format!("{} ({})", c.total, parts.join(", "))
 }

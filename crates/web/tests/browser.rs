@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use web::rule_href;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use web::rule_href;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 

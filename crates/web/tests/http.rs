@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use web::rule_href;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use web::rule_href;
 
 fn server() -> std::net::SocketAddr {
     start(catalog())
@@ -141,7 +141,10 @@ fn rule_page_has_the_sections_of_seed_001_in_order() {
     let ind = section(h, "indicators");
     assert!(ind.contains("<th>Field</th><th>Kind</th><th>Value</th><th>Corpus</th>"));
     // One row per value, each with its corpus cell.
-    assert_eq!(ind.matches("<td class=\"corpus\">").count(), ind.matches("<tr><td>").count());
+    assert_eq!(
+        ind.matches("<td class=\"corpus\">").count(),
+        ind.matches("<tr><td>").count()
+    );
     assert!(ind.contains("<td><code>ImageLoaded</code></td><td>ends_with</td>"));
     assert!(ind.contains("<code>\\WmiApRpl.dll</code>"));
     assert!(ind.contains("<td><code>EventID</code></td><td>eq</td>"));

@@ -100,6 +100,16 @@ impl Catalog {
         }
     }
 
+    /// How many errors and warnings reading the sources gave.
+    pub fn problem_counts(&self) -> (usize, usize) {
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == ir::Severity::Error)
+            .count();
+        (errors, self.diagnostics.len() - errors)
+    }
+
     /// The rule with this catalog key.
     pub fn get(&self, key: &str) -> Option<&Rule> {
         self.by_key.get(key).map(|&i| &self.rules[i])

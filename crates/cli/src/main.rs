@@ -2,7 +2,6 @@
 
 use catalog::{Catalog, Source};
 use clap::{Parser, Subcommand, ValueEnum};
-use ir::Severity;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -125,12 +124,7 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
         .map(|r| ir::exclusions(&r.logic).len() + ir::indicators(&r.logic).len())
         .sum();
     let t_analyse = t1.elapsed();
-    let errors = cat
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = cat.diagnostics.len() - errors;
+    let (errors, warnings) = cat.problem_counts();
     let mut out = String::new();
     match format {
         Format::Json => {
@@ -180,12 +174,7 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
     }
     let t = Instant::now();
     let cat = Catalog::load(&sources);
-    let errors = cat
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = cat.diagnostics.len() - errors;
+    let (errors, warnings) = cat.problem_counts();
     eprintln!(
         "detdex: {} rules from {} files in {:.0} ms ({errors} errors, {warnings} warnings: `detdex check` lists them)",
         cat.rules.len(),

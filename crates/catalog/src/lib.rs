@@ -5,7 +5,7 @@ pub mod attack;
 pub mod read;
 mod report;
 
-pub use report::{AttackRow, Indicator, PredicateView, Report, StageView, report};
+pub use report::{AttackRow, Indicator, LinkView, PredicateView, Report, StageView, report};
 
 use ir::{Diagnostic, Rule};
 use rayon::prelude::*;
@@ -27,6 +27,10 @@ pub struct Catalog {
     /// How many rule files were read.
     pub files: usize,
     by_key: HashMap<String, usize>,
+    /// Rules by id and by name (Sigma `name`), for filters and correlations.
+    by_ref: HashMap<String, Vec<usize>>,
+    /// For each rule, the filters and correlations that name it.
+    referrers: Vec<Vec<usize>>,
     corpus: HashMap<IndicatorKey, BTreeMap<String, usize>>,
 }
 
@@ -78,13 +82,50 @@ impl Catalog {
                 }
             }
         }
+        let mut by_ref: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            for name in r.meta.id.iter().chain(&r.meta.name) {
+                by_ref.entry(name.clone()).or_default().push(i);
+            }
+        }
+        let mut referrers = vec![Vec::new(); rules.len()];
+        for (i, r) in rules.iter().enumerate() {
+            for target in r.links.iter().flat_map(|l| by_ref.get(l)).flatten() {
+                referrers[*target].push(i);
+            }
+        }
         Catalog {
             rules,
             diagnostics,
             files,
             by_key,
+            by_ref,
+            referrers,
             corpus,
         }
+    }
+
+    /// The rules a filter or correlation names (by id or name), in the order it names them.
+    /// A name no rule of the catalog has yields `(name, None)`.
+    pub fn linked<'a>(&'a self, rule: &'a Rule) -> Vec<(&'a str, Option<&'a Rule>)> {
+        let mut out = Vec::new();
+        for l in &rule.links {
+            // Within a file (a correlation and its base rules), the same file's rule wins.
+            let found = self.by_ref.get(l).and_then(|ids| {
+                let file = |i: &&usize| self.rules[**i].path == rule.path;
+                ids.iter().find(file).or(ids.first())
+            });
+            out.push((l.as_str(), found.map(|&i| &self.rules[i])));
+        }
+        out
+    }
+
+    /// The filters and correlations that name this rule.
+    pub fn referrers(&self, rule: &Rule) -> Vec<&Rule> {
+        self.by_key
+            .get(&rule.key)
+            .map(|&i| self.referrers[i].iter().map(|&j| &self.rules[j]).collect())
+            .unwrap_or_default()
     }
 
     /// How many rules match this indicator (the same field, kind and value, ignoring case).

@@ -27,7 +27,19 @@ pub struct Report<'a> {
     pub stages: Vec<StageView<'a>>,
     pub exclusions: Vec<Row>,
     pub indicators: Vec<Indicator>,
-    pub links: &'a [String],
+    /// The rules a filter or correlation applies to.
+    pub links: Vec<LinkView<'a>>,
+    /// The filters and correlations that apply to this rule.
+    pub referenced_by: Vec<LinkView<'a>>,
+}
+
+/// A reference to another rule: as written, and the rule it resolves to in the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkView<'a> {
+    pub reference: &'a str,
+    pub key: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub kind: Option<ir::RuleKind>,
 }
 
 /// An indicator row with, for each value, how many rules of the catalog match it.
@@ -71,7 +83,7 @@ pub struct PredicateView<'a> {
 }
 
 /// The report of `rule`, with corpus counts from `catalog`.
-pub fn report<'a>(catalog: &Catalog, rule: &'a Rule) -> Report<'a> {
+pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
     let stages = rule
         .logic
         .stages
@@ -118,7 +130,26 @@ pub fn report<'a>(catalog: &Catalog, rule: &'a Rule) -> Report<'a> {
                 values: row.values,
             })
             .collect(),
-        links: &rule.links,
+        links: catalog
+            .linked(rule)
+            .into_iter()
+            .map(|(reference, r)| LinkView {
+                reference,
+                key: r.map(|r| r.key.as_str()),
+                title: r.map(|r| r.meta.title.as_str()),
+                kind: r.map(|r| r.kind),
+            })
+            .collect(),
+        referenced_by: catalog
+            .referrers(rule)
+            .into_iter()
+            .map(|r| LinkView {
+                reference: &r.key,
+                key: Some(&r.key),
+                title: Some(&r.meta.title),
+                kind: Some(r.kind),
+            })
+            .collect(),
     }
 }
 

@@ -115,7 +115,17 @@ fn text(r: &Report) -> String {
         .collect();
     kv("logsource", &ds.join(", "));
     kv("tags", &m.tags.join(", "));
-    kv("links", &r.links.join(", "));
+    let refs = |v: &[catalog::LinkView]| {
+        v.iter()
+            .map(|l| match l.key {
+                Some(k) => format!("{} ({k})", l.reference),
+                None => format!("{} (not in the catalog)", l.reference),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    kv("applies to", &refs(&r.links));
+    kv("filtered by", &refs(&r.referenced_by));
     if !r.techniques.is_empty() {
         let _ = writeln!(o, "\nMITRE ATT&CK");
         for t in &r.techniques {

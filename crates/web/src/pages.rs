@@ -1,7 +1,7 @@
 //! The HTML pages: view models built from the catalog and its [`catalog::Report`], rendered by
 //! askama templates with HTML escaping on. Rule text is untrusted and never marked safe.
 
-use crate::url::{attack_href, index_href, is_http};
+use crate::url::{attack_href, index_href, is_http, rule_href};
 use askama::Template;
 use catalog::Report;
 use ir::{Format, Rule};
@@ -260,7 +260,19 @@ impl<'a> RulePage<'a> {
                 .collect(),
             true,
         );
-        item("Refers to", texts(r.links), true);
+        let link = |l: &catalog::LinkView| Link {
+            text: match l.title {
+                Some(t) if t != l.reference => format!("{t} ({})", l.reference),
+                _ => l.reference.to_string(),
+            },
+            href: l.key.map(rule_href),
+        };
+        item("Applies to", r.links.iter().map(link).collect(), false);
+        item(
+            "Filtered or correlated by",
+            r.referenced_by.iter().map(link).collect(),
+            false,
+        );
         item(
             "Other attributes",
             m.custom

@@ -351,3 +351,26 @@ fn every_modifier_name_is_known() {
     }
     assert!(Modifier::from_name("contain").is_none());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Writing a parsed string back and parsing it again gives the same string.
+        #[test]
+        fn parse_to_sigma_round_trip(text in r"[a-z\\*?%.:/ -]{0,24}") {
+            let s = SigmaString::parse(&text);
+            prop_assert_eq!(SigmaString::parse(&s.to_sigma()), s);
+        }
+
+        /// Any chain of modifiers on any value either applies or says why; it never panics.
+        #[test]
+        fn modifier_chains_never_panic(text in ".{0,16}", mods in proptest::collection::vec(0..MODIFIERS.len(), 0..5), num in any::<i32>()) {
+            for start in [s(&text), Value::Num(num.to_string()), Value::Bool(num % 2 == 0), Value::Null] {
+                let chain: Vec<Modifier> = mods.iter().map(|&i| MODIFIERS[i].1).collect();
+                let _ = run(&chain, start);
+            }
+        }
+    }
+}

@@ -172,13 +172,23 @@ fn text(r: &Report) -> String {
     for row in &r.indicators {
         let field = row.field.as_deref().unwrap_or("(keyword)");
         for (v, c) in row.values.iter().zip(&row.corpus) {
-            let _ = writeln!(o, "  {field} {} {v:?}  corpus {}", row.kind, c.total);
+            let _ = writeln!(
+                o,
+                "  {field} {} {}  corpus {}",
+                row.kind,
+                values(std::slice::from_ref(v)),
+                c.total
+            );
         }
     }
     o
 }
 
 fn values(v: &[String]) -> String {
-    let quoted: Vec<String> = v.iter().map(|s| format!("{s:?}")).collect();
+    // Quoted as Sigma's YAML would: backslashes stay single, as written in the rule.
+    let quoted: Vec<String> = v
+        .iter()
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect();
     quoted.join(", ")
 }

@@ -131,9 +131,9 @@ fn show_text_has_every_section() {
         "Stage 0: condition",
         "Stage 2: not filter",
         "Exclusions",
-        "Image ends_with \"\\\\svchost.exe\"",
+        r"Image ends_with '\svchost.exe'",
         "Indicators",
-        "ImageLoaded ends_with \"\\\\wmi*\"  corpus 1",
+        r"ImageLoaded ends_with '\wmi*'  corpus 1",
     ] {
         assert!(text.contains(s), "missing {s:?} in\n{text}");
     }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Tests of scripts/compare-kql on the hand-written files in scripts/testdata/.
+
+Run: python3 scripts/test_compare_kql.py   (or python3 -m pytest scripts/)
+"""
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
+import pathlib
+import subprocess
+import sys
+import unittest
+
+HERE = pathlib.Path(__file__).resolve().parent
+A = HERE / "testdata" / "compare-a.jsonl"
+B = HERE / "testdata" / "compare-b.jsonl"
+
+
+def load_module():
+    path = HERE / "compare-kql"
+    loader = importlib.machinery.SourceFileLoader("compare_kql", str(path))
+    spec = importlib.util.spec_from_loader("compare_kql", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+ck = load_module()
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = ck.main([str(A), str(B), *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+class Figures(unittest.TestCase):
+    def setUp(self):
+        warnings = []
+        self.a = ck.load(A, warnings.append)
+        self.b = ck.load(B, warnings.append)
+        self.assertEqual(warnings, [])
+        self.res, self.fallback = ck.compare(self.a, self.b)
+
+    def paths(self, target, kind):
+        return [k[0] for k, _ in self.res[target][kind]]
+
+    def test_targets_in_order_of_appearance(self):
+        self.assertEqual(list(self.res), ["kql-xdr", "kql-asim"])
+
+    def test_xdr_counts(self):
+        r = self.res["kql-xdr"]
+        # a converted: same, spaces, different, b-error, missing, no-id
+        self.assertEqual(r["a_ok"], 6)
+        self.assertEqual(r["b_ok"], 4)
+        # same (exact), spaces (whitespace only, and "./" before the path), no-id (matched by path)
+        self.assertEqual(r["identical"], 3)
+
+    def test_whitespace_only_is_identical(self):
+        self.assertNotIn("win/spaces.yml", self.paths("kql-xdr", "different"))
+        self.assertEqual(ck.normalize(" a \n\t b  "), "a b")
+
+    def test_different(self):
+        self.assertEqual(self.paths("kql-xdr", "different"), ["win/different.yml"])
+
+    def test_error_in_b(self):
+        self.assertEqual(self.paths("kql-xdr", "b_error"), ["win/b-error.yml"])
+        self.assertIn("FileVersion", self.res["kql-xdr"]["b_error"][0][1])
+
+    def test_missing_from_b(self):
+        self.assertEqual(self.paths("kql-xdr", "missing"), ["win/missing.yml"])
+
+    def test_b_only(self):
+        # a failed and b converted; and a rule a does not have. Both failing is not listed.
+        self.assertEqual(self.paths("kql-xdr", "b_only"), ["win/a-error.yml", "win/b-only.yml"])
+        self.assertEqual(self.paths("kql-asim", "b_only"), ["win/same.yml"])
+
+    def test_fallback_match_by_path(self):
+        self.assertEqual(self.fallback, 1)
+
+    def test_asim(self):
+        r = self.res["kql-asim"]
+        self.assertEqual((r["a_ok"], r["b_ok"], r["identical"]), (1, 1, 1))
+
+    def test_target_filter(self):
+        res, _ = ck.compare(self.a, self.b, ["kql-asim"])
+        self.assertEqual(list(res), ["kql-asim"])
+
+
+class Diff(unittest.TestCase):
+    def test_lines_cut_outside_strings_only(self):
+        lines = ck.display_lines('T\n| where A contains "x and y|z" and B =~ "1" or C')
+        self.assertEqual(lines, ["T", '| where A contains "x and y|z"', 'and B =~ "1"', "or C"])
+
+    def test_short_diff_points_at_the_change(self):
+        d = ck.short_diff('T | where A =~ "x" and B =~ "y"', 'T | where A =~ "x" and B == "y"')
+        self.assertIn('-and B =~ "y"', d)
+        self.assertIn('+and B == "y"', d)
+
+    def test_first_difference(self):
+        xa, xb = ck.first_difference("abc =~ d", "abc == d", width=3)
+        self.assertEqual((xa, xb), ("…c =~ d", "…c == d"))
+
+
+class Output(unittest.TestCase):
+    def test_text(self):
+        code, out, err = run()
+        self.assertEqual(code, 0)
+        self.assertIn("== kql-xdr", out)
+        self.assertIn("identical after whitespace norm: 3 (50.0%)", out)
+        self.assertIn('+and AccountName == "SYSTEM"', out)
+        self.assertIn("matched by (path, target) alone", err)
+
+    def test_limit(self):
+        code, out, _ = run("--limit", "1", "--target", "kql-xdr")
+        self.assertEqual(code, 0)
+        self.assertIn("converted by b but not by a (2, first 1)", out)
+        self.assertNotIn("win/b-only.yml", out)
+        self.assertNotIn("kql-asim", out)
+
+    def test_markdown(self):
+        code, out, _ = run("--markdown")
+        self.assertEqual(code, 0)
+        self.assertIn("| kql-xdr | 6 | 4 | 3 (50.0%) | 1 | 1 | 1 | 2 |", out)
+        self.assertIn("| different |", out)
+        self.assertIn("| error in b |", out)
+        self.assertIn("| missing from b |", out)
+        # every table row has the same number of cells; pipes in queries are escaped
+        for line in out.splitlines():
+            if line.startswith("| kql-") and "| different |" in line:
+                self.assertEqual(line.replace("\\|", "").count("|"), 7)
+
+    def test_pipes_escaped(self):
+        self.assertEqual(ck.md_cell("T | where x"), "T \\| where x")
+
+    def test_executable(self):
+        r = subprocess.run([sys.executable, str(HERE / "compare-kql"), str(A), str(B)], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("== kql-asim", r.stdout)
+
+    def test_malformed_lines_skipped(self):
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            f.write(A.read_text())
+            f.write("not json\n{\"path\": \"x.yml\"}\n")
+        warnings = []
+        a = ck.load(f.name, warnings.append)
+        pathlib.Path(f.name).unlink()
+        self.assertEqual(len(a), len(ck.load(A, lambda s: None)))
+        self.assertTrue(any("2 malformed" in w for w in warnings))
+
+
+if __name__ == "__main__":
+    unittest.main()

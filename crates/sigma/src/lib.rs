@@ -174,6 +174,17 @@ pub fn read(source: &str, rel: &str, path: &str, text: &str) -> (Vec<ir::Rule>, 
     (rules, diags)
 }
 
+/// Read one detection body (what follows `name:` under `detection`) from a YAML node, exactly as
+/// a rule's named detection is read, values passed through their modifiers. Processing
+/// pipelines use it for the conditions they add to a rule.
+pub fn detection_from_yaml(n: &Node) -> Result<Detection, Vec<Problem>> {
+    let mut p = rule::Problems::default();
+    match rule::detection(n, &mut p, 0) {
+        Some(d) if !p.has_errors() => Ok(d),
+        _ => Err(p.0),
+    }
+}
+
 /// ATT&CK technique ids named by `attack.tNNNN[.NNN]` tags.
 pub fn techniques(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -665,7 +665,7 @@ fn finish_detections(d: &mut Detections, unsupported: bool, p: &mut Problems) {
 const MAX_DETECTION_DEPTH: usize = 64;
 
 /// A detection body: a map (AND of items), a list (OR of elements), or a single keyword.
-fn detection(n: &Node, p: &mut Problems, depth: usize) -> Option<Detection> {
+pub(crate) fn detection(n: &Node, p: &mut Problems, depth: usize) -> Option<Detection> {
     if depth > MAX_DETECTION_DEPTH {
         p.error(pos(n), "detection nested too deeply");
         return None;

@@ -1,0 +1,82 @@
+//! Sigma rules → query languages, in two layers as in pySigma:
+//!
+//! - **processing pipelines** ([`pipeline`], applied by [`apply`]): data files in pySigma's YAML
+//!   format that map log sources to tables and fields to columns, add conditions, fail rules a
+//!   target cannot run. The pipelines for each target ship in `data/pipelines/`;
+//! - **a backend** ([`kql`]): how each expression is written in the target language.
+//!
+//! The query table is pipeline state: a `set_state` item with `key: query_table` (under a
+//! `logsource` rule condition) names the table; the backend writes `table\n| where …`.
+
+pub mod apply;
+pub mod kql;
+pub mod pipeline;
+pub mod rule;
+
+pub use pipeline::{LoadError, Pipeline};
+
+/// A conversion target: a backend and its built-in pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// KQL over the Microsoft Defender XDR advanced hunting tables.
+    KqlXdr,
+    /// KQL over Microsoft Sentinel's ASIM parsers.
+    KqlAsim,
+}
+
+impl Target {
+    pub const ALL: [Target; 2] = [Target::KqlXdr, Target::KqlAsim];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::KqlXdr => "kql-xdr",
+            Target::KqlAsim => "kql-asim",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The built-in pipeline: (file name, YAML text).
+    pub fn builtin_pipeline(self) -> (&'static str, &'static str) {
+        match self {
+            Target::KqlXdr => (
+                "data/pipelines/microsoft_xdr.yml",
+                include_str!("../../../data/pipelines/microsoft_xdr.yml"),
+            ),
+            Target::KqlAsim => (
+                "data/pipelines/sentinel_asim.yml",
+                include_str!("../../../data/pipelines/sentinel_asim.yml"),
+            ),
+        }
+    }
+}
+
+/// A target with its pipelines, ready to convert rules.
+#[derive(Debug, Clone)]
+pub struct Converter {
+    pub target: Target,
+    /// In the order they run: ascending priority, the built-in pipeline first among equals.
+    pub pipelines: Vec<Pipeline>,
+}
+
+impl Converter {
+    /// The target's built-in pipeline plus the user's pipelines.
+    pub fn new(target: Target, user: Vec<Pipeline>) -> Result<Converter, LoadError> {
+        let (path, text) = target.builtin_pipeline();
+        let mut pipelines = vec![pipeline::load(path, text)?];
+        pipelines.extend(user);
+        pipelines.sort_by_key(|p| p.priority);
+        Ok(Converter { target, pipelines })
+    }
+
+    /// The queries of one Sigma document (one per condition), or why it has none.
+    pub fn convert(&self, doc: &sigma::Document) -> Result<Vec<String>, String> {
+        let mut rule = rule::Rule::from_document(doc)?;
+        for p in &self.pipelines {
+            apply::apply(p, &mut rule)?;
+        }
+        kql::queries(&rule)
+    }
+}

@@ -1,0 +1,212 @@
+//! Conversions of real rules: the seed pages, user pipelines, the whole SigmaHQ corpus.
+
+use std::path::{Path, PathBuf};
+
+use convert::{Converter, Target, pipeline};
+
+fn corpus() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/rules");
+    assert!(
+        p.is_dir(),
+        "test corpora missing at {} (CI has ../shared beside the checkout)",
+        p.display()
+    );
+    p
+}
+
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn convert_text(c: &Converter, text: &str) -> Result<Vec<String>, String> {
+    let r = sigma::parse(text);
+    assert_eq!(r.documents.len(), 1, "{:?}", r.problems);
+    c.convert(&r.documents[0].doc)
+}
+
+fn convert_file(target: Target, name: &str) -> String {
+    let path = find(&corpus(), name).unwrap_or_else(|| panic!("{name} not in the corpus"));
+    let c = Converter::new(target, vec![]).unwrap();
+    let q = convert_text(&c, &std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(q.len(), 1);
+    q[0].clone()
+}
+
+#[test]
+fn seed_000_wsman_provider_image_load_xdr() {
+    let q = convert_file(Target::KqlXdr, "image_load_wsman_provider_image_load.yml");
+    // The seed page shows an older version of the rule; the current one adds `filter_gethelp`.
+    // Without that one filter, the query is the page's, character for character.
+    let added = r#"(InitiatingProcessFolderPath startswith "C:\\Program Files\\WindowsApps\\Microsoft.GetHelp_" and InitiatingProcessFolderPath endswith "\\GetHelp.exe") or "#;
+    assert!(q.contains(added), "{q}");
+    assert_eq!(
+        q.replacen(added, "", 1),
+        include_str!("seed000.kql").trim_end()
+    );
+}
+
+#[test]
+fn seed_003_wmiprvse_spawning_process_asim() {
+    let q = convert_file(
+        Target::KqlAsim,
+        "proc_creation_win_wmiprvse_spawning_process.yml",
+    );
+    assert_eq!(q, include_str!("seed003.kql").trim_end());
+}
+
+const RULE: &str = r#"
+title: t
+logsource:
+    category: process_creation
+    product: windows
+detection:
+    selection:
+        Image|endswith: '\cmd.exe'
+        CommandLine|contains: 'whoami'
+    condition: selection
+"#;
+
+#[test]
+fn builtin_pipelines_map_table_and_fields() {
+    let xdr = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    assert_eq!(
+        convert_text(&xdr, RULE).unwrap(),
+        vec![
+            "DeviceProcessEvents\n| where FolderPath endswith \"\\\\cmd.exe\" and ProcessCommandLine contains \"whoami\""
+        ]
+    );
+    let asim = Converter::new(Target::KqlAsim, vec![]).unwrap();
+    assert_eq!(
+        convert_text(&asim, RULE).unwrap(),
+        vec![
+            "imProcessCreate\n| where TargetProcessName endswith \"\\\\cmd.exe\" and TargetProcessCommandLine contains \"whoami\""
+        ]
+    );
+}
+
+#[test]
+fn a_user_pipeline_changes_the_output() {
+    let user = pipeline::load(
+        "user.yml",
+        r#"
+name: my mapping
+priority: 5
+transformations:
+  - id: my_cmdline
+    type: field_name_mapping
+    mapping:
+      CommandLine: InitiatingProcessCommandLine
+  - id: my_tenant
+    type: add_condition
+    conditions:
+      DeviceName|endswith: '.corp.example'
+    rule_conditions:
+      - type: logsource
+        product: windows
+"#,
+    )
+    .unwrap();
+    let c = Converter::new(Target::KqlXdr, vec![user]).unwrap();
+    assert_eq!(
+        convert_text(&c, RULE).unwrap(),
+        vec![
+            "DeviceProcessEvents\n| where DeviceName endswith \".corp.example\" and (FolderPath endswith \"\\\\cmd.exe\" and InitiatingProcessCommandLine contains \"whoami\")"
+        ]
+    );
+}
+
+#[test]
+fn errors_name_the_reason() {
+    let c = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    let unknown_field = RULE.replace("CommandLine|contains", "NoSuchField|contains");
+    assert_eq!(
+        convert_text(&c, &unknown_field).unwrap_err(),
+        "field `NoSuchField` has no column in DeviceProcessEvents"
+    );
+    let no_table = RULE.replace("process_creation", "ps_script");
+    assert!(
+        convert_text(&c, &no_table)
+            .unwrap_err()
+            .starts_with("no table for logsource category: ps_script, product: windows")
+    );
+}
+
+fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rule_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Quotes closed and parentheses balanced outside string literals.
+fn balanced(q: &str) -> bool {
+    let mut depth = 0i64;
+    let mut chars = q.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => loop {
+                match chars.next() {
+                    None => return false,
+                    Some('\\') => {
+                        chars.next();
+                    }
+                    Some('"') => break,
+                    Some(_) => {}
+                }
+            },
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+#[test]
+fn whole_corpus_converts_without_panics_and_balanced() {
+    let mut files = Vec::new();
+    rule_files(&corpus(), &mut files);
+    files.sort();
+    for target in Target::ALL {
+        let c = Converter::new(target, vec![]).unwrap();
+        let (mut ok, mut err) = (0, 0);
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for d in sigma::parse(&text).documents {
+                match c.convert(&d.doc) {
+                    Ok(qs) => {
+                        ok += 1;
+                        for q in qs {
+                            assert!(balanced(&q), "{}: unbalanced query\n{q}", f.display());
+                        }
+                    }
+                    Err(e) => {
+                        err += 1;
+                        assert!(!e.is_empty());
+                    }
+                }
+            }
+        }
+        eprintln!("{}: {ok} converted, {err} refused", target.name());
+        assert!(ok > 1000, "{}: only {ok} rules converted", target.name());
+    }
+}

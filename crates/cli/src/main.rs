@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod convert;
 mod show;
 
 #[global_allocator]
@@ -27,6 +28,12 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ConvertFormat {
+    Text,
+    Jsonl,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +58,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Translate Sigma rules into a target query language, one query per rule.
+    Convert {
+        /// kql-xdr (Microsoft Defender XDR tables) or kql-asim (Microsoft Sentinel ASIM).
+        #[arg(long)]
+        target: String,
+        /// Extra processing pipelines in pySigma's YAML format; they run with the target's
+        /// built-in pipeline in order of priority.
+        #[arg(long = "pipeline")]
+        pipelines: Vec<PathBuf>,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// text: a `// path: title` line and the query per rule; jsonl: one JSON object per rule.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ConvertFormat,
+    },
     /// Serve the catalog as a web site.
     Serve {
         /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name).
@@ -74,6 +96,12 @@ fn main() -> ExitCode {
             sources,
             format,
         } => show::run(&rule, &sources, format == Format::Json),
+        Command::Convert {
+            target,
+            pipelines,
+            paths,
+            format,
+        } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
         Command::Serve { sources, addr } => serve(&sources, addr),
     }
 }

@@ -146,3 +146,82 @@ fn show_unknown_rule_fails_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rule: no rule found"));
 }
+
+#[test]
+fn convert_jsonl_one_line_per_rule() {
+    let dir = corpora().join("sigma/rules/windows/image_load");
+    let out = detdex(&[
+        "convert",
+        "--target",
+        "kql-xdr",
+        "--format",
+        "jsonl",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 50);
+    let wsman = lines
+        .iter()
+        .find(|v| v["path"] == "image_load_wsman_provider_image_load.yml")
+        .expect("the seed rule, its path relative to the PATH argument");
+    assert_eq!(wsman["id"], "ad1f4bb9-8dfb-4765-adb6-2a7cfb6c0f94");
+    assert_eq!(wsman["target"], "kql-xdr");
+    assert_eq!(wsman["status"], "ok");
+    assert!(
+        wsman["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("DeviceImageLoadEvents\n| where ")
+    );
+    for v in &lines {
+        assert!(
+            v["status"] == "ok" && v["query"].is_string()
+                || v["status"] == "error" && v["error"].is_string()
+        );
+    }
+}
+
+#[test]
+fn convert_text_with_a_user_pipeline() {
+    let tmp = std::env::temp_dir().join(format!("detdex-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let pipe = tmp.join("p.yml");
+    std::fs::write(
+        &pipe,
+        "name: mine\ntransformations:\n  - type: add_condition\n    conditions:\n      DeviceName: host1\n",
+    )
+    .unwrap();
+    let rule =
+        corpora().join("sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml");
+    let out = detdex(&[
+        "convert",
+        "--target",
+        "kql-xdr",
+        "--pipeline",
+        pipe.to_str().unwrap(),
+        rule.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("// image_load_wsman_provider_image_load.yml: Suspicious WSMAN Provider Image Loads\nDeviceImageLoadEvents\n| where DeviceName =~ \"host1\" and ("), "{text}");
+    std::fs::write(&pipe, "transformations:\n  - type: bogus\n").unwrap();
+    let out = detdex(&[
+        "convert",
+        "--target",
+        "kql-xdr",
+        "--pipeline",
+        pipe.to_str().unwrap(),
+        rule.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("p.yml:2:11: unknown transformation type `bogus`")
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

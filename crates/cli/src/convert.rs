@@ -1,0 +1,139 @@
+//! `detdex convert`: Sigma rules → queries of a target, one per rule, as text or JSON lines.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use catalog::read::{FileFormat, detect, walk};
+use convert::{Converter, Target, pipeline};
+use rayon::prelude::*;
+
+/// One converted (or refused) rule.
+struct Outcome {
+    path: String,
+    id: Option<String>,
+    title: String,
+    result: Result<String, String>,
+}
+
+pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) -> ExitCode {
+    let Some(target) = Target::from_name(target) else {
+        let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+        eprintln!(
+            "detdex: unknown target `{target}` (targets: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let mut user = Vec::new();
+    for p in pipelines {
+        let text = match std::fs::read_to_string(p) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("detdex: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        };
+        match pipeline::load(&p.display().to_string(), &text) {
+            Ok(x) => user.push(x),
+            Err(e) => {
+                eprintln!("detdex: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let converter = match Converter::new(target, user) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("detdex: built-in pipeline: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for root in paths {
+        if !root.exists() {
+            eprintln!("detdex: {}: no such file or folder", root.display());
+            return ExitCode::from(2);
+        }
+        for f in walk(root) {
+            files.push((f.clone(), relative(root, &f)));
+        }
+    }
+    let outcomes: Vec<Outcome> = files
+        .par_iter()
+        .flat_map_iter(|(f, rel)| convert_file(&converter, f, rel))
+        .collect();
+    let mut out = String::new();
+    for o in &outcomes {
+        if jsonl {
+            let mut v = serde_json::json!({
+                "path": o.path,
+                "id": o.id,
+                "target": target.name(),
+            });
+            match &o.result {
+                Ok(q) => {
+                    v["status"] = "ok".into();
+                    v["query"] = q.clone().into();
+                }
+                Err(e) => {
+                    v["status"] = "error".into();
+                    v["error"] = e.clone().into();
+                }
+            }
+            out.push_str(&format!("{v}\n"));
+        } else {
+            out.push_str(&format!("// {}: {}\n", o.path, o.title));
+            match &o.result {
+                Ok(q) => out.push_str(&format!("{q}\n\n")),
+                Err(e) => out.push_str(&format!("// error: {e}\n\n")),
+            }
+        }
+    }
+    crate::print_out(&out);
+    ExitCode::SUCCESS
+}
+
+/// `f` relative to the PATH argument (a file given directly: its file name).
+fn relative(root: &Path, f: &Path) -> String {
+    let rel = if root.is_file() {
+        Path::new(f.file_name().unwrap_or_default())
+    } else {
+        f.strip_prefix(root).unwrap_or(f)
+    };
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+fn convert_file(c: &Converter, f: &Path, rel: &str) -> Vec<Outcome> {
+    let Ok(text) = std::fs::read_to_string(f) else {
+        return vec![];
+    };
+    if detect(f, &text) != Some(FileFormat::Sigma) {
+        return vec![];
+    }
+    let parsed = sigma::parse(&text);
+    if parsed.documents.is_empty() {
+        let why = parsed
+            .problems
+            .iter()
+            .find(|p| p.severity == ir::Severity::Error)
+            .map_or("no rule could be read".to_string(), |p| {
+                format!("{}:{}: {}", p.pos.line, p.pos.col, p.message)
+            });
+        return vec![Outcome {
+            path: rel.to_string(),
+            id: None,
+            title: String::new(),
+            result: Err(format!("not read: {why}")),
+        }];
+    }
+    parsed
+        .documents
+        .iter()
+        .map(|d| Outcome {
+            path: rel.to_string(),
+            id: d.doc.meta.id.clone(),
+            title: d.doc.meta.title.clone(),
+            result: c.convert(&d.doc).map(|qs| qs.join("\n\n")),
+        })
+        .collect()
+}

@@ -145,6 +145,9 @@ fn changes(t: &Transformation, item: &Item) -> bool {
         Transformation::FieldNamePrefix(_) | Transformation::FieldNameSuffix(_) => {
             item.field.is_some()
         }
+        Transformation::HashesFields { field_to_parse, .. } => {
+            field_to_parse.iter().any(|f| f == field)
+        }
         _ => true,
     }
 }
@@ -254,7 +257,108 @@ fn item_transform(
             item.values = values;
             Node::Item(item)
         }
+        Transformation::MapString(m) => {
+            let mut values = Vec::new();
+            for v in item.values {
+                match v {
+                    Value::Str { s, cased } => match m.iter().find(|(k, _)| *k == s.to_sigma()) {
+                        Some((_, to)) => values.extend(to.iter().map(|t| Value::Str {
+                            s: SigmaString::parse(t),
+                            cased,
+                        })),
+                        None => values.push(Value::Str { s, cased }),
+                    },
+                    v => values.push(v),
+                }
+            }
+            item.values = values;
+            Node::Item(item)
+        }
+        Transformation::HashesFields {
+            valid_hash_algos,
+            field_prefix,
+            drop_algo_prefix,
+            ..
+        } => return hashes_fields(item, valid_hash_algos, field_prefix, *drop_algo_prefix),
         _ => Node::Item(item),
+    }))
+}
+
+/// `hashes_fields` on one `Hashes` item: one item per column, any of them.
+fn hashes_fields(
+    item: Item,
+    valid: &[String],
+    prefix: &str,
+    drop_algo: bool,
+) -> Result<Option<Node>, String> {
+    let field = item.field.clone().unwrap_or_default();
+    if item.all || item.negated {
+        return Err(format!(
+            "`{field}`: `all` / `neq` have no per-algorithm form"
+        ));
+    }
+    let mut columns: Vec<(String, Vec<Value>)> = Vec::new();
+    for v in &item.values {
+        let Value::Str { s, cased } = v else {
+            return Err(format!("`{field}`: only strings name hashes"));
+        };
+        let text = s.to_sigma();
+        let parts: Vec<&str> = if text.contains('|') {
+            text.split('|').collect()
+        } else {
+            text.split('=').collect()
+        };
+        let (algo, value) = match parts[..] {
+            [a, v] => (a.trim_start_matches('*').to_uppercase(), v.to_string()),
+            _ => {
+                let bare = text.trim_matches(|c| c == '*' || c == '?');
+                let algo = match bare.len() {
+                    32 => "MD5",
+                    40 => "SHA1",
+                    64 => "SHA256",
+                    128 => "SHA512",
+                    _ => "",
+                };
+                (algo.to_string(), text.clone())
+            }
+        };
+        if !valid.contains(&algo) {
+            continue;
+        }
+        let column = if drop_algo {
+            prefix.to_string()
+        } else {
+            format!("{prefix}{algo}")
+        };
+        let value = Value::Str {
+            s: SigmaString::parse(&value),
+            cased: *cased,
+        };
+        match columns.iter_mut().find(|(c, _)| *c == column) {
+            Some((_, vs)) => vs.push(value),
+            None => columns.push((column, vec![value])),
+        }
+    }
+    if columns.is_empty() {
+        return Err(format!(
+            "`{field}` names no hash of {} (the columns there are)",
+            valid.join(", ")
+        ));
+    }
+    let mut items: Vec<Node> = columns
+        .into_iter()
+        .map(|(c, values)| {
+            Node::Item(Item {
+                field: Some(c),
+                values,
+                ..item.clone()
+            })
+        })
+        .collect();
+    Ok(Some(if items.len() == 1 {
+        items.remove(0)
+    } else {
+        Node::Or(items)
     }))
 }
 
@@ -594,6 +698,29 @@ detection:
                 .contains("%admins%")
         );
         assert!(run_expand("  - {type: value_placeholders, exclude: [admins]}\n").is_err());
+    }
+
+    #[test]
+    fn map_string_and_hashes_fields() {
+        assert_eq!(
+            run("  - {type: map_string, mapping: {x: [y, z]}}\n").unwrap(),
+            BASE.replace(r#"User =~ "x""#, r#"(User in~ ("y", "z"))"#)
+        );
+        let hashes = "  - {type: replace_string, regex: '^x$', replacement: '*MD5=ab*'}\n  - {type: field_name_mapping, mapping: {User: Hashes}}\n";
+        assert_eq!(
+            run(&format!(
+                "{hashes}  - {{type: hashes_fields, valid_hash_algos: [MD5], field_prefix: F}}\n"
+            ))
+            .unwrap(),
+            BASE.replace(r#"User =~ "x""#, r#"FMD5 startswith "ab""#)
+        );
+        assert!(
+            run(&format!(
+                "{hashes}  - {{type: hashes_fields, valid_hash_algos: [SHA1]}}\n"
+            ))
+            .unwrap_err()
+            .contains("no hash of SHA1")
+        );
     }
 
     #[test]

@@ -165,6 +165,21 @@ pub enum Transformation {
     ValuePlaceholders(PlaceholderFilter),
     /// `wildcard_placeholders`: placeholders replaced by `*`; `include`/`exclude`.
     WildcardPlaceholders(PlaceholderFilter),
+    /// `map_string`: `mapping: {value: value | [values]}` (several: any of them).
+    MapString(Vec<(String, Vec<String>)>),
+    /// `hashes_fields`: `valid_hash_algos`, `field_prefix`, `drop_algo_prefix`,
+    /// `field_to_parse` (default `[Hashes, Hash]`). Each `ALGO=value` (or `ALGO|value`) of the
+    /// item becomes `<prefix><ALGO>: value`, one item per column, any of them; a value with no
+    /// algorithm gets it from its length (32 MD5, 40 SHA1, 64 SHA256, 128 SHA512). Values of
+    /// algorithms not listed are left out; none left is an error. Unlike pySigma, which strips
+    /// them, the wildcards the value had after the algorithm stay (`Hashes|contains:
+    /// 'MD5=AB'` is a value starting with `AB`).
+    HashesFields {
+        valid_hash_algos: Vec<String>,
+        field_prefix: String,
+        drop_algo_prefix: bool,
+        field_to_parse: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -555,10 +570,17 @@ impl Reader<'_> {
             "set_state" => &["key", "val"],
             "rule_failure" | "detection_item_failure" => &["message"],
             "value_placeholders" | "wildcard_placeholders" => &["include", "exclude"],
+            "map_string" => &["mapping"],
+            "hashes_fields" => &[
+                "valid_hash_algos",
+                "field_prefix",
+                "drop_algo_prefix",
+                "field_to_parse",
+            ],
             _ => {
                 return self.fail(
                     ty_node,
-                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders"),
+                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders, map_string, hashes_fields"),
                 );
             }
         };
@@ -662,6 +684,32 @@ impl Reader<'_> {
                     Transformation::WildcardPlaceholders(f)
                 }
             }
+            "map_string" => {
+                let m = self.required(n, "mapping", "`map_string`")?;
+                let mut out = Vec::new();
+                for (k, v) in self.map(m, "`mapping`")? {
+                    out.push((self.string(k, "a value")?, self.strings(v, "a value")?));
+                }
+                Transformation::MapString(out)
+            }
+            "hashes_fields" => Transformation::HashesFields {
+                valid_hash_algos: self
+                    .strings(
+                        self.required(n, "valid_hash_algos", "`hashes_fields`")?,
+                        "an algorithm",
+                    )?
+                    .into_iter()
+                    .map(|a| a.to_uppercase())
+                    .collect(),
+                field_prefix: self
+                    .opt_string(n.get("field_prefix"), "`field_prefix`")?
+                    .unwrap_or_default(),
+                drop_algo_prefix: self.bool(n.get("drop_algo_prefix"), "`drop_algo_prefix`")?,
+                field_to_parse: match n.get("field_to_parse") {
+                    Some(v) => self.strings(v, "a field")?,
+                    None => vec!["Hashes".into(), "Hash".into()],
+                },
+            },
             _ => unreachable!("checked above"),
         };
         Ok(ProcessingItem {
@@ -816,11 +864,13 @@ transformations:
     field_name_conditions: [{type: exclude_fields, fields: ["a.*"], mode: re}]
   - {type: value_placeholders, include: [admins]}
   - {type: wildcard_placeholders}
+  - {type: map_string, mapping: {a: b, c: [d, e]}}
+  - {type: hashes_fields, valid_hash_algos: [md5, SHA1], field_prefix: File}
 "#,
         )
         .unwrap();
         assert_eq!(p.priority, 20);
-        assert_eq!(p.items.len(), 13);
+        assert_eq!(p.items.len(), 15);
         assert_eq!(p.vars[0].1, vec!["root", "admin"]);
         assert!(p.items[8].rule_conditions.negated && !p.items[8].rule_conditions.all);
     }

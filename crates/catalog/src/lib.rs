@@ -4,8 +4,10 @@
 pub mod attack;
 pub mod read;
 mod report;
+pub mod translate;
 
 pub use report::{AttackRow, Indicator, LinkView, PredicateView, Report, StageView, report};
+pub use translate::{DataSource, Translation, Translations};
 
 use ir::{Diagnostic, Rule};
 use rayon::prelude::*;

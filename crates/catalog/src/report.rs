@@ -1,7 +1,8 @@
 //! What detdex shows of one rule: its metadata, ATT&CK mapping, stages, exclusions and
-//! indicators. The CLI's `show --format json`, the JSON API and the web page all render this.
+//! indicators, translations. The CLI's `show --format json`, the JSON API and the web page all render this.
 
 use crate::attack::Attack;
+use crate::translate::{DataSource, Translations, data_sources, translations};
 use crate::{Catalog, CorpusCount};
 use ir::{Expr, Predicate, Row, Rule};
 use serde::Serialize;
@@ -31,6 +32,12 @@ pub struct Report<'a> {
     pub links: Vec<LinkView<'a>>,
     /// The filters and correlations that apply to this rule.
     pub referenced_by: Vec<LinkView<'a>>,
+    /// The rule in each conversion target (Sigma detection rules only): serialised as
+    /// `translations` (`{target: query or null}`) and `translation_details`.
+    #[serde(flatten)]
+    pub translations: Translations,
+    /// The tables the translations read ("Required Data Sources").
+    pub required_data_sources: Vec<DataSource>,
 }
 
 /// A reference to another rule: as written, and the rule it resolves to in the catalog.
@@ -100,7 +107,10 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
             }
         })
         .collect();
+    let translations = translations(rule);
     Report {
+        required_data_sources: data_sources(&translations),
+        translations,
         key: &rule.key,
         title: &rule.meta.title,
         id: rule.meta.id.as_deref(),

@@ -73,6 +73,26 @@ fn show_json_snapshots() {
             .trim_end_matches(".yaml")
             .replace([' ', '(', ')'], "_");
         let cat = catalog::Catalog::from_parts(read.rules.clone(), vec![], 1);
-        insta::assert_json_snapshot!(name, catalog::report(&cat, rule), { ".text" => "[rule text]" });
+        for t in catalog::report(&cat, rule).translations.iter() {
+            assert_eq!(t.query.is_some(), t.error.is_none(), "{rel} {}", t.target);
+            if let Some(q) = &t.query {
+                assert!(
+                    q.starts_with(&format!("{}\n| where ", t.tables[0])),
+                    "{rel}"
+                );
+            }
+        }
+        // The translations' content belongs to `convert` (pinned by its tests and by
+        // tests/translations.rs) and changes with its mappings: here only their shape.
+        insta::assert_json_snapshot!(name, catalog::report(&cat, rule), {
+            ".text" => "[rule text]",
+            ".translations[\"kql-xdr\"]" => "[query or null]",
+            ".translations[\"kql-asim\"]" => "[query or null]",
+            ".translation_details[].status" => "[ok or error]",
+            ".translation_details[].query" => "[query or null]",
+            ".translation_details[].error" => "[error or null]",
+            ".translation_details[].tables" => "[tables]",
+            ".required_data_sources" => "[tables]",
+        });
     }
 }

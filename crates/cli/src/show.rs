@@ -181,6 +181,32 @@ fn text(r: &Report) -> String {
             );
         }
     }
+    for t in r.translations.iter() {
+        let _ = writeln!(o, "\n{} [{}]", t.label, t.target);
+        match (&t.query, &t.error) {
+            (Some(q), _) => {
+                for l in q.lines() {
+                    let _ = writeln!(o, "  {l}");
+                }
+            }
+            (None, e) => {
+                let _ = writeln!(
+                    o,
+                    "  (not translated: {})",
+                    e.as_deref().unwrap_or("unknown reason")
+                );
+            }
+        }
+    }
+    if !r.translations.is_empty() {
+        let _ = writeln!(o, "\nRequired data sources (tables the queries read)");
+        if r.required_data_sources.is_empty() {
+            let _ = writeln!(o, "  (none)");
+        }
+        for d in &r.required_data_sources {
+            let _ = writeln!(o, "  {:<24}{:<20}{}", d.table, d.targets.join(", "), d.note);
+        }
+    }
     o
 }
 

@@ -114,6 +114,84 @@ fn show_by_path_and_by_id() {
     );
     assert_eq!(by_id["stages"], by_path["stages"]);
     assert_eq!(by_id["exclusions"], by_path["exclusions"]);
+
+    // translations: {target: query}, with the details and the tables they read.
+    let xdr = by_path["translations"]["kql-xdr"].as_str().unwrap();
+    assert!(xdr.starts_with("DeviceImageLoadEvents\n| where "), "{xdr}");
+    assert!(
+        xdr.contains(r#"FolderPath endswith "\\WsmSvc.dll""#),
+        "{xdr}"
+    );
+    let details = by_path["translation_details"].as_array().unwrap();
+    let targets: Vec<&str> = details
+        .iter()
+        .map(|d| d["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["kql-xdr", "kql-asim"]);
+    assert_eq!(details[0]["label"], "KQL (Microsoft 365 Defender)");
+    assert_eq!(details[0]["status"], "ok");
+    assert_eq!(details[0]["query"], xdr);
+    assert_eq!(details[1]["label"], "KQL (Microsoft Sentinel ASIM)");
+    assert_eq!(
+        by_path["required_data_sources"][0],
+        serde_json::json!({
+            "table": "DeviceImageLoadEvents",
+            "targets": ["kql-xdr"],
+            "note": "Ensure this data connector is enabled",
+        })
+    );
+    assert_eq!(by_id["translations"], by_path["translations"]);
+}
+
+#[test]
+fn show_text_has_the_queries_or_why_not() {
+    for rel in [
+        "sigma/rules/windows/process_creation/proc_creation_win_wmiprvse_spawning_process.yml",
+        "sigma/rules/cloud/aws/cloudtrail/aws_update_login_profile.yml",
+    ] {
+        let file = corpora().join(rel);
+        let out = detdex(&["show", file.to_str().unwrap()]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let v = json(&detdex(&[
+            "show",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]));
+        for d in v["translation_details"].as_array().unwrap() {
+            let head = format!(
+                "\n{} [{}]\n",
+                d["label"].as_str().unwrap(),
+                d["target"].as_str().unwrap()
+            );
+            assert!(text.contains(&head), "missing {head:?} in\n{text}");
+            match d["query"].as_str() {
+                Some(q) => {
+                    for l in q.lines() {
+                        assert!(text.contains(&format!("\n  {l}\n")), "{l:?} in\n{text}");
+                    }
+                }
+                None => {
+                    let why = format!("(not translated: {})", d["error"].as_str().unwrap());
+                    assert!(text.contains(&why), "missing {why:?} in\n{text}");
+                }
+            }
+        }
+        assert!(text.contains("Required data sources"), "{text}");
+    }
+    let wmi = corpora().join(
+        "sigma/rules/windows/process_creation/proc_creation_win_wmiprvse_spawning_process.yml",
+    );
+    let text = String::from_utf8(detdex(&["show", wmi.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        text.contains("\n  imProcessCreate\n  | where (ParentProcessName endswith"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Ensure this data connector is enabled"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -144,6 +144,23 @@ pub struct IndicatorRow {
     pub corpus: String,
 }
 
+/// One target's query, or why the rule has none.
+pub struct TranslationBlock {
+    /// The target's name, also the section's id (`kql-xdr`).
+    pub target: &'static str,
+    pub label: &'static str,
+    pub query: Option<String>,
+    pub error: String,
+}
+
+/// A row of "Required Data Sources".
+pub struct DataSourceRow {
+    pub table: String,
+    /// `Ensure this data connector is enabled`, and which targets' queries read the table.
+    pub note: &'static str,
+    pub used_by: String,
+}
+
 pub struct Badge {
     pub label: &'static str,
     pub value: String,
@@ -167,6 +184,8 @@ pub struct RulePage<'a> {
     pub stages: Vec<StageBlock<'a>>,
     pub exclusions: Vec<ExclusionRow>,
     pub indicators: Vec<IndicatorRow>,
+    pub translations: Vec<TranslationBlock>,
+    pub data_sources: Vec<DataSourceRow>,
 }
 
 fn display_title(rule: &Rule) -> &str {
@@ -371,6 +390,36 @@ impl<'a> RulePage<'a> {
             })
             .collect();
 
+        let translations = r
+            .translations
+            .iter()
+            .map(|t| TranslationBlock {
+                target: t.target,
+                label: t.label,
+                query: t.query.clone(),
+                error: t.error.clone().unwrap_or_default(),
+            })
+            .collect();
+        let data_sources = r
+            .required_data_sources
+            .iter()
+            .map(|d| DataSourceRow {
+                table: d.table.clone(),
+                note: d.note,
+                used_by: d
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        r.translations
+                            .iter()
+                            .find(|x| x.target == *t)
+                            .map_or(*t, |x| x.label)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect();
+
         RulePage {
             title: display_title(rule),
             description: r.meta.description.as_str(),
@@ -389,6 +438,8 @@ impl<'a> RulePage<'a> {
             stages,
             exclusions,
             indicators,
+            translations,
+            data_sources,
         }
     }
 }

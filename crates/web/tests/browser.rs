@@ -135,3 +135,39 @@ fn chromium_renders_rule_pages_without_injected_scripts() {
     let dom = dump_dom(&format!("http://{addr}{}", rule_href(ODD_KEY)));
     assert!(dom.contains("<h1>Encoded key rule</h1>"), "{dom}");
 }
+
+#[test]
+fn chromium_renders_the_kql_and_the_data_sources() {
+    if !chromium_available() {
+        return;
+    }
+    let addr = start(corpus_catalog());
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(WSMAN_KEY)));
+    let mut at = 0;
+    for needle in [
+        "Rule body",
+        "<h2>KQL (Microsoft 365 Defender)</h2>",
+        "<code>DeviceImageLoadEvents\n| where (((FolderPath endswith \"\\\\WsmSvc.dll\" or ",
+        "<h2>KQL (Microsoft Sentinel ASIM)</h2>",
+        "<h2>Required Data Sources</h2>",
+        "<th>Table</th><th>Notes</th>",
+        "<code>DeviceImageLoadEvents</code></td><td>Ensure this data connector is enabled",
+        "Stages and Predicates",
+    ] {
+        at = match dom[at..].find(needle) {
+            Some(i) => at + i,
+            None => panic!("{needle:?} missing from the DOM after byte {at}"),
+        };
+    }
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(WMIPRVSE_KEY)));
+    assert!(
+        dom.contains(
+            "<code>imProcessCreate\n| where (ParentProcessName endswith \"\\\\WmiPrvSe.exe\""
+        ),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<code>imProcessCreate</code></td><td>Ensure this data connector is enabled")
+    );
+    assert_eq!(dom.matches("<script").count(), 0);
+}

@@ -369,3 +369,122 @@ fn index_of_5000_rules_is_fast() {
     let budget = if cfg!(debug_assertions) { 1000 } else { 50 };
     assert!(best < Duration::from_millis(budget), "{best:?}");
 }
+
+/// The `<code>` text of a `<pre>` in `html`, unescaped.
+fn pre_code(html: &str) -> String {
+    let start =
+        after(html, 0, "<pre class=\"code kql\"><code>") + "<pre class=\"code kql\"><code>".len();
+    let end = after(html, start, "</code></pre>");
+    unescape(&html[start..end])
+}
+
+#[test]
+fn rule_page_has_the_kql_of_each_target_and_the_data_sources() {
+    let cat = corpus_catalog();
+    let addr = start(cat.clone());
+    for key in [WSMAN_KEY, WMIPRVSE_KEY] {
+        let r = get(addr, &rule_href(key));
+        assert_eq!(r.status, 200, "{key}");
+        let h = &r.body;
+        // As on the seed pages: the rule, its KQL per target, then the data sources.
+        let mut at = 0;
+        for needle in [
+            "<h2>Rule body",
+            "<section id=\"kql-xdr\">",
+            "<h2>KQL (Microsoft 365 Defender)</h2>",
+            "<section id=\"kql-asim\">",
+            "<h2>KQL (Microsoft Sentinel ASIM)</h2>",
+            "<section id=\"data-sources\">",
+            "<h2>Required Data Sources</h2>",
+            "<h2>Stages and Predicates</h2>",
+        ] {
+            at = after(h, at, needle);
+        }
+        // Each section holds the report's query, escaped (quotes and backslashes are in every
+        // query), or the report's reason.
+        let report = catalog::report(&cat, cat.get(key).unwrap());
+        for t in report.translations.iter() {
+            let s = section(h, t.target);
+            match &t.query {
+                Some(q) => {
+                    assert_eq!(&pre_code(s), q, "{key} {}", t.target);
+                    assert!(!s.contains("\"\\\\"), "quotes escaped: {s}");
+                }
+                None => {
+                    let why = t.error.as_deref().unwrap();
+                    assert!(s.contains("Not translated: "), "{s}");
+                    assert_eq!(unescape(s).matches(why).count(), 1, "{s}");
+                }
+            }
+        }
+        // One row per table the queries read, with the seed's note and the target reading it.
+        let ds = section(h, "data-sources");
+        assert!(
+            ds.contains("<thead><tr><th>Table</th><th>Notes</th></tr></thead>"),
+            "{ds}"
+        );
+        assert_eq!(
+            ds.matches("<tr><td><code>").count(),
+            report.required_data_sources.len()
+        );
+        for d in &report.required_data_sources {
+            assert!(
+                ds.contains(&format!(
+                    "<tr><td><code>{}</code></td><td>Ensure this data connector is enabled <span class=\"note\">for ",
+                    d.table
+                )),
+                "{ds}"
+            );
+        }
+    }
+    // The seed pages' queries.
+    let wsman = get(addr, &rule_href(WSMAN_KEY)).body;
+    let xdr = pre_code(section(&wsman, "kql-xdr"));
+    assert!(
+        xdr.starts_with("DeviceImageLoadEvents\n| where (((FolderPath endswith \"\\\\WsmSvc.dll\""),
+        "{xdr}"
+    );
+    assert!(section(&wsman, "data-sources").contains(
+        "<tr><td><code>DeviceImageLoadEvents</code></td><td>Ensure this data connector is enabled <span class=\"note\">for KQL (Microsoft 365 Defender)"
+    ));
+    let wmi = get(addr, &rule_href(WMIPRVSE_KEY)).body;
+    let asim = pre_code(section(&wmi, "kql-asim"));
+    let want = include_str!("../../convert/tests/seed003.kql").trim_end();
+    assert_eq!(asim, want);
+    assert!(section(&wmi, "data-sources").contains("<tr><td><code>imProcessCreate</code></td>"));
+
+    // The JSON API: {target: query} and the details.
+    let api: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api{}", rule_href(WMIPRVSE_KEY))).body).unwrap();
+    assert_eq!(api["translations"]["kql-asim"], want);
+    assert_eq!(
+        api["translation_details"][1]["tables"],
+        serde_json::json!(["imProcessCreate"])
+    );
+}
+
+#[test]
+fn a_rule_that_cannot_be_translated_says_why() {
+    // The hand-built seed rule (`service: image_loaded`, no category) and the XSS rule: each
+    // target's section gives the reason, escaped; no query is shown.
+    let cat = catalog();
+    let addr = start(cat.clone());
+    for key in [SEED_KEY, XSS_KEY] {
+        let h = get(addr, &rule_href(key)).body;
+        let report = catalog::report(&cat, cat.get(key).unwrap());
+        assert_eq!(report.translations.len(), 2);
+        for t in report.translations.iter() {
+            let s = section(&h, t.target);
+            if let Some(why) = &t.error {
+                assert!(
+                    s.contains("<p class=\"none untranslated\">Not translated: "),
+                    "{s}"
+                );
+                assert!(unescape(s).contains(why.as_str()), "{s}");
+                assert!(!s.contains("<pre"));
+            }
+        }
+        assert!(h.contains("<h2>Required Data Sources</h2>"));
+        assert!(!h.to_lowercase().contains("<script"));
+    }
+}

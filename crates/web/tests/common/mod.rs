@@ -361,3 +361,30 @@ pub fn section<'a>(html: &'a str, id: &str) -> &'a str {
     let end = html[start..].find("</section>").expect("section end");
     &html[start..start + end]
 }
+
+/// Seeds 000 (WSMAN image loads) and 003 (WmiPrvSE spawning a process), read from the SigmaHQ
+/// corpus beside the checkout, as `detdex serve` reads them.
+pub const WSMAN_KEY: &str = "sigma/image_load_wsman_provider_image_load.yml";
+pub const WMIPRVSE_KEY: &str = "sigma/proc_creation_win_wmiprvse_spawning_process.yml";
+
+pub fn corpus_catalog() -> Arc<Catalog> {
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/rules/windows");
+    assert!(
+        rules.is_dir(),
+        "test corpora missing at {}",
+        rules.display()
+    );
+    let cat = Catalog::load(&[
+        catalog::Source {
+            name: "sigma".into(),
+            root: rules.join("image_load/image_load_wsman_provider_image_load.yml"),
+        },
+        catalog::Source {
+            name: "sigma".into(),
+            root: rules.join("process_creation/proc_creation_win_wmiprvse_spawning_process.yml"),
+        },
+    ]);
+    assert!(cat.get(WSMAN_KEY).is_some() && cat.get(WMIPRVSE_KEY).is_some());
+    Arc::new(cat)
+}

@@ -1,0 +1,258 @@
+//! A rule's translations into the conversion targets (`convert`), made when a report is asked
+//! for: the rule's Sigma text is read again and converted for each target. Loading the catalog
+//! converts nothing (see `docs/benchmarks.md` for what converting at load would cost).
+
+use convert::{Converter, Target};
+use ir::{Format, Rule, RuleKind};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use std::sync::OnceLock;
+
+/// The note of every row of the "Required Data Sources" table.
+pub const DATA_SOURCE_NOTE: &str = "Ensure this data connector is enabled";
+
+/// Whether a translation succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Error,
+}
+
+/// One rule in one target's language, or why it cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Translation {
+    /// The target's name, as `detdex convert --target` takes it (`kql-xdr`, `kql-asim`).
+    pub target: &'static str,
+    /// How pages name the target ("KQL (Microsoft 365 Defender)").
+    pub label: &'static str,
+    pub status: Status,
+    /// The query (several conditions: one query each, separated by a blank line).
+    pub query: Option<String>,
+    /// Why the rule has no query in this target.
+    pub error: Option<String>,
+    /// The tables (XDR) or ASIM parsers the query reads, in order of first use.
+    pub tables: Vec<String>,
+}
+
+/// A rule's translations, one per target. Serialised as two keys of the report:
+/// `translations`, an object `{target: query}` (`null` when the rule cannot be translated),
+/// and `translation_details`, the list of [`Translation`]s with status, error and tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Translations(pub Vec<Translation>);
+
+impl std::ops::Deref for Translations {
+    type Target = [Translation];
+    fn deref(&self) -> &[Translation] {
+        &self.0
+    }
+}
+
+struct QueryMap<'a>(&'a [Translation]);
+
+impl Serialize for QueryMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for t in self.0 {
+            m.serialize_entry(t.target, &t.query)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Translations {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("translations", &QueryMap(&self.0))?;
+        m.serialize_entry("translation_details", &self.0)?;
+        m.end()
+    }
+}
+
+/// A row of the "Required Data Sources" table: a table the translations read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataSource {
+    pub table: String,
+    /// The targets whose query reads it.
+    pub targets: Vec<&'static str>,
+    pub note: &'static str,
+}
+
+/// How pages name a target.
+pub fn target_label(t: Target) -> &'static str {
+    match t {
+        Target::KqlXdr => "KQL (Microsoft 365 Defender)",
+        Target::KqlAsim => "KQL (Microsoft Sentinel ASIM)",
+    }
+}
+
+/// The built-in converter of every target (or why its pipeline does not load), built once.
+fn converters() -> &'static [(Target, Result<Converter, String>)] {
+    static CONVERTERS: OnceLock<Vec<(Target, Result<Converter, String>)>> = OnceLock::new();
+    CONVERTERS.get_or_init(|| {
+        Target::ALL
+            .into_iter()
+            .map(|t| {
+                let c = Converter::new(t, vec![])
+                    .map_err(|e| format!("the built-in pipeline does not load: {e}"));
+                (t, c)
+            })
+            .collect()
+    })
+}
+
+/// Convert one Sigma document for one target: the query (one per condition, separated by a
+/// blank line, as `detdex convert` prints them) and the tables it reads, or why it cannot be.
+///
+/// A thin wrapper over [`Converter::convert`]: the table of a query is its first line
+/// (`table\n| where …`, as the KQL backend writes every query).
+pub fn convert_document(
+    c: &Converter,
+    doc: &sigma::Document,
+) -> Result<(String, Vec<String>), String> {
+    let queries = c.convert(doc)?;
+    let mut tables: Vec<String> = Vec::new();
+    for q in &queries {
+        let table = q.lines().next().unwrap_or("").trim();
+        if !table.is_empty() && !tables.iter().any(|t| t == table) {
+            tables.push(table.to_string());
+        }
+    }
+    Ok((queries.join("\n\n"), tables))
+}
+
+/// The translations of a rule: one per target for a Sigma detection rule, none otherwise
+/// (filters and correlations are not converted).
+pub fn translations(rule: &Rule) -> Translations {
+    if rule.format != Format::Sigma || rule.kind != RuleKind::Detection {
+        return Translations::default();
+    }
+    let doc = document(rule);
+    let list = converters()
+        .iter()
+        .map(|(t, c)| {
+            let result = match (&doc, c) {
+                (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+                (Ok(d), Ok(c)) => convert_document(c, d),
+            };
+            let (status, query, error, tables) = match result {
+                Ok((q, tables)) => (Status::Ok, Some(q), None, tables),
+                Err(e) => (Status::Error, None, Some(e), vec![]),
+            };
+            Translation {
+                target: t.name(),
+                label: target_label(*t),
+                status,
+                query,
+                error,
+                tables,
+            }
+        })
+        .collect();
+    Translations(list)
+}
+
+/// The rule's Sigma document, read again from the rule's text: a document merged with an
+/// `action: global` template keeps the template's text before it, and a repeated one the text
+/// of the document it repeats, so the last document of the text is the rule. A text that does
+/// not read alone (a document indented after `---`) is read from the rule's file.
+fn document(rule: &Rule) -> Result<sigma::Document, String> {
+    let parsed = sigma::parse(&rule.text);
+    if let Some(p) = parsed.documents.into_iter().next_back() {
+        return Ok(p.doc);
+    }
+    let index = rule
+        .key
+        .rsplit_once('#')
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .unwrap_or(1);
+    let text = std::fs::read_to_string(&rule.path)
+        .map_err(|e| format!("the rule's file cannot be read again: {e}"))?;
+    let parsed = sigma::parse(text.strip_prefix('\u{feff}').unwrap_or(&text));
+    match parsed.documents.into_iter().find(|p| p.index == index) {
+        Some(p) => Ok(p.doc),
+        None => {
+            let why = parsed
+                .problems
+                .iter()
+                .find(|p| p.severity == ir::Severity::Error)
+                .map_or_else(String::new, |p| format!(": {}", p.message));
+            Err(format!("the rule's file no longer holds this rule{why}"))
+        }
+    }
+}
+
+/// The tables the translations read, each with the targets that read it, in order of first use.
+pub fn data_sources(translations: &[Translation]) -> Vec<DataSource> {
+    let mut out: Vec<DataSource> = Vec::new();
+    for t in translations {
+        for table in &t.tables {
+            match out.iter_mut().find(|d| &d.table == table) {
+                Some(d) => d.targets.push(t.target),
+                None => out.push(DataSource {
+                    table: table.clone(),
+                    targets: vec![t.target],
+                    note: DATA_SOURCE_NOTE,
+                }),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> sigma::Document {
+        sigma::parse(text).documents.remove(0).doc
+    }
+
+    const RULE: &str = "title: t\nlogsource:\n    category: process_creation\n    product: windows\n\
+        detection:\n    sel:\n        Image|endswith: '\\cmd.exe'\n    condition: sel\n";
+
+    #[test]
+    fn tables_are_the_first_lines_of_the_queries() {
+        let c = Converter::new(Target::KqlXdr, vec![]).unwrap();
+        let (q, tables) = convert_document(&c, &doc(RULE)).unwrap();
+        assert!(q.starts_with("DeviceProcessEvents\n| where "), "{q}");
+        assert_eq!(tables, ["DeviceProcessEvents"]);
+    }
+
+    #[test]
+    fn serialised_as_a_query_map_and_details() {
+        let t = Translations(vec![
+            Translation {
+                target: "kql-xdr",
+                label: "KQL (Microsoft 365 Defender)",
+                status: Status::Ok,
+                query: Some("T\n| where x".into()),
+                error: None,
+                tables: vec!["T".into()],
+            },
+            Translation {
+                target: "kql-asim",
+                label: "KQL (Microsoft Sentinel ASIM)",
+                status: Status::Error,
+                query: None,
+                error: Some("no table".into()),
+                tables: vec![],
+            },
+        ]);
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            v["translations"],
+            serde_json::json!({"kql-xdr": "T\n| where x", "kql-asim": null})
+        );
+        assert_eq!(v["translation_details"][1]["status"], "error");
+        assert_eq!(v["translation_details"][1]["error"], "no table");
+        assert_eq!(
+            data_sources(&t),
+            [DataSource {
+                table: "T".into(),
+                targets: vec!["kql-xdr"],
+                note: DATA_SOURCE_NOTE
+            }]
+        );
+    }
+}

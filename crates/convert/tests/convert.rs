@@ -210,3 +210,61 @@ fn whole_corpus_converts_without_panics_and_balanced() {
         assert!(ok > 1000, "{}: only {ok} rules converted", target.name());
     }
 }
+
+/// The pipeline data added against the pySigma comparison: hashes per algorithm, registry
+/// EventType values, ParentImage outside process_creation, proxy logs in imWebSession.
+#[test]
+fn pipeline_mappings_from_the_schemas() {
+    let xdr = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    let asim = Converter::new(Target::KqlAsim, vec![]).unwrap();
+    let hashes = RULE.replace(
+        "CommandLine|contains: 'whoami'",
+        "Hashes|contains: ['MD5=AB', 'IMPHASH=CD']",
+    );
+    assert_eq!(
+        convert_text(&xdr, &hashes).unwrap(),
+        vec![
+            "DeviceProcessEvents\n| where FolderPath endswith \"\\\\cmd.exe\" and MD5 startswith \"AB\""
+        ]
+    );
+    assert_eq!(
+        convert_text(&asim, &hashes).unwrap(),
+        vec![
+            "imProcessCreate\n| where TargetProcessName endswith \"\\\\cmd.exe\" and (TargetProcessMD5 startswith \"AB\" or TargetProcessIMPHASH startswith \"CD\")"
+        ]
+    );
+    let registry = RULE
+        .replace("process_creation", "registry_delete")
+        .replace("CommandLine|contains: 'whoami'", "EventType: DeleteValue");
+    assert_eq!(
+        convert_text(&xdr, &registry).unwrap(),
+        vec![
+            "DeviceRegistryEvents\n| where InitiatingProcessFolderPath endswith \"\\\\cmd.exe\" and ActionType =~ \"RegistryValueDeleted\""
+        ]
+    );
+    let parent = RULE
+        .replace("process_creation", "file_event")
+        .replace("CommandLine|contains", "ParentImage|endswith")
+        .replace("'whoami'", "'\\winword.exe'");
+    assert_eq!(
+        convert_text(&xdr, &parent).unwrap(),
+        vec![
+            "DeviceFileEvents\n| where InitiatingProcessFolderPath endswith \"\\\\cmd.exe\" and InitiatingProcessParentFileName =~ \"winword.exe\""
+        ]
+    );
+    assert!(
+        convert_text(&xdr, &parent.replace("'\\winword.exe'", "'\\AppData\\'"))
+            .unwrap_err()
+            .contains("names a folder")
+    );
+    let proxy = "title: t\nlogsource: {category: proxy}\ndetection:\n    sel:\n        c-useragent|startswith: 'rclone/'\n        c-uri-query|contains: 'a=b'\n    condition: sel\n";
+    assert_eq!(
+        convert_text(&asim, proxy).unwrap(),
+        vec!["imWebSession\n| where HttpUserAgent startswith \"rclone/\" and Url contains \"a=b\""]
+    );
+    assert!(
+        convert_text(&asim, &proxy.replace("c-uri-query|contains", "c-uri-query"))
+            .unwrap_err()
+            .contains("not its query part")
+    );
+}

@@ -267,4 +267,16 @@ fn pipeline_mappings_from_the_schemas() {
             .unwrap_err()
             .contains("not its query part")
     );
+    let security = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    sel:\n        EventID: 4656\n        ObjectType: Key\n        ObjectName|endswith: '\\SAM'\n    condition: sel\n";
+    assert_eq!(
+        convert_text(&asim, security).unwrap(),
+        vec![
+            "SecurityEvent\n| where EventID == 4656 and ObjectType =~ \"Key\" and ObjectName endswith \"\\\\SAM\""
+        ]
+    );
+    assert!(
+        convert_text(&xdr, security)
+            .unwrap_err()
+            .contains("no Defender XDR advanced hunting table")
+    );
 }

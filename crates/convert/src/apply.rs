@@ -268,6 +268,14 @@ fn item_transform(
                         })),
                         None => values.push(Value::Str { s, cased }),
                     },
+                    // A detdex extension: booleans map by their YAML text.
+                    Value::Bool(b) => match m.iter().find(|(k, _)| *k == b.to_string()) {
+                        Some((_, to)) => values.extend(to.iter().map(|t| Value::Str {
+                            s: SigmaString::parse(t),
+                            cased: false,
+                        })),
+                        None => values.push(Value::Bool(b)),
+                    },
                     v => values.push(v),
                 }
             }

@@ -165,7 +165,8 @@ pub enum Transformation {
     ValuePlaceholders(PlaceholderFilter),
     /// `wildcard_placeholders`: placeholders replaced by `*`; `include`/`exclude`.
     WildcardPlaceholders(PlaceholderFilter),
-    /// `map_string`: `mapping: {value: value | [values]}` (several: any of them).
+    /// `map_string`: `mapping: {value: value | [values]}` (several: any of them). Unlike pySigma,
+    /// booleans are mapped too, by their text (`true`, `false`).
     MapString(Vec<(String, Vec<String>)>),
     /// `hashes_fields`: `valid_hash_algos`, `field_prefix`, `drop_algo_prefix`,
     /// `field_to_parse` (default `[Hashes, Hash]`). Each `ALGO=value` (or `ALGO|value`) of the

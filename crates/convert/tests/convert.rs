@@ -279,4 +279,24 @@ fn pipeline_mappings_from_the_schemas() {
             .unwrap_err()
             .contains("no Defender XDR advanced hunting table")
     );
+    let hive = "title: t\nlogsource: {category: registry_set, product: windows}\ndetection:\n    sel:\n        TargetObject|startswith: 'HKLM\\SOFTWARE\\'\n    condition: sel\n";
+    assert_eq!(
+        convert_text(&asim, hive).unwrap(),
+        vec!["imRegistry\n| where RegistryKey startswith \"HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\\""]
+    );
+    let user = RULE.replace(
+        "CommandLine|contains: 'whoami'",
+        "User|endswith: '\\SYSTEM'",
+    );
+    assert_eq!(
+        convert_text(&xdr, &user).unwrap(),
+        vec![
+            "DeviceProcessEvents\n| where FolderPath endswith \"\\\\cmd.exe\" and AccountName =~ \"SYSTEM\""
+        ]
+    );
+    let initiated = "title: t\nlogsource: {category: network_connection, product: windows}\ndetection:\n    sel:\n        Initiated: true\n    condition: sel\n";
+    assert_eq!(
+        convert_text(&asim, initiated).unwrap(),
+        vec!["imNetworkSession\n| where NetworkDirection =~ \"Outbound\""]
+    );
 }

@@ -101,6 +101,12 @@ fn converters() -> &'static [(Target, Result<Converter, String>)] {
     })
 }
 
+/// Build the converters now (loading the built-in pipelines takes ~20 ms), so that the first
+/// report does not wait for them. Reports build them on first use otherwise.
+pub fn prepare() {
+    converters();
+}
+
 /// Convert one Sigma document for one target: the query (one per condition, separated by a
 /// blank line, as `detdex convert` prints them) and the tables it reads, or why it cannot be.
 ///

@@ -147,6 +147,8 @@ pub async fn serve_on(
         "detdex: serving {} rules on http://{shown}/",
         catalog.rules.len()
     );
+    // The converters of the rule pages' translations, built while the first request comes.
+    std::thread::spawn(catalog::translate::prepare);
     axum::serve(listener, router(catalog)).await
 }
 

@@ -618,7 +618,8 @@ fn windash(s: &SigmaString) -> Result<Vec<SigmaString>, String> {
     for combo in 0..n {
         let mut parts = s.parts.clone();
         let mut k = combo;
-        for &(pi, ci) in &spots {
+        // The first flag varies slowest, as in pySigma's expansion.
+        for &(pi, ci) in spots.iter().rev() {
             let ch = WINDASH[k % WINDASH.len()];
             k /= WINDASH.len();
             if let Part::Lit(l) = &mut parts[pi] {

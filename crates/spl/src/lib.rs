@@ -1,2 +1,4 @@
 //! Splunk SPL as used in detection content (Splunk security_content): the query language
 //! (`lexer`, `ast`, `parser`), macros (`macros`), the security_content YAML format (`content`).
+
+pub mod macros;

@@ -16,6 +16,8 @@
 //! - A macro with no definition in the table (an app's macro such as `drop_dm_object_name`, or
 //!   a detection's `*_filter` macro, empty by default in Splunk ES) stays as written, backticks
 //!   included, and is listed in [`Expansion::unknown`]: never an error.
+//! - Three backticks open a comment (```` ```text``` ````), which runs to the next three
+//!   backticks: text, not a macro, and a `|` inside does not split segments.
 //! - A backtick inside a double-quoted string is text, not a macro; `\`` outside quotes is a
 //!   literal backtick. A backtick without a closing one is left as text (and reported in
 //!   [`Expansion::unclosed`]).
@@ -235,6 +237,7 @@ pub fn find_calls(text: &str) -> (Vec<RawCall<'_>>, Vec<usize>) {
                 in_quote = true;
                 i += 1;
             }
+            b'`' if bytes[i..].starts_with(b"```") => i = comment_end(text, i),
             b'`' => match closing_backtick(bytes, i + 1) {
                 Some(end) => {
                     let inner = &text[i + 1..end];
@@ -255,6 +258,14 @@ pub fn find_calls(text: &str) -> (Vec<RawCall<'_>>, Vec<usize>) {
         }
     }
     (calls, unclosed)
+}
+
+/// The end of the comment opened by the three backticks at `start` (after its closing three
+/// backticks, or the end of the text).
+pub fn comment_end(text: &str, start: usize) -> usize {
+    text[start + 3..]
+        .find("```")
+        .map_or(text.len(), |p| start + 3 + p + 3)
 }
 
 /// The offset of the backtick closing a call opened before `from`: the next backtick outside
@@ -536,8 +547,8 @@ impl Segment {
 }
 
 /// Splits a search (the original text, macros unexpanded) into its top-level pipe segments:
-/// a `|` inside double quotes, square brackets (subsearches) or backticks (a macro call) does
-/// not split. A search that starts with `|` (a generating command) has no empty first segment;
+/// a `|` inside double quotes, square brackets (subsearches), backticks (a macro call) or a
+/// ```` ``` ```` comment does not split. A search that starts with `|` (a generating command) has no empty first segment;
 /// other empty segments are kept (empty span).
 pub fn pipe_segments(text: &str) -> Vec<Segment> {
     let bytes = text.as_bytes();
@@ -571,6 +582,10 @@ pub fn pipe_segments(text: &str) -> Vec<Segment> {
             match b {
                 b'\\' => i += 1,
                 b'"' => in_quote = true,
+                b'`' if bytes[i..].starts_with(b"```") => {
+                    i = comment_end(text, i);
+                    continue;
+                }
                 b'`' => in_tick = bytes[i + 1..].contains(&b'`'),
                 b'[' => depth += 1,
                 b']' => depth = depth.saturating_sub(1),

@@ -236,3 +236,21 @@ fn pipes() {
     assert_eq!(g[0].pipe, Some(0));
     assert_eq!(g[1].with_pipe(s), "| `f`");
 }
+
+#[test]
+fn comments_are_not_macros() {
+    let t = table(&[def("q", &[], "Q")]);
+    let s = "a ```note | `q`, \"x``` `q` | b ```unclosed | c";
+    let e = expand(s, &t).unwrap();
+    assert_eq!(e.text, "a ```note | `q`, \"x``` Q | b ```unclosed | c");
+    assert!(e.unknown.is_empty());
+    assert_eq!(e.calls.len(), 1);
+    let segs: Vec<_> = pipe_segments(s)
+        .iter()
+        .map(|g| &s[g.span.clone()])
+        .collect();
+    assert_eq!(
+        segs,
+        vec!["a ```note | `q`, \"x``` `q`", "b ```unclosed | c"]
+    );
+}

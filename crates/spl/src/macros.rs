@@ -555,7 +555,6 @@ pub fn pipe_segments(text: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut in_quote = false;
-    let mut in_tick = false;
     let mut start = 0;
     let mut pipe = None;
     let mut i = 0;
@@ -574,10 +573,6 @@ pub fn pipe_segments(text: &str) -> Vec<Segment> {
                 b'"' => in_quote = false,
                 _ => {}
             }
-        } else if in_tick {
-            if b == b'`' {
-                in_tick = false;
-            }
         } else {
             match b {
                 b'\\' => i += 1,
@@ -586,7 +581,12 @@ pub fn pipe_segments(text: &str) -> Vec<Segment> {
                     i = comment_end(text, i);
                     continue;
                 }
-                b'`' => in_tick = bytes[i + 1..].contains(&b'`'),
+                b'`' => {
+                    // a macro call, closed as `find_calls` closes it
+                    if let Some(end) = closing_backtick(bytes, i + 1) {
+                        i = end;
+                    }
+                }
                 b'[' => depth += 1,
                 b']' => depth = depth.saturating_sub(1),
                 b'|' if depth == 0 => {

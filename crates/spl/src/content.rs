@@ -232,6 +232,100 @@ pub struct FieldMapping {
     pub mapping: Vec<(String, String)>,
 }
 
+impl Detection {
+    /// The line and column in the file (`source`, the file's text) of byte `offset` of
+    /// [`Detection::search`]: exact for plain and single-quoted scalars and literal blocks
+    /// (`|`), close for double-quoted ones with escapes and folded blocks. None when `source`
+    /// is not the text the detection was read from.
+    pub fn search_pos(&self, source: &str, offset: usize) -> Option<Pos> {
+        scalar_pos(source, self.search_span, offset)
+    }
+}
+
+/// See [`Detection::search_pos`]: walks the scalar's source text, counting the bytes its
+/// value has, up to `offset`.
+pub fn scalar_pos(source: &str, span: Span, offset: usize) -> Option<Pos> {
+    let text = source.get(span.start_byte..span.end_byte)?;
+    let first = text.chars().next()?;
+    let block = matches!(first, '|' | '>');
+    let quote = matches!(first, '\'' | '"').then_some(first);
+    let mut line = span.start.line;
+    let mut col = span.start.col;
+    let mut body = text;
+    // how many spaces of each line start are indentation, not text
+    let mut indent = usize::MAX;
+    if block {
+        let header = text.find('\n')?;
+        body = &text[header + 1..];
+        indent = body.len() - body.trim_start_matches(' ').len();
+        line += 1;
+        col = 1;
+    } else if quote.is_some() {
+        body = &text[1..];
+        col += 1;
+    }
+    // flow scalars and folded blocks fold line breaks: trailing blanks go, one break is a
+    // space, n+1 breaks are n newlines
+    let folds = first != '|';
+    // ... and flow scalars drop the blanks that end a line
+    let strips = !block;
+    let mut chars = body.chars().peekable();
+    let mut decoded = 0usize;
+    let mut skip = if block { indent } else { 0 };
+    let mut trailing = 0usize;
+    let mut breaks = 0usize;
+    while let Some(c) = chars.next() {
+        if skip > 0 && (c == ' ' || c == '\t') {
+            skip -= 1;
+            col += 1;
+            continue;
+        }
+        skip = 0;
+        if c == '\n' {
+            if folds {
+                if strips {
+                    decoded -= trailing;
+                }
+                trailing = 0;
+                breaks += 1;
+            } else {
+                decoded += 1;
+            }
+            line += 1;
+            col = 1;
+            skip = indent;
+            continue;
+        }
+        if breaks > 0 {
+            decoded += if breaks == 1 { 1 } else { breaks - 1 };
+            breaks = 0;
+        }
+        if decoded >= offset {
+            return Some(Pos { line, col });
+        }
+        decoded += match (c, quote) {
+            ('\'', Some('\'')) if chars.peek() == Some(&'\'') => {
+                chars.next();
+                col += 1;
+                1
+            }
+            ('\\', Some('"')) => {
+                chars.next();
+                col += 1;
+                1
+            }
+            (c, _) => c.len_utf8(),
+        };
+        trailing = if c == ' ' || c == '\t' {
+            trailing + 1
+        } else {
+            0
+        };
+        col += 1;
+    }
+    (decoded >= offset).then_some(Pos { line, col })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading helpers
 

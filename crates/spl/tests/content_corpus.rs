@@ -205,3 +205,44 @@ fn seed_004_stages() {
         ]
     );
 }
+
+/// `Detection::search_pos` points at the same character in the file, for the start of every
+/// pipe segment and every macro call of every search.
+#[test]
+fn search_positions() {
+    let root = corpus();
+    let c = Content::load(&root);
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for d in &c.detections {
+        let source = std::fs::read_to_string(root.join(&d.path)).unwrap();
+        let lines: Vec<&str> = source.split('\n').collect();
+        let (calls, _) = macros::find_calls(&d.search);
+        let offsets = pipe_segments(&d.search)
+            .into_iter()
+            .map(|s| s.span.start)
+            .chain(calls.into_iter().map(|c| c.span.start));
+        for off in offsets {
+            let want = d.search[off..].chars().next().unwrap();
+            let got = d.search_pos(&source, off).and_then(|p| {
+                lines
+                    .get(p.line as usize - 1)?
+                    .chars()
+                    .nth(p.col as usize - 1)
+            });
+            checked += 1;
+            if got != Some(want) {
+                let quoted = source[d.search_span.start_byte..].starts_with('"');
+                wrong.push(format!(
+                    "{} at {off}: {want:?} vs {got:?} (double-quoted: {quoted})",
+                    d.path
+                ));
+            }
+        }
+    }
+    println!("{checked} positions checked, {} wrong", wrong.len());
+    assert!(checked > 10_000);
+    // double-quoted scalars with escapes are placed approximately (see `search_pos`)
+    wrong.retain(|w| !w.ends_with("(double-quoted: true)"));
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

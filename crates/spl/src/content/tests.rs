@@ -355,3 +355,21 @@ fn unindented_quoted_continuation_lines() {
         r.problems
     );
 }
+
+#[test]
+fn search_positions_in_the_file() {
+    let text = "name: a\nid: b\nsearch: |-\n    | tstats x\n      y\n    | `f`\n";
+    let d = read_detection("x.yml", text).value.unwrap();
+    assert_eq!(d.search, "| tstats x\n  y\n| `f`");
+    let at = |off| d.search_pos(text, off).map(|p| (p.line, p.col));
+    assert_eq!(at(0), Some((4, 5)));
+    assert_eq!(at(13), Some((5, 7)));
+    assert_eq!(at(17), Some((6, 7)));
+    let text = "name: a\nid: b\nsearch: 'a ''q''\n  | `f`'\n";
+    let d = read_detection("x.yml", text).value.unwrap();
+    assert_eq!(d.search, "a 'q' | `f`");
+    let at = |off| d.search_pos(text, off).map(|p| (p.line, p.col));
+    assert_eq!(at(2), Some((3, 12)));
+    assert_eq!(at(6), Some((4, 3)));
+    assert_eq!(at(8), Some((4, 5)));
+}

@@ -718,12 +718,16 @@ impl<'a> Parser<'a> {
                 },
             });
         }
+        let kind = text.trim_end_matches(':');
+        if kind.is_empty() {
+            return self.err(&t, "a dataset type (`datamodel`)");
+        }
         let e = self.peek(Mode::Search);
         if e.kind == TokenKind::Eq {
             self.bump(&e);
         }
         Ok(CommandKind::From {
-            kind: text.trim_end_matches(':').to_ascii_lowercase(),
+            kind: kind.to_ascii_lowercase(),
             dataset: self.value("a dataset name")?,
         })
     }

@@ -201,7 +201,8 @@ fn command(c: &Command, out: &mut String) {
         CommandKind::From { kind, dataset } => {
             o.push_str("from ");
             o.push_str(kind);
-            o.push(' ');
+            // `kind:dataset` keeps a bare dataset one word whatever `kind` ends with.
+            o.push(if dataset.quoted { ' ' } else { ':' });
             word(dataset, o);
         }
         CommandKind::Datamodel(ws) => {

@@ -68,6 +68,7 @@ impl std::fmt::Display for Diagnostic {
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Sigma,
+    Splunk,
 }
 
 /// What kind of Sigma (or later: other) document a rule is.

@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod content;
 pub mod lexer;
+pub mod lower;
 pub mod macros;
 pub mod parser;
 pub mod print;

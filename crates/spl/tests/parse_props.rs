@@ -345,7 +345,8 @@ fn simple_command() -> impl Strategy<Value = Command> {
                 (
                     prop::option::of(prop_oneof![Just(Sign::Plus), Just(Sign::Minus)]),
                     prop::option::of(prop::sample::select(vec!["num", "str", "ip"])),
-                    value()
+                    // Not `value()`: a first unsigned all-digit key is the count (`sort 0`).
+                    bare()
                 ),
                 0..3
             )

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
     Sigma,
+    /// A Splunk security_content detection (top-level `name:` and `search:`).
+    Splunk,
 }
 
 /// Recognise a file's format; `None` for files that are not rules (licenses, READMEs, data).
@@ -16,8 +18,27 @@ pub fn detect(path: &Path, text: &str) -> Option<FileFormat> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "yml" | "yaml" if looks_like_sigma(text) => Some(FileFormat::Sigma),
+        "yml" | "yaml" if looks_like_splunk(text) => Some(FileFormat::Splunk),
         _ => None,
     }
+}
+
+/// A security_content detection has top-level `name:` and `search:` keys.
+fn looks_like_splunk(text: &str) -> bool {
+    let (mut name, mut search) = (false, false);
+    for l in text.lines() {
+        name |= l.starts_with("name:");
+        search |= l.starts_with("search:");
+    }
+    name && search
+}
+
+/// The folders of a security_content checkout that [`read_checkout`] reads.
+const CONTENT_DIRS: [&str; 4] = ["detections", "macros", "stories", "data_sources"];
+
+/// A Splunk security_content checkout: a folder holding `detections/` and `macros/`.
+pub fn is_checkout(dir: &Path) -> bool {
+    dir.join("detections").is_dir() && dir.join("macros").is_dir()
 }
 
 /// A Sigma document has a top-level `detection:`, `correlation:`, `filter:` or `action:` key.
@@ -37,7 +58,19 @@ fn looks_like_sigma(text: &str) -> bool {
 
 /// Every file under `root` (a file or a folder), sorted, skipping hidden folders.
 pub fn walk(root: &Path) -> Vec<PathBuf> {
+    walk_tree(root, false).0
+}
+
+/// Like [`walk`], but a security_content checkout found on the way is listed in the second
+/// list and the files of its content folders (detections, macros, stories, data sources) are
+/// left out of the first: [`read_checkout`] reads them together.
+pub fn walk_sources(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    walk_tree(root, true)
+}
+
+fn walk_tree(root: &Path, checkouts: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut out = Vec::new();
+    let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(p) = stack.pop() {
         let Ok(meta) = std::fs::metadata(&p) else {
@@ -49,9 +82,14 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
             let Ok(rd) = std::fs::read_dir(&p) else {
                 continue;
             };
+            let checkout = checkouts && is_checkout(&p);
+            if checkout {
+                found.push(p.clone());
+            }
             for e in rd.flatten() {
                 let name = e.file_name();
-                if name.to_string_lossy().starts_with('.') {
+                let name = name.to_string_lossy();
+                if name.starts_with('.') || (checkout && CONTENT_DIRS.contains(&name.as_ref())) {
                     continue;
                 }
                 stack.push(e.path());
@@ -59,7 +97,74 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
         }
     }
     out.sort();
-    out
+    found.sort();
+    (out, found)
+}
+
+/// Read a security_content checkout (`dir`, inside the source folder `root`): every detection
+/// lowered with the checkout's macros. Problems of the content files count too (macros,
+/// stories, data sources, links between them).
+pub fn read_checkout(source: &str, root: &Path, dir: &Path) -> (FileRead, usize) {
+    let content = spl::content::Content::load(dir);
+    let prefix = dir.strip_prefix(root).unwrap_or(Path::new(""));
+    let prefix = prefix.to_string_lossy().replace('\\', "/");
+    let display = |rel: &str| dir.join(rel).to_string_lossy().into_owned();
+    let mut diagnostics: Vec<Diagnostic> = content
+        .problems
+        .iter()
+        .chain(&content.link_problems)
+        .map(|d| Diagnostic {
+            path: display(&d.path),
+            ..d.clone()
+        })
+        .collect();
+    let lowered: Vec<spl::lower::Lowered> = content
+        .detections
+        .par_iter()
+        .map(|d| {
+            let shown = display(&d.path);
+            let text = std::fs::read_to_string(dir.join(&d.path)).unwrap_or_default();
+            let rel = d.path.replace('\\', "/");
+            let key = if prefix.is_empty() {
+                format!("{source}/{rel}")
+            } else {
+                format!("{source}/{prefix}/{rel}")
+            };
+            spl::lower::lower(d, &content.macro_table, source, &key, &shown, &text)
+        })
+        .collect();
+    let mut rules = Vec::with_capacity(lowered.len());
+    for l in lowered {
+        rules.push(l.rule);
+        diagnostics.extend(l.problems);
+    }
+    let read = FileRead {
+        rules,
+        diagnostics,
+        format: Some(FileFormat::Splunk),
+    };
+    (read, content.files.detections)
+}
+
+/// The macros of the checkout holding `path`, if any (for a detection read on its own).
+fn checkout_macros(path: &Path) -> spl::macros::MacroTable {
+    let mut table = spl::macros::MacroTable::new();
+    let Some(dir) = path.ancestors().skip(1).find(|d| is_checkout(d)) else {
+        return table;
+    };
+    let Ok(rd) = std::fs::read_dir(dir.join("macros")) else {
+        return table;
+    };
+    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for f in files {
+        if let Ok(text) = std::fs::read_to_string(&f)
+            && let Some(m) = spl::content::read_macro(&f.to_string_lossy(), &text).value
+        {
+            table.insert(m.def());
+        }
+    }
+    table
 }
 
 /// What reading one file gave.
@@ -112,6 +217,23 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
                 format: Some(FileFormat::Sigma),
             }
         }
+        Some(FileFormat::Splunk) => {
+            let read = spl::content::read_detection(display, text);
+            let mut diagnostics = read.problems;
+            let mut rules = Vec::new();
+            if let Some(d) = read.value {
+                let table = checkout_macros(path);
+                let key = format!("{source}/{rel}");
+                let l = spl::lower::lower(&d, &table, source, &key, display, text);
+                rules.push(l.rule);
+                diagnostics.extend(l.problems);
+            }
+            FileRead {
+                rules,
+                diagnostics,
+                format: Some(FileFormat::Splunk),
+            }
+        }
         None => FileRead {
             rules: vec![],
             diagnostics: vec![],
@@ -134,10 +256,13 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
 impl Catalog {
     /// Read every rule file of every source, in parallel. Problems are collected, never fatal.
     pub fn load(sources: &[Source]) -> Catalog {
-        let files: Vec<(&Source, PathBuf)> = sources
-            .iter()
-            .flat_map(|s| walk(&s.root).into_iter().map(move |p| (s, p)))
-            .collect();
+        let mut files: Vec<(&Source, PathBuf)> = Vec::new();
+        let mut checkouts: Vec<(&Source, PathBuf)> = Vec::new();
+        for s in sources {
+            let (f, c) = walk_sources(&s.root);
+            files.extend(f.into_iter().map(|p| (s, p)));
+            checkouts.extend(c.into_iter().map(|p| (s, p)));
+        }
         let reads: Vec<FileRead> = files
             .par_iter()
             .map(|(s, p)| {
@@ -154,6 +279,12 @@ impl Catalog {
         let mut rules = Vec::new();
         let mut diagnostics = Vec::new();
         let mut count = 0;
+        for (s, dir) in &checkouts {
+            let (r, n) = read_checkout(&s.name, &s.root, dir);
+            count += n;
+            rules.extend(r.rules);
+            diagnostics.extend(r.diagnostics);
+        }
         for r in reads {
             if r.format.is_some() {
                 count += 1;

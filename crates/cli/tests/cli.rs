@@ -303,3 +303,101 @@ fn convert_text_with_a_user_pipeline() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn check_splunk_security_content_json() {
+    let dir = corpora().join("splunk");
+    let out = detdex(&["check", "--format", "json", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v = json(&out);
+    assert!(v["files"].as_u64().unwrap() >= 1711, "{}", v["files"]);
+    assert!(v["rules"].as_u64().unwrap() >= 1711, "{}", v["rules"]);
+    let errors: Vec<_> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn show_splunk_seed_004_json() {
+    let dir = corpora().join("splunk");
+    let source = format!("splunk={}", dir.to_str().unwrap());
+    let out = detdex(&[
+        "show",
+        "--source",
+        &source,
+        "ba24cda8-4716-11ec-8009-3e22fbd008af",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(
+        v["title"],
+        "Remote Process Instantiation via WinRM and PowerShell"
+    );
+    assert_eq!(v["format"], "splunk");
+    assert_eq!(v["language"], "spl");
+    let labels: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "tstats",
+            "drop_dm_object_name(Processes)",
+            "security_content_ctime(firstTime)",
+            "security_content_ctime(lastTime)",
+            "remote_process_instantiation_via_winrm_and_powershell_filter",
+        ]
+    );
+    let rows = v["indicators"].as_array().unwrap();
+    let process = rows
+        .iter()
+        .find(|r| r["field"] == "Processes.process" && r["kind"] == "eq")
+        .expect("Processes.process eq row");
+    assert_eq!(
+        process["values"],
+        serde_json::json!(["*-ComputerName*", "*Invoke-Command*"])
+    );
+    for field in ["Processes.process_name", "Processes.original_file_name"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["field"] == field && r["kind"] == "eq"),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn show_splunk_detection_file_alone_uses_checkout_macros() {
+    let file = corpora().join(
+        "splunk/detections/endpoint/remote_process_instantiation_via_winrm_and_powershell.yml",
+    );
+    let out = detdex(&["show", file.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert!(
+        v["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["field"] == "Processes.process_name"),
+        "{}",
+        v["indicators"]
+    );
+}

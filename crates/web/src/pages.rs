@@ -425,7 +425,8 @@ impl<'a> RulePage<'a> {
             description: r.meta.description.as_str(),
             language_href: index_href(&[("language", r.language)]),
             language,
-            body_language: if r.format == Format::Sigma {
+            // Sigma rules and security_content detections are both shown as their YAML file.
+            body_language: if matches!(r.format, Format::Sigma | Format::Splunk) {
                 "yaml"
             } else {
                 r.language

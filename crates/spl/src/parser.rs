@@ -109,15 +109,20 @@ pub fn macro_call(text: &str, span: Span) -> Option<MacroCall> {
     let inner = text.strip_prefix('`')?.strip_suffix('`')?;
     let (name, args) = match inner.find('(') {
         Some(i) => {
-            let rest = &inner[i + 1..];
-            let rest = rest.trim_end();
-            let rest = rest.strip_suffix(')').unwrap_or(rest);
+            // A call's arguments end with its last character: `name(a, b)`.
+            let rest = inner[i + 1..].trim_end().strip_suffix(')')?;
             (&inner[..i], split_args(rest))
         }
         None => (inner, vec![]),
     };
     let name = name.trim();
-    if name.is_empty() {
+    // Anything else between two backticks (an unclosed call running into the next macro) is
+    // not a macro call: printing it as one would change it.
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
         return None;
     }
     Some(MacroCall {

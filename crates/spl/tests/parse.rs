@@ -500,3 +500,28 @@ fn printing_is_canonical() {
     );
     assert_eq!(roundtrip("search NOT (a OR b) c"), "search NOT (a OR b) c");
 }
+
+/// Found by the fuzzer: an unclosed call running into the next macro is not a macro call
+/// (printing it as one changed it).
+#[test]
+fn malformed_macro_calls_are_errors() {
+    for src in [
+        "| stats `ctime(firstTime `ctime(lastTime)`",
+        "`a b`",
+        "| `x(1`",
+    ] {
+        assert!(spl::parse(src).is_err(), "{src}");
+    }
+    for src in [
+        "`security_content_ctime(firstTime)`",
+        "| `drop_dm_object_name(Processes)`",
+        "`sysmon` EventCode=1",
+    ] {
+        let p = spl::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let again = spl::parse(&spl::print(&p)).unwrap();
+        let (mut a, mut b) = (p, again);
+        a.clear_spans();
+        b.clear_spans();
+        assert_eq!(a, b, "{src}");
+    }
+}

@@ -655,6 +655,10 @@ impl<'a> Parser<'a> {
     /// `func`, `func(args)`, with `as alias`.
     fn agg(&mut self) -> R<Agg> {
         let t = self.peek(Mode::Search);
+        // `as` names an aggregation's result; it is not an aggregation itself.
+        if self.is_word(&t, "as") {
+            return self.err(&t, "an aggregation before `as`");
+        }
         self.bump(&t);
         let func = self.text(&t).to_string();
         let mut args = vec![];

@@ -40,7 +40,9 @@ fn pipeline(p: &Pipeline, out: &mut String) {
 
 /// Appends `s` after a space (none at the very start of a command's text).
 fn sep(out: &mut String) {
-    if !out.is_empty() && !out.ends_with([' ', '[', '(']) {
+    // A space escaped by a backslash belongs to the word before it: it does not separate.
+    let escaped_space = out.ends_with("\\ ") && !out.ends_with("\\\\ ");
+    if !out.is_empty() && (escaped_space || !out.ends_with([' ', '[', '('])) {
         out.push(' ');
     }
 }

@@ -525,3 +525,18 @@ fn malformed_macro_calls_are_errors() {
         assert_eq!(a, b, "{src}");
     }
 }
+
+/// Found by the fuzzer: a word ending in a backslash-escaped space, printed before another
+/// word, must keep its space and a separating one.
+#[test]
+fn escaped_trailing_space_round_trips() {
+    let src = include_str!(
+        "../../../fuzz/regressions/spl/crash-71ec2e5f42e2a589711c5583a9f52759544e2b4c"
+    );
+    let mut p = spl::parse(src).unwrap();
+    let printed = spl::print(&p);
+    let mut again = spl::parse(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
+    p.clear_spans();
+    again.clear_spans();
+    assert_eq!(p, again, "{printed}");
+}

@@ -283,7 +283,7 @@ impl<'a> Parser<'a> {
         let t = self.peek(Mode::Search);
         let value = if t.kind == TokenKind::LParen {
             self.bump(&t);
-            let e = self.search_or(false)?;
+            let e = self.search_and(false)?;
             self.expect(Mode::Search, TokenKind::RParen, "`)`")?;
             OptValue::Search(e)
         } else if self.is_word(&t, "eval")
@@ -1062,32 +1062,19 @@ impl<'a> Parser<'a> {
         if self.search_end(&t, stop_by) && t.kind != TokenKind::RParen {
             return Ok(None);
         }
-        self.search_or(stop_by).map(Some)
+        self.search_and(stop_by).map(Some)
     }
 
-    fn search_or(&mut self, stop_by: bool) -> R<SearchExpr> {
-        self.enter()?;
-        let mut items = vec![self.search_and(stop_by)?];
-        loop {
-            let t = self.peek(Mode::Search);
-            if self.is_upper_word(&t, "OR") {
-                self.bump(&t);
-                items.push(self.search_and(stop_by)?);
-            } else {
-                break;
-            }
-        }
-        self.leave();
-        Ok(group(items, SearchKind::Or))
-    }
-
+    /// The search command evaluates OR before AND (Splunk's search manual, "Order of
+    /// evaluation": NOT, then OR, then AND; `where`/`eval` differ): `a OR b c` is `(a OR b) c`.
     fn search_and(&mut self, stop_by: bool) -> R<SearchExpr> {
-        let mut items = vec![self.search_not(stop_by)?];
+        self.enter()?;
+        let mut items = vec![self.search_or(stop_by)?];
         loop {
             let t = self.peek(Mode::Search);
             if self.is_upper_word(&t, "AND") {
                 self.bump(&t);
-                items.push(self.search_not(stop_by)?);
+                items.push(self.search_or(stop_by)?);
             } else if !self.search_end(&t, stop_by)
                 && !self.is_upper_word(&t, "OR")
                 && matches!(
@@ -1099,12 +1086,27 @@ impl<'a> Parser<'a> {
                         | TokenKind::LBracket
                 )
             {
+                items.push(self.search_or(stop_by)?);
+            } else {
+                break;
+            }
+        }
+        self.leave();
+        Ok(group(items, SearchKind::And))
+    }
+
+    fn search_or(&mut self, stop_by: bool) -> R<SearchExpr> {
+        let mut items = vec![self.search_not(stop_by)?];
+        loop {
+            let t = self.peek(Mode::Search);
+            if self.is_upper_word(&t, "OR") {
+                self.bump(&t);
                 items.push(self.search_not(stop_by)?);
             } else {
                 break;
             }
         }
-        Ok(group(items, SearchKind::And))
+        Ok(group(items, SearchKind::Or))
     }
 
     fn search_not(&mut self, stop_by: bool) -> R<SearchExpr> {
@@ -1127,7 +1129,7 @@ impl<'a> Parser<'a> {
         match t.kind {
             TokenKind::LParen => {
                 self.bump(&t);
-                let e = self.search_or(false)?;
+                let e = self.search_and(false)?;
                 self.expect(Mode::Search, TokenKind::RParen, "`)`")?;
                 Ok(e)
             }

@@ -372,7 +372,12 @@ fn search(e: &SearchExpr, out: &mut String) {
                 if i > 0 {
                     out.push(' ');
                 }
-                grouped(x, out);
+                // An OR inside an AND needs no parentheses (OR binds tighter).
+                if matches!(x.kind, SearchKind::Or(_)) {
+                    search(x, out);
+                } else {
+                    grouped(x, out);
+                }
             }
         }
         SearchKind::Or(v) => {
@@ -380,11 +385,8 @@ fn search(e: &SearchExpr, out: &mut String) {
                 if i > 0 {
                     out.push_str(" OR ");
                 }
-                if matches!(x.kind, SearchKind::Or(_)) {
-                    grouped(x, out);
-                } else {
-                    search(x, out);
-                }
+                // OR binds tighter than AND in a search: an AND inside an OR needs parentheses.
+                grouped(x, out);
             }
         }
         SearchKind::Not(x) => {

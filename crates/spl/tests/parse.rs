@@ -68,19 +68,20 @@ fn pipeline_leading_pipe_and_implicit_search() {
 
 #[test]
 fn search_boolean_precedence() {
-    // AND binds tighter than OR; juxtaposition is AND.
+    // In a search, OR binds tighter than AND (Splunk's search manual, "Order of evaluation");
+    // juxtaposition is AND.
     let e = search("a b OR c AND NOT d");
-    let SearchKind::Or(v) = &e.kind else { panic!() };
-    assert_eq!(v.len(), 2);
-    let SearchKind::And(l) = &v[0].kind else {
+    let SearchKind::And(v) = &e.kind else {
         panic!()
     };
-    assert_eq!((term(&l[0]), term(&l[1])), ("a", "b"));
-    let SearchKind::And(r) = &v[1].kind else {
+    assert_eq!(v.len(), 3);
+    assert_eq!(term(&v[0]), "a");
+    let SearchKind::Or(o) = &v[1].kind else {
         panic!()
     };
-    assert!(matches!(&r[1].kind, SearchKind::Not(x) if term(x) == "d"));
-    assert_eq!(r[1].span, 13..18);
+    assert_eq!((term(&o[0]), term(&o[1])), ("b", "c"));
+    assert!(matches!(&v[2].kind, SearchKind::Not(x) if term(x) == "d"));
+    assert_eq!(v[2].span, 13..18);
     // Parentheses group; lower-case `or` is a term, as in Splunk.
     let e = search("(a OR b) c or d");
     let SearchKind::And(v) = &e.kind else {
@@ -492,7 +493,7 @@ fn errors_have_offset_and_expectation() {
 fn printing_is_canonical() {
     assert_eq!(
         roundtrip("`m`   a=1   b  OR  (c AND d)|where x>1"),
-        "`m` a=1 b OR c d | where x > 1"
+        "`m` a=1 b OR (c d) | where x > 1"
     );
     assert_eq!(
         roundtrip("| eval x=(a+b)*c, y=-(1-2), z=NOT (a OR b)"),

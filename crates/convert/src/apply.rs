@@ -590,16 +590,10 @@ detection:
     condition: sel and drop
 "#;
 
-    /// The rule's query after `table: T` and the given transformations.
-    fn run(transformations: &str) -> Result<String, String> {
-        let text = format!(
-            "vars:\n  admins: [root, adm]\ntransformations:\n  - {{id: t, type: set_state, key: query_table, val: T}}\n{transformations}"
-        );
-        let p = pipeline::load("p.yml", &text).map_err(|e| e.to_string())?;
-        let doc = sigma::parse(&RULE.replace("'%admins%'", "'x'"))
-            .documents
-            .remove(0)
-            .doc;
+    /// The query of `rule` under the pipeline `text`, without its `T\n| where ` head.
+    fn query(text: &str, rule: &str) -> Result<String, String> {
+        let p = pipeline::load("p.yml", text).map_err(|e| e.to_string())?;
+        let doc = sigma::parse(rule).documents.remove(0).doc;
         let mut rule = Rule::from_document(&doc)?;
         super::apply(&p, &mut rule)?;
         Ok(kql::queries(&rule)?
@@ -607,20 +601,20 @@ detection:
             .replacen("T\n| where ", "", 1))
     }
 
+    /// The rule's query after `table: T` and the given transformations.
+    fn run(transformations: &str) -> Result<String, String> {
+        let text = format!(
+            "vars:\n  admins: [root, adm]\ntransformations:\n  - {{id: t, type: set_state, key: query_table, val: T}}\n{transformations}"
+        );
+        query(&text, &RULE.replace("'%admins%'", "'x'"))
+    }
+
+    /// The same with the rule's `User` values expanded, the transformations first.
     fn run_expand(transformations: &str) -> Result<String, String> {
         let text = format!(
             "vars:\n  admins: [root, adm]\ntransformations:\n{transformations}  - {{type: set_state, key: query_table, val: T}}\n"
         );
-        let p = pipeline::load("p.yml", &text).map_err(|e| e.to_string())?;
-        let doc = sigma::parse(&RULE.replace("User:", "User|expand:"))
-            .documents
-            .remove(0)
-            .doc;
-        let mut rule = Rule::from_document(&doc)?;
-        super::apply(&p, &mut rule)?;
-        Ok(kql::queries(&rule)?
-            .remove(0)
-            .replacen("T\n| where ", "", 1))
+        query(&text, &RULE.replace("User:", "User|expand:"))
     }
 
     const BASE: &str = r#"(Image endswith "\\a.exe" and User =~ "x") and EventID == 1"#;

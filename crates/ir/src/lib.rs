@@ -69,6 +69,10 @@ impl std::fmt::Display for Diagnostic {
 pub enum Format {
     Sigma,
     Splunk,
+    /// Kusto (KQL) queries: FalconFriday markdown, bare `.kql` files, markdown with KQL blocks.
+    Kql,
+    /// Elastic detection-rules TOML (kuery, EQL, ES|QL).
+    Elastic,
 }
 
 /// What kind of Sigma (or later: other) document a rule is.

@@ -1,0 +1,1 @@
+//! eql: to be written.

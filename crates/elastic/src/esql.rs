@@ -1,0 +1,1 @@
+//! esql: to be written.

@@ -1,0 +1,1 @@
+//! kuery: to be written.

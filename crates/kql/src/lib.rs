@@ -1,0 +1,1 @@
+//! The Kusto query language (KQL) as detections use it: lexer, parser, AST, printer.

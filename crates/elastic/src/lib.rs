@@ -3,3 +3,4 @@
 pub mod eql;
 pub mod esql;
 pub mod kuery;
+pub mod span;

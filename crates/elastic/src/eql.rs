@@ -1,1 +1,0 @@
-//! eql: to be written.

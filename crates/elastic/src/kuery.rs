@@ -1,1 +1,0 @@
-//! kuery: to be written.

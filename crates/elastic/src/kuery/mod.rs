@@ -1,0 +1,10 @@
+//! Kibana query language (kuery, "KQL" in Kibana): a hand-written lexer and recursive-descent
+//! parser into a spanned tree ([`ast`]), and a printer whose output parses to the same tree.
+
+pub mod ast;
+mod parser;
+mod print;
+
+pub use ast::*;
+pub use parser::{MAX_DEPTH, parse};
+pub use print::print;

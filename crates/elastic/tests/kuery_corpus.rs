@@ -1,0 +1,100 @@
+//! Every kuery query of Elastic's detection-rules (rules/ and rules_building_block/) parses, and
+//! printing it gives text that parses to the same tree.
+
+use std::path::{Path, PathBuf};
+
+use elastic::kuery;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/elastic");
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("corpus missing: {}", dir.display());
+    } else {
+        eprintln!("skipped: corpus missing at {}", dir.display());
+        None
+    }
+}
+
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            toml_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+/// `(path, query)` of every rule whose `[rule] language` is `language`.
+fn rule_queries(root: &Path, language: &str) -> Vec<(PathBuf, String)> {
+    let mut files = vec![];
+    for sub in ["rules", "rules_building_block"] {
+        toml_files(&root.join(sub), &mut files);
+    }
+    let mut out = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable rule");
+        let doc: toml::Table =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let Some(rule) = doc.get("rule").and_then(|r| r.as_table()) else {
+            continue;
+        };
+        if rule.get("language").and_then(|l| l.as_str()) != Some(language) {
+            continue;
+        }
+        if let Some(q) = rule.get("query").and_then(|q| q.as_str()) {
+            out.push((f, q.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_kuery_rule_parses_and_round_trips() {
+    let Some(root) = corpus() else { return };
+    let queries = rule_queries(&root, "kuery");
+    assert!(
+        queries.len() > 700,
+        "only {} kuery rules found",
+        queries.len()
+    );
+    let mut failures = vec![];
+    for (path, q) in &queries {
+        let name = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        match kuery::parse(q) {
+            Err(e) => failures.push(format!("{name}: {e}")),
+            Ok(mut tree) => {
+                let printed = kuery::print(&tree);
+                match kuery::parse(&printed) {
+                    Err(e) => failures.push(format!(
+                        "{name}: printed form does not parse: {e}\n{printed}"
+                    )),
+                    Ok(mut again) => {
+                        tree.clear_spans();
+                        again.clear_spans();
+                        if tree != again {
+                            failures.push(format!("{name}: print/parse differs\n{printed}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} kuery queries, {} failures",
+        queries.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,535 @@
+//! The KQL lexer: the whole text is cut into tokens once ([`tokenize`]); the parser then looks
+//! ahead by index. KQL's lexical grammar does not depend on where a token stands, with one
+//! exception handled here: the typed literals `datetime(…)`, `time(…)`, `timespan(…)` and
+//! `guid(…)`, whose inside is raw text (`datetime(2021-01-01T10:00:00Z)`) read up to the first `)`.
+//!
+//! Whitespace and `//` comments separate tokens and are dropped. Problems (an unterminated
+//! string, a stray character) are [`TokenKind::Error`] tokens: the parser reports them where it
+//! meets them, with what it expected there.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A name: `DeviceProcessEvents`, `$left`, `has_any`, `in~`, `!has`, `!in~`, `!startswith_cs`
+    /// (the negated and `~` forms of word operators are one token).
+    Ident,
+    /// `12`, `1.5`, `1e5`, `0x1F`.
+    Number,
+    /// A number with a time unit: `1d`, `30m`, `100ms`, `1tick`, `2.5hours`.
+    Timespan,
+    /// Any string literal: `"…"`, `'…'`, `@"…"`, `@'…'`, ```` ```…``` ````, `h"…"`, `h@'…'`.
+    Str,
+    /// `datetime(…)`, `time(…)`, `timespan(…)`, `guid(…)` with their raw inside.
+    Typed,
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    LBrace,
+    RBrace,
+    Comma,
+    Semi,
+    Pipe,
+    Dot,
+    DotDot,
+    Colon,
+    Eq,
+    EqEq,
+    /// `!=` or `<>`.
+    Neq,
+    /// `=~`.
+    EqTilde,
+    /// `!~`.
+    NeqTilde,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Percent,
+    /// `=>` (in `scan`).
+    Arrow,
+    Eof,
+    /// Something that is not a token: an unterminated string, a stray character.
+    Error(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub span: Range<usize>,
+}
+
+/// Time units a number may carry (`1d`, `10ms`, `1tick`).
+const TIME_UNITS: &[&str] = &[
+    "d",
+    "day",
+    "days",
+    "h",
+    "hr",
+    "hrs",
+    "hour",
+    "hours",
+    "m",
+    "min",
+    "minute",
+    "minutes",
+    "s",
+    "sec",
+    "second",
+    "seconds",
+    "ms",
+    "milli",
+    "millis",
+    "millisec",
+    "millisecond",
+    "milliseconds",
+    "micro",
+    "micros",
+    "microsec",
+    "microsecond",
+    "microseconds",
+    "nano",
+    "nanos",
+    "nanosec",
+    "nanosecond",
+    "nanoseconds",
+    "tick",
+    "ticks",
+];
+
+/// The literal types whose inside is raw text.
+pub const TYPED_LITERALS: &[&str] = &["datetime", "time", "timespan", "guid"];
+
+pub fn ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+pub fn ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+/// Whether `s` lexes as one plain identifier token (`$` only first).
+pub fn is_plain_ident(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty() && ident_start(b[0]) && b[1..].iter().all(|&c| ident_char(c))
+}
+
+/// Cut `src` into tokens; the last is [`TokenKind::Eof`]. Lexing stops after the first error
+/// token (what follows an unterminated string is not worth reading).
+pub fn tokenize(src: &str) -> Vec<Token> {
+    let mut out = Vec::with_capacity(src.len() / 4 + 1);
+    let mut pos = 0;
+    loop {
+        let t = next(src, pos);
+        pos = t.span.end;
+        let stop = matches!(t.kind, TokenKind::Eof | TokenKind::Error(_));
+        out.push(t);
+        if stop {
+            if !matches!(out.last().map(|t| t.kind), Some(TokenKind::Eof)) {
+                out.push(Token {
+                    kind: TokenKind::Eof,
+                    span: src.len()..src.len(),
+                });
+            }
+            return out;
+        }
+    }
+}
+
+/// Skip whitespace and `//` comments from `pos`.
+pub fn skip_trivia(src: &str, mut pos: usize) -> usize {
+    let b = src.as_bytes();
+    loop {
+        while pos < b.len() && b[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        if pos + 1 < b.len() && b[pos] == b'/' && b[pos + 1] == b'/' {
+            while pos < b.len() && b[pos] != b'\n' {
+                pos += 1;
+            }
+        } else if b[pos..].starts_with("\u{feff}".as_bytes()) {
+            pos += 3;
+        } else if b[pos..].starts_with("\u{a0}".as_bytes()) {
+            pos += 2;
+        } else {
+            return pos;
+        }
+    }
+}
+
+/// Where a quoted string whose opening quote is at `start` ends (after the closing quote).
+/// `verbatim`: a doubled quote stands for one, backslashes are plain; otherwise a backslash
+/// escapes the next character. Regular strings may not span lines.
+fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, &'static str> {
+    let q = b[start];
+    let mut i = start + 1;
+    while i < b.len() {
+        let c = b[i];
+        if c == q {
+            if verbatim && b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return Ok(i + 1);
+        }
+        if c == b'\n' {
+            return Err("unterminated string");
+        }
+        if c == b'\\' && !verbatim {
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    Err("unterminated string")
+}
+
+/// The token starting at `pos` (after trivia).
+pub fn next(src: &str, pos: usize) -> Token {
+    let b = src.as_bytes();
+    let start = skip_trivia(src, pos);
+    let tok = |kind, end: usize| Token {
+        kind,
+        span: start..end.min(b.len()),
+    };
+    if start >= b.len() {
+        return tok(TokenKind::Eof, b.len());
+    }
+    let at = |i: usize| b.get(start + i).copied();
+    let c = b[start];
+    use TokenKind as K;
+    match c {
+        b'(' => tok(K::LParen, start + 1),
+        b')' => tok(K::RParen, start + 1),
+        b'[' => tok(K::LBracket, start + 1),
+        b']' => tok(K::RBracket, start + 1),
+        b'{' => tok(K::LBrace, start + 1),
+        b'}' => tok(K::RBrace, start + 1),
+        b',' => tok(K::Comma, start + 1),
+        b';' => tok(K::Semi, start + 1),
+        b'|' => tok(K::Pipe, start + 1),
+        b':' => tok(K::Colon, start + 1),
+        b'+' => tok(K::Plus, start + 1),
+        b'-' => tok(K::Minus, start + 1),
+        b'*' => tok(K::Star, start + 1),
+        b'/' => tok(K::Slash, start + 1),
+        b'%' => tok(K::Percent, start + 1),
+        b'.' if at(1) == Some(b'.') => tok(K::DotDot, start + 2),
+        b'.' => tok(K::Dot, start + 1),
+        b'=' => match at(1) {
+            Some(b'=') => tok(K::EqEq, start + 2),
+            Some(b'~') => tok(K::EqTilde, start + 2),
+            Some(b'>') => tok(K::Arrow, start + 2),
+            _ => tok(K::Eq, start + 1),
+        },
+        b'!' => match at(1) {
+            Some(b'=') => tok(K::Neq, start + 2),
+            Some(b'~') => tok(K::NeqTilde, start + 2),
+            Some(d) if d.is_ascii_alphabetic() => {
+                let end = word_end(b, start + 1);
+                tok(K::Ident, end)
+            }
+            _ => tok(K::Error("unexpected character"), start + 1),
+        },
+        b'<' => match at(1) {
+            Some(b'=') => tok(K::Le, start + 2),
+            Some(b'>') => tok(K::Neq, start + 2),
+            _ => tok(K::Lt, start + 1),
+        },
+        b'>' if at(1) == Some(b'=') => tok(K::Ge, start + 2),
+        b'>' => tok(K::Gt, start + 1),
+        b'"' | b'\'' => match quoted_end(b, start, false) {
+            Ok(end) => tok(K::Str, end),
+            Err(m) => tok(K::Error(m), b.len()),
+        },
+        b'@' if matches!(at(1), Some(b'"' | b'\'')) => match quoted_end(b, start + 1, true) {
+            Ok(end) => tok(K::Str, end),
+            Err(m) => tok(K::Error(m), b.len()),
+        },
+        b'`' if b[start..].starts_with(b"```") => match src[start + 3..].find("```") {
+            Some(i) => tok(K::Str, start + 3 + i + 3),
+            None => tok(K::Error("unterminated multi-line string"), b.len()),
+        },
+        b'0'..=b'9' => number(b, start),
+        c if ident_start(c) => {
+            let end = word_end(b, start);
+            let word = &src[start..end];
+            // Obfuscated strings: h"…", H'…', h@"…".
+            if matches!(word, "h" | "H") {
+                match (at(1), at(2)) {
+                    (Some(b'"' | b'\''), _) => {
+                        return match quoted_end(b, start + 1, false) {
+                            Ok(end) => tok(K::Str, end),
+                            Err(m) => tok(K::Error(m), b.len()),
+                        };
+                    }
+                    (Some(b'@'), Some(b'"' | b'\'')) => {
+                        return match quoted_end(b, start + 2, true) {
+                            Ok(end) => tok(K::Str, end),
+                            Err(m) => tok(K::Error(m), b.len()),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            if TYPED_LITERALS.contains(&word) {
+                let open = skip_trivia(src, end);
+                if b.get(open) == Some(&b'(') {
+                    return match src[open..].find(')') {
+                        Some(i) => tok(K::Typed, open + i + 1),
+                        None => tok(K::Error("unterminated typed literal"), b.len()),
+                    };
+                }
+            }
+            tok(K::Ident, end)
+        }
+        _ => {
+            let len = src[start..].chars().next().map_or(1, char::len_utf8);
+            tok(K::Error("unexpected character"), start + len)
+        }
+    }
+}
+
+/// The end of an identifier-like word from `i`; `in~` and `!in~` keep their `~`.
+fn word_end(b: &[u8], mut i: usize) -> usize {
+    if b.get(i) == Some(&b'$') {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && ident_char(b[i]) {
+        i += 1;
+    }
+    if &b[start..i] == b"in" && b.get(i) == Some(&b'~') {
+        i += 1;
+    }
+    i
+}
+
+fn number(b: &[u8], start: usize) -> Token {
+    let tok = |kind, end: usize| Token {
+        kind,
+        span: start..end,
+    };
+    let mut i = start;
+    if b[i] == b'0' && matches!(b.get(i + 1), Some(b'x' | b'X')) {
+        i += 2;
+        while i < b.len() && b[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+        if i < b.len() && ident_char(b[i]) {
+            return tok(TokenKind::Error("invalid number"), word_end(b, i));
+        }
+        return tok(TokenKind::Number, i);
+    }
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if i < b.len() && matches!(b[i], b'e' | b'E') {
+        let mut j = i + 1;
+        if j < b.len() && matches!(b[j], b'+' | b'-') {
+            j += 1;
+        }
+        if j < b.len() && b[j].is_ascii_digit() {
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            i = j;
+        }
+    }
+    if i < b.len() && ident_char(b[i]) {
+        let end = word_end(b, i);
+        let unit = std::str::from_utf8(&b[i..end]).unwrap_or("");
+        if TIME_UNITS.contains(&unit) {
+            return tok(TokenKind::Timespan, end);
+        }
+        return tok(TokenKind::Error("invalid number"), end);
+    }
+    tok(TokenKind::Number, i)
+}
+
+/// Which kind of string literal a `Str` token's text is, and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrForm {
+    /// `"…"` or `'…'` with backslash escapes.
+    Plain,
+    /// `@"…"` / `@'…'`: backslashes are plain, a doubled quote is one quote.
+    Verbatim,
+    /// ```` ```…``` ````: raw text, may span lines.
+    Multiline,
+}
+
+/// Split a `Str` token's text into (obfuscated, form, value).
+pub fn string_value(text: &str) -> (bool, StrForm, String) {
+    let (obf, rest) = match text.as_bytes().first() {
+        Some(b'h' | b'H') => (true, &text[1..]),
+        _ => (false, text),
+    };
+    if let Some(inner) = rest.strip_prefix("```").and_then(|r| r.strip_suffix("```")) {
+        return (obf, StrForm::Multiline, inner.to_string());
+    }
+    if let Some(r) = rest.strip_prefix('@') {
+        let q = r.chars().next().unwrap_or('"');
+        let inner = r.get(1..r.len().saturating_sub(1)).unwrap_or("");
+        let doubled: String = [q, q].iter().collect();
+        return (
+            obf,
+            StrForm::Verbatim,
+            inner.replace(&doubled, &q.to_string()),
+        );
+    }
+    let inner = rest.get(1..rest.len().saturating_sub(1)).unwrap_or("");
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some(n @ ('"' | '\'' | '\\')) => out.push(n),
+            // Kept as written (Kusto rejects them; detection authors write them in regexes).
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    (obf, StrForm::Plain, out)
+}
+
+/// A double-quoted literal with the value `value` (the inverse of the plain form of
+/// [`string_value`]).
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `src`.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.bytes().filter(|&c| c == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(TokenKind, &str)> {
+        tokenize(src)
+            .into_iter()
+            .filter(|t| t.kind != TokenKind::Eof)
+            .map(|t| (t.kind, &src[t.span]))
+            .collect()
+    }
+
+    #[test]
+    fn tokens() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("T | where a !has 'x' and b in~ (1d, 1e5) // c\n| x !in~ @\"a\\\" h'q"),
+            vec![
+                (Ident, "T"),
+                (Pipe, "|"),
+                (Ident, "where"),
+                (Ident, "a"),
+                (Ident, "!has"),
+                (Str, "'x'"),
+                (Ident, "and"),
+                (Ident, "b"),
+                (Ident, "in~"),
+                (LParen, "("),
+                (Timespan, "1d"),
+                (Comma, ","),
+                (Number, "1e5"),
+                (RParen, ")"),
+                (Pipe, "|"),
+                (Ident, "x"),
+                (Ident, "!in~"),
+                (Str, "@\"a\\\""),
+                (Error("unterminated string"), "h'q"),
+            ]
+        );
+        assert_eq!(
+            kinds("datetime(2021-01-01 10:00) 1..2 <> =~ !~ => $left.x 0x1F 100ms ```a\nb```"),
+            vec![
+                (Typed, "datetime(2021-01-01 10:00)"),
+                (Number, "1"),
+                (DotDot, ".."),
+                (Number, "2"),
+                (Neq, "<>"),
+                (EqTilde, "=~"),
+                (NeqTilde, "!~"),
+                (Arrow, "=>"),
+                (Ident, "$left"),
+                (Dot, "."),
+                (Ident, "x"),
+                (Number, "0x1F"),
+                (Timespan, "100ms"),
+                (Str, "```a\nb```"),
+            ]
+        );
+        assert_eq!(kinds("1abc")[0].0, Error("invalid number"));
+        assert_eq!(kinds("#")[0].0, Error("unexpected character"));
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(
+            string_value(r#""a\"b\\c\n\d""#),
+            (false, StrForm::Plain, "a\"b\\c\n\\d".to_string())
+        );
+        assert_eq!(
+            string_value(r#"@'C:\x''y'"#),
+            (false, StrForm::Verbatim, r"C:\x'y".to_string())
+        );
+        assert_eq!(
+            string_value(r#"h@"C:\x""y""#),
+            (true, StrForm::Verbatim, r#"C:\x"y"#.to_string())
+        );
+        let v = "a\"b\\c\n\t\\d";
+        assert_eq!(string_value(&quote(v)).2, v);
+    }
+
+    #[test]
+    fn positions() {
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_col("ab", 0), (1, 1));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+}

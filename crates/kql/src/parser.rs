@@ -542,7 +542,7 @@ impl<'a> Parser<'a> {
                     self.assigns(&["by"])?
                 };
                 let by = if self.eat_word("by") {
-                    self.assigns(&[])?
+                    self.assigns1()?
                 } else {
                     vec![]
                 };
@@ -915,6 +915,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// One or more comma-separated assignments.
+    fn assigns1(&mut self) -> R<Vec<Assign>> {
+        let mut v = vec![];
+        loop {
+            v.push(self.assign()?);
+            if !self.eat(K::Comma) {
+                return Ok(v);
+            }
+        }
+    }
+
     fn assign(&mut self) -> R<Assign> {
         let start = self.start();
         let mut names = vec![];
@@ -1032,7 +1043,7 @@ impl<'a> Parser<'a> {
             }
         };
         let by = if self.eat_word("by") {
-            self.assigns(&[])?
+            self.assigns1()?
         } else {
             vec![]
         };

@@ -161,11 +161,18 @@ fn tab(e: &Expr, sep: &str, out: &mut String) {
     }
 }
 
+/// A tabular expression inside parentheses or a call: on one line when it has one or two
+/// operators, one operator a line otherwise.
+fn nested(e: &Expr, out: &mut String) {
+    let long = matches!(&e.kind, ExprKind::Pipe { ops, .. } if ops.len() > 2);
+    tab(e, if long { "\n| " } else { " | " }, out);
+}
+
 /// `e` as an operand that needs at least precedence `min` (parenthesised otherwise).
 fn expr_at(e: &Expr, min: u8, out: &mut String) {
     if e.precedence() < min {
         out.push('(');
-        tab(e, " | ", out);
+        nested(e, out);
         out.push(')');
     } else {
         expr(e, out);
@@ -288,7 +295,7 @@ fn expr(e: &Expr, out: &mut String) {
             out.push_str(name);
             out.push('(');
             if let [only] = args.as_slice() {
-                tab(only, " | ", out);
+                nested(only, out);
             } else {
                 list(args, out);
             }

@@ -136,3 +136,177 @@ fn every_falconfriday_block_parses_and_round_trips() {
     );
     assert!(blocks.len() > 100, "only {} blocks found", blocks.len());
 }
+
+// ---- snapshots of real queries ----
+
+/// Queries of different shapes: (file, index of the KQL block in the file).
+const SNAPSHOTS: &[(&str, usize)] = &[
+    // Seed 002: materialize, invoke, `in~` of a subquery, join on several columns.
+    ("0xFF-0582-WinRM_Plugin_Lateral_Movement-Windows.md", 0),
+    // A function with a parameter, joins on calls, mv-apply, de-duplication join.
+    (
+        "0xFF-0027-Beacon-Traffic-Based-On-Common-User-Agents-Visiting-Limited-Domains.md",
+        0,
+    ),
+    // A function around case() with dynamic objects, union withsource.
+    ("0xFF-0060-Azure_AD_Rare_UserAgent_App_Sign-in.md", 0),
+    // datatable, lookup, join kind=rightanti on $left/$right.
+    (
+        "0xFF-0080-Parent_Child_Mismatch_Common_Windows_Process-Win.md",
+        0,
+    ),
+    // A dynamic list with comments (and two adjacent strings).
+    ("0xFF-0003-LDAP_reconnaissance_via_search_filters-Win.md", 0),
+    // union of lets, has_any, not(), indexing.
+    ("0xFF-0035-Possible-Defender-tampering-commands-Win.md", 0),
+    // summarize with conditional aggregations.
+    ("0xFF-0044-Password_spraying_attack_detected-Win.md", 0),
+    // parse with typed columns, mv-expand.
+    ("0xFF-0161-Overly_permissive_security_group-AWS.md", 0),
+    // parse with `*`, lookup on a let.
+    (
+        "0xFF-0240-Instance_Profile_Credentials_Used_from_Unexpected_IP-AWS.md",
+        0,
+    ),
+    // distinct with assignments, many lets.
+    ("0xFF-0545-Suspicious_MSC_File_Launched-Win.md", 0),
+    // A hunt: has_any lists, adjacent strings.
+    ("hunts/T1204-WIN-001.md", 0),
+];
+
+fn pos(src: &str, offset: usize) -> String {
+    let (l, c) = kql::line_col(src, offset);
+    format!("{l}:{c}")
+}
+
+/// An outline of the tree: statements, and every pipe's operators with their positions,
+/// nested subqueries indented.
+fn outline(src: &str, q: &kql::Query) -> String {
+    use kql::ast::*;
+    fn expr(src: &str, e: &Expr, indent: usize, out: &mut String) {
+        let pad = "  ".repeat(indent);
+        match &e.kind {
+            ExprKind::Pipe { source, ops } => {
+                out.push_str(&format!("{pad}source {}\n", pos(src, source.span.start)));
+                expr(src, source, indent + 1, out);
+                for op in ops {
+                    let printed = kql::print::print_expr(&Expr {
+                        kind: ExprKind::Source(Box::new(op.clone())),
+                        span: 0..0,
+                    });
+                    let name = printed.split([' ', '(']).next().unwrap_or("").to_string();
+                    out.push_str(&format!(
+                        "{pad}| {name} {}-{}\n",
+                        pos(src, op.span.start),
+                        pos(src, op.span.end)
+                    ));
+                    operator(src, op, indent + 1, out);
+                }
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    if matches!(a.kind, ExprKind::Pipe { .. }) {
+                        expr(src, a, indent, out);
+                    }
+                }
+            }
+            ExprKind::Source(op) => operator(src, op, indent, out),
+            _ => {}
+        }
+    }
+    fn operator(src: &str, op: &Operator, indent: usize, out: &mut String) {
+        match &op.kind {
+            OperatorKind::Join { right, .. } | OperatorKind::Lookup { right, .. } => {
+                expr(src, right, indent, out)
+            }
+            OperatorKind::Union { tables, .. } => {
+                for t in tables {
+                    expr(src, t, indent, out);
+                }
+            }
+            OperatorKind::Where(e) => {
+                // Subqueries inside `in (…)` lists.
+                fn lists(src: &str, e: &Expr, indent: usize, out: &mut String) {
+                    match &e.kind {
+                        ExprKind::List { list, .. } => {
+                            for x in list {
+                                expr(src, x, indent, out);
+                            }
+                        }
+                        ExprKind::And(v) | ExprKind::Or(v) => {
+                            v.iter().for_each(|x| lists(src, x, indent, out))
+                        }
+                        ExprKind::Not(x) => lists(src, x, indent, out),
+                        _ => {}
+                    }
+                }
+                lists(src, e, indent, out);
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for s in &q.statements {
+        let at = format!("{}-{}", pos(src, s.span.start), pos(src, s.span.end));
+        match &s.kind {
+            StatementKind::Let { name, value } => {
+                let what = match value {
+                    LetValue::Function { params, .. } => format!("function of {}", params.len()),
+                    LetValue::Expr(e) if matches!(e.kind, ExprKind::Pipe { .. }) => {
+                        "tabular".to_string()
+                    }
+                    LetValue::Expr(e) => kql::print_expr(e).chars().take(50).collect(),
+                };
+                out.push_str(&format!("let {} {at} = {what}\n", name.text));
+                match value {
+                    LetValue::Expr(e) => expr(src, e, 1, &mut out),
+                    LetValue::Function { body, .. } => {
+                        for b in body {
+                            if let StatementKind::Expr(e) = &b.kind {
+                                expr(src, e, 1, &mut out);
+                            }
+                        }
+                    }
+                }
+            }
+            StatementKind::Set { name, .. } => out.push_str(&format!("set {} {at}\n", name.text)),
+            StatementKind::Expr(e) => {
+                out.push_str(&format!("query {at}\n"));
+                expr(src, e, 1, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshots_of_real_queries() {
+    let dir = corpus();
+    if !dir.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "corpus {} missing (CI is set)",
+            dir.display()
+        );
+        eprintln!("corpus {} missing: skipped", dir.display());
+        return;
+    }
+    for (file, index) in SNAPSHOTS {
+        let md = std::fs::read_to_string(dir.join(file)).unwrap();
+        let blocks = kql_blocks(&md);
+        let b = &blocks[*index];
+        let q = kql::parse(&b.text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let name = file
+            .trim_end_matches(".md")
+            .replace('/', "_")
+            .chars()
+            .take(40)
+            .collect::<String>();
+        let text = format!(
+            "{}\n---- printed ----\n{}\n",
+            outline(&b.text, &q),
+            kql::print(&q)
+        );
+        insta::assert_snapshot!(format!("{name}_{index}"), text);
+    }
+}

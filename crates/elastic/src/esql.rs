@@ -1,1 +1,0 @@
-//! esql: to be written.

@@ -10,4 +10,4 @@ pub mod print;
 pub use crate::span::{ParseError, Span};
 pub use ast::*;
 pub use parser::{MAX_DEPTH, parse, parse_expr};
-pub use print::{print, print_expr};
+pub use print::{print, print_command, print_expr};

@@ -19,6 +19,13 @@ pub fn print(q: &Query) -> String {
     out
 }
 
+/// The canonical text of one command.
+pub fn print_command(c: &Command) -> String {
+    let mut out = String::new();
+    command(c, &mut out);
+    out
+}
+
 /// The canonical text of an expression.
 pub fn print_expr(e: &Expr) -> String {
     let mut out = String::new();

@@ -154,6 +154,22 @@ pub struct Stage {
     pub text: String,
     /// What the stage matches, if it matches anything.
     pub expr: Option<Expr>,
+    /// The fields the stage groups its results by (SPL `stats … by`, KQL `summarize … by`,
+    /// Sigma correlation `group-by`, EQL `sequence by`), as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+}
+
+impl Stage {
+    /// A stage that groups by nothing.
+    pub fn new(label: impl Into<String>, text: impl Into<String>, expr: Option<Expr>) -> Stage {
+        Stage {
+            label: label.into(),
+            text: text.into(),
+            expr,
+            group_by: Vec::new(),
+        }
+    }
 }
 
 /// A boolean expression over predicates.

@@ -167,11 +167,7 @@ mod tests {
     }
 
     fn stage(label: &str, expr: Expr) -> Stage {
-        Stage {
-            label: label.into(),
-            text: String::new(),
-            expr: Some(expr),
-        }
+        Stage::new(label, "", Some(expr))
     }
 
     /// `selection and not filter`, as in seed 001.

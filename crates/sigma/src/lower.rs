@@ -32,9 +32,8 @@ fn logic(doc: &Document, text: &str) -> Logic {
         let body = text.find("correlation:").map_or(text, |i| &text[i..]);
         return Logic {
             stages: vec![Stage {
-                label,
-                text: body.trim_end().to_string(),
-                expr: None,
+                group_by: c.group_by.clone(),
+                ..Stage::new(label, body.trim_end(), None)
             }],
         };
     }
@@ -53,37 +52,31 @@ fn logic(doc: &Document, text: &str) -> Logic {
         .map(|(c, _)| cond_expr(c, &index))
         .collect();
     let cond_text: Vec<&str> = d.conditions.iter().map(|(t, _)| t.as_str()).collect();
-    let mut stages = vec![Stage {
-        label: "condition".into(),
-        text: cond_text.join("\n"),
-        // No expression when a condition could not be read (kept only for `status: unsupported`).
-        expr: match conds.len() {
-            _ if d.resolved.len() < d.conditions.len() => None,
-            1 => conds.into_iter().next(),
-            _ => Some(Expr::Or(conds)),
-        },
-    }];
+    // No expression when a condition could not be read (kept only for `status: unsupported`).
+    let expr = match conds.len() {
+        _ if d.resolved.len() < d.conditions.len() => None,
+        1 => conds.into_iter().next(),
+        _ => Some(Expr::Or(conds)),
+    };
+    let mut stages = vec![Stage::new("condition", cond_text.join("\n"), expr)];
     for (name, negated) in &order {
         let Some(n) = d.named.iter().find(|n| n.name == *name) else {
             continue;
         };
-        stages.push(Stage {
-            label: if *negated {
-                format!("not {name}")
-            } else {
-                name.to_string()
-            },
-            text: n.text.clone(),
-            expr: Some(detection(&n.body)),
-        });
+        let label = if *negated {
+            format!("not {name}")
+        } else {
+            name.to_string()
+        };
+        stages.push(Stage::new(label, n.text.clone(), Some(detection(&n.body))));
     }
     for (_, agg) in &d.resolved {
         if let Some(a) = agg {
-            stages.push(Stage {
-                label: "aggregation (Sigma 1, unsupported)".into(),
-                text: a.clone(),
-                expr: None,
-            });
+            stages.push(Stage::new(
+                "aggregation (Sigma 1, unsupported)",
+                a.clone(),
+                None,
+            ));
         }
     }
     Logic { stages }

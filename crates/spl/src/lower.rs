@@ -93,10 +93,18 @@ pub fn lower(
         } else {
             expanded.clone()
         };
+        let mut group_by: Vec<String> = Vec::new();
         let (label, expr) = match crate::parse(&to_parse) {
             Ok(p) => {
                 let mut exprs: Vec<Expr> = Vec::new();
                 for c in &p.commands {
+                    if let CommandKind::Stats(s) = &c.kind {
+                        for w in &s.by {
+                            if !group_by.contains(&w.text) {
+                                group_by.push(w.text.clone());
+                            }
+                        }
+                    }
                     if let CommandKind::Stats(s) = &c.kind
                         && let Some(from) = &s.from
                         && !datamodels.contains(&from.text)
@@ -142,7 +150,12 @@ pub fn lower(
                 (label, None)
             }
         };
-        stages.push(Stage { label, text, expr });
+        stages.push(Stage {
+            label,
+            text,
+            expr,
+            group_by,
+        });
     }
     let rule = Rule {
         key: key.to_string(),

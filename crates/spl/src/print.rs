@@ -328,10 +328,24 @@ fn command(c: &Command, out: &mut String) {
                 None => {}
             }
             opts(&f.options, o);
+            // The parser takes the first `as` for the alias: when a field is the word `as`
+            // itself, the alias goes first so that it stays the first.
+            let as_field = f
+                .fields
+                .iter()
+                .any(|w| !w.quoted && w.text.eq_ignore_ascii_case("as"));
+            let alias = |o: &mut String| {
+                if let Some(a) = &f.alias {
+                    o.push_str(" as ");
+                    word(a, o);
+                }
+            };
+            if as_field {
+                alias(o);
+            }
             words(&f.fields, o);
-            if let Some(a) = &f.alias {
-                o.push_str(" as ");
-                word(a, o);
+            if !as_field {
+                alias(o);
             }
         }
         CommandKind::Macro { call, args } => {

@@ -31,11 +31,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 fn stage(label: &str, text: &str, expr: Expr) -> Stage {
-    Stage {
-        label: label.into(),
-        text: text.into(),
-        expr: Some(expr),
-    }
+    Stage::new(label, text, Some(expr))
 }
 
 fn rule(key: &str, source: &str, meta: Meta, attack: &[&str], text: &str, logic: Logic) -> Rule {

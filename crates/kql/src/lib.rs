@@ -1,7 +1,9 @@
 //! The Kusto query language (KQL) as detections use it: lexer, parser, AST, printer.
 
 pub mod ast;
+pub mod content;
 pub mod lexer;
+pub mod lower;
 pub mod parser;
 pub mod print;
 

@@ -1,0 +1,311 @@
+//! Lowering KQL into the IR: seed 002 (FalconFriday 0xFF-0582), operators, predicates,
+//! negations, joins (the de-duplication join), tables.
+
+use ir::{Expr, Kind, Row};
+use kql::content::{read_kql_file, read_markdown};
+use kql::lower::{HAS_NOTE, document_rules, lower_query};
+use std::path::PathBuf;
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "test data missing at {}",
+            p.display()
+        );
+        None
+    }
+}
+
+fn lower(src: &str) -> ir::Logic {
+    let q = kql::parse(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    lower_query(&q, src).logic
+}
+
+fn row(field: &str, kind: Kind, values: &[&str]) -> Row {
+    Row {
+        field: Some(field.into()),
+        kind,
+        values: values.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn seed_002_winrm_plugin() {
+    let Some(shared) = shared() else { return };
+    let seed = std::fs::read_dir(shared.join("seeds"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("002_"))
+        .expect("seed 002");
+    let text = std::fs::read_to_string(&seed).unwrap();
+    let doc = read_markdown("seed002.md", &text);
+    let l = document_rules(&doc, "falconfriday", "seed002.md", "seed002.md", &text);
+    assert!(l.problems.is_empty(), "{:?}", l.problems);
+    assert_eq!(l.rules.len(), 1);
+    let r = &l.rules[0];
+    assert_eq!(
+        r.meta.id.as_deref(),
+        Some("0xFF-0582-WinRM_Plugin_Lateral_Movement-Windows")
+    );
+    assert_eq!(r.meta.title, "WinRM Plugin Lateral Movement");
+    assert_eq!(r.attack, ["T1021.006"]);
+    assert_eq!(r.meta.date.as_deref(), Some("2025-01-17"));
+    let labels: Vec<&str> = r.logic.stages.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "let timeframe",
+            "let default_global_prevalence",
+            "let lookback",
+            "let PotentialPlugins",
+            "let PotentialWrites",
+            "PotentialPlugins",
+            "join"
+        ]
+    );
+    let plugins = &r.logic.stages[3];
+    assert!(
+        plugins
+            .text
+            .starts_with("let PotentialPlugins = materialize(")
+    );
+    assert!(plugins.text.contains("| invoke FileProfile(SHA1, 1000)"));
+    assert!(
+        r.logic.stages[6]
+            .text
+            .starts_with("| join kind=inner PotentialWrites on SHA1")
+    );
+    let tables: Vec<&str> = r
+        .meta
+        .data_sources
+        .iter()
+        .filter(|(k, _)| k == "table")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(tables, ["DeviceImageLoadEvents", "DeviceFileEvents"]);
+    assert_eq!(
+        ir::exclusions(&r.logic),
+        [
+            row(
+                "FolderPath",
+                Kind::StartsWith,
+                &[r"C:\windows\assembly\nativeimages_"]
+            ),
+            row("ProfileAvailability", Kind::Eq, &["Error"]),
+        ]
+    );
+    let ind = ir::indicators(&r.logic);
+    assert!(ind.contains(&row(
+        "InitiatingProcessFileName",
+        Kind::Eq,
+        &["wsmprovhost.exe"]
+    )));
+    assert!(ind.contains(&row(
+        "ActionType",
+        Kind::Eq,
+        &["FileCreated", "FileModified", "FileRenamed"]
+    )));
+    // The join's root reaches both lets.
+    assert_eq!(
+        r.logic.stages[6].expr,
+        Some(Expr::And(vec![Expr::Stage(5), Expr::Stage(4)]))
+    );
+}
+
+#[test]
+fn string_operators_and_negations() {
+    let l = lower(
+        "T | where A == \"x\" and B =~ \"y\" and C != \"z\" and D !~ \"w\"\n\
+         | where E has \"h\" and F !contains_cs \"c\" and G startswith \"s\" and H !endswith \"e\"\n\
+         | where I matches regex @\"a\\d\" and J in (\"1\", \"2\") and K !in~ (\"3\") and L has_any (\"p\", \"q\")\n\
+         | where isnotempty(M) and not(isnull(N)) and O > 5 and 10 >= P and Q == R",
+    );
+    assert_eq!(
+        ir::exclusions(&l),
+        [
+            row("C", Kind::Eq, &["z"]),
+            row("D", Kind::Eq, &["w"]),
+            row("F", Kind::Contains, &["c"]),
+            row("H", Kind::EndsWith, &["e"]),
+            row("K", Kind::Eq, &["3"]),
+            row("N", Kind::Null, &[]),
+        ]
+    );
+    let ind = ir::indicators(&l);
+    for r in [
+        row("A", Kind::Eq, &["x"]),
+        row("B", Kind::Eq, &["y"]),
+        row("E", Kind::Contains, &["h"]),
+        row("G", Kind::StartsWith, &["s"]),
+        row("I", Kind::Regex, &[r"a\d"]),
+        row("J", Kind::Eq, &["1", "2"]),
+        row("L", Kind::Contains, &["p", "q"]),
+        row("M", Kind::Exists, &[]),
+        row("O", Kind::Gt, &["5"]),
+        row("P", Kind::Lte, &["10"]),
+        row("Q", Kind::Fieldref, &["R"]),
+    ] {
+        assert!(ind.contains(&r), "{r:?} not in {ind:?}");
+    }
+    // `==` is case-sensitive, `=~` not; `has` carries its note.
+    let preds: Vec<&ir::Predicate> = l
+        .stages
+        .iter()
+        .filter_map(|s| s.expr.as_ref())
+        .flat_map(collect)
+        .collect();
+    let find = |f: &str| {
+        preds
+            .iter()
+            .find(|p| p.field.as_deref() == Some(f))
+            .unwrap()
+    };
+    assert!(find("A").case_sensitive);
+    assert!(!find("B").case_sensitive);
+    assert!(find("F").case_sensitive);
+    assert_eq!(find("E").transforms, [HAS_NOTE]);
+    assert!(find("J").case_sensitive, "`in` is case-sensitive");
+}
+
+fn collect(e: &Expr) -> Vec<&ir::Predicate> {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().flat_map(collect).collect(),
+        Expr::Not(e) => collect(e),
+        Expr::Pred(p) => vec![p],
+        Expr::Stage(_) => vec![],
+    }
+}
+
+#[test]
+fn stages_labels_texts_and_flow() {
+    let l = lower(
+        "let procs = dynamic([\"a.exe\", \"b.exe\"]);\n\
+         DeviceProcessEvents\n\
+         | filter FileName in~ (procs)\n\
+         | invoke FileProfile(SHA1, 1000)\n\
+         | summarize count() by DeviceId, FileName\n\
+         | where count_ < 50",
+    );
+    let labels: Vec<&str> = l.stages.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "let procs",
+            "table DeviceProcessEvents",
+            "filter",
+            "invoke FileProfile",
+            "summarize",
+            "where"
+        ]
+    );
+    assert_eq!(l.stages[2].text, "| filter FileName in~ (procs)");
+    assert_eq!(l.stages[4].group_by, ["DeviceId", "FileName"]);
+    // Each stage refers to the one before; the last is the only root.
+    assert_eq!(l.stages[3].expr, Some(Expr::Stage(2)));
+    assert_eq!(
+        ir::indicators(&l),
+        [
+            row("FileName", Kind::Eq, &["a.exe", "b.exe"]),
+            row("count_", Kind::Lt, &["50"]),
+        ]
+    );
+}
+
+#[test]
+fn joins_dedup_union_and_tables() {
+    let src = "let Known = DeviceNetworkEvents | where RemotePort == 443;\n\
+        DeviceProcessEvents\n\
+        | where FileName =~ \"x.exe\"\n\
+        | join kind=leftanti Known on DeviceId\n\
+        | join kind=leftouter (DeviceFileEvents | where FolderPath contains \"tmp\") on DeviceId\n\
+        | union (DeviceEvents | where ActionType == \"A\")\n\
+        | join kind=leftanti (\n    SecurityAlert\n    | where ProviderName has \"ASI\"\n) on DedupEntity";
+    let q = kql::parse(src).unwrap();
+    let low = lower_query(&q, src);
+    assert_eq!(
+        low.tables,
+        [
+            "DeviceNetworkEvents",
+            "DeviceProcessEvents",
+            "DeviceFileEvents",
+            "DeviceEvents",
+            "SecurityAlert"
+        ]
+    );
+    let labels: Vec<&str> = low.logic.stages.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "let Known",
+            "table DeviceProcessEvents",
+            "where",
+            "join",
+            "join",
+            "union",
+            "join (de-duplication)"
+        ]
+    );
+    // A leftanti join suppresses the rows of its right side; the de-duplication join and the
+    // outer join do not decide what matches.
+    assert_eq!(
+        ir::exclusions(&low.logic),
+        [],
+        "the leftanti join is inside the union's Or, not a top-level conjunct"
+    );
+    let ind = ir::indicators(&low.logic);
+    assert_eq!(
+        ind,
+        [
+            row("FileName", Kind::Eq, &["x.exe"]),
+            row("ActionType", Kind::Eq, &["A"]),
+        ]
+    );
+    let l = lower("T | where A == 1 | join kind=leftanti (U | where B == 2) on K");
+    assert_eq!(ir::exclusions(&l), [row("B", Kind::Eq, &["2"])]);
+}
+
+#[test]
+fn parse_errors_are_positioned_in_the_file() {
+    let md =
+        "# Two queries\n\nFirst:\n```kql\nT\n| where A ==\n```\nSecond:\n```kql\nU | take 1\n```\n";
+    let doc = read_markdown("two.md", md);
+    let l = document_rules(&doc, "s", "two.md", "dir/two.md", md);
+    assert_eq!(l.rules.len(), 1, "the second query still reads");
+    assert_eq!(l.rules[0].key, "s/two.md#2");
+    assert_eq!(l.rules[0].meta.title, "Two queries: Second");
+    assert_eq!(l.problems.len(), 1);
+    let d = &l.problems[0];
+    assert_eq!(d.severity, ir::Severity::Error);
+    assert_eq!((d.path.as_str(), d.line), ("dir/two.md", 7), "{d}");
+    assert!(d.message.contains("expected"), "{d}");
+}
+
+#[test]
+fn kql_file_rule() {
+    let text = "// Rare parent of cmd.exe\n// T1059.003\nDeviceProcessEvents\n| where FileName =~ \"cmd.exe\"\n";
+    let doc = read_kql_file("q/Rare_Parent.kql", text);
+    let l = document_rules(
+        &doc,
+        "hunting",
+        "q/Rare_Parent.kql",
+        "q/Rare_Parent.kql",
+        text,
+    );
+    assert!(l.problems.is_empty());
+    let r = &l.rules[0];
+    assert_eq!(r.key, "hunting/q/Rare_Parent.kql");
+    assert_eq!(r.meta.title, "Rare Parent");
+    assert_eq!(r.meta.description, "Rare parent of cmd.exe\nT1059.003");
+    assert_eq!(r.attack, ["T1059.003"]);
+    assert_eq!(r.format, ir::Format::Kql);
+    assert_eq!(r.language, "kql");
+    assert_eq!(
+        r.meta.data_sources,
+        [("table".to_string(), "DeviceProcessEvents".to_string())]
+    );
+}

@@ -11,15 +11,55 @@ pub enum FileFormat {
     Sigma,
     /// A Splunk security_content detection (top-level `name:` and `search:`).
     Splunk,
+    /// KQL: a `.kql` file, markdown with KQL blocks, a FalconFriday rule (see [`detect_kql`]).
+    Kql,
 }
 
 /// Recognise a file's format; `None` for files that are not rules (licenses, READMEs, data).
 pub fn detect(path: &Path, text: &str) -> Option<FileFormat> {
+    if let Some(f) = detect_kql(path, text) {
+        return Some(f);
+    }
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "yml" | "yaml" if looks_like_sigma(text) => Some(FileFormat::Sigma),
         "yml" | "yaml" if looks_like_splunk(text) => Some(FileFormat::Splunk),
         _ => None,
+    }
+}
+
+/// KQL content: a `.kql` file; a markdown file (`.md`, `.markdown`) with at least one KQL code
+/// block; a file without extension holding a FalconFriday rule (the FalconFriday repository has
+/// one). Markdown without KQL blocks (READMEs) is not a rule file.
+pub fn detect_kql(path: &Path, text: &str) -> Option<FileFormat> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let yes = match ext.as_deref() {
+        Some("kql") => true,
+        Some("md" | "markdown") => kql::content::has_kql_blocks(text),
+        None => text.starts_with("# ") && kql::content::is_falconfriday(text),
+        Some(_) => false,
+    };
+    yes.then_some(FileFormat::Kql)
+}
+
+/// Read a KQL file (see [`detect_kql`]): one rule per query.
+fn read_kql(source: &str, path: &Path, rel: &str, display: &str, text: &str) -> FileRead {
+    let is_kql_file = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("kql"));
+    let doc = if is_kql_file {
+        kql::content::read_kql_file(display, text)
+    } else {
+        kql::content::read_markdown(display, text)
+    };
+    let l = kql::lower::document_rules(&doc, source, rel, display, text);
+    FileRead {
+        rules: l.rules,
+        diagnostics: l.problems,
+        format: Some(FileFormat::Kql),
     }
 }
 
@@ -234,6 +274,7 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
                 format: Some(FileFormat::Splunk),
             }
         }
+        Some(FileFormat::Kql) => read_kql(source, path, rel, display, text),
         None => FileRead {
             rules: vec![],
             diagnostics: vec![],

@@ -462,7 +462,7 @@ impl Lowerer<'_> {
                 self.scan(expr);
                 for item in list {
                     // A list item that is a let name or a subquery reads a table.
-                    if is_tabular(item, &self.lets) {
+                    if is_subquery(item, &self.lets) {
                         self.tabular(item);
                     } else {
                         self.scan(item);
@@ -522,7 +522,7 @@ impl Lowerer<'_> {
         self.pred(e)
     }
 
-    fn pred(&self, e: &ast::Expr) -> Option<Expr> {
+    fn pred(&mut self, e: &ast::Expr) -> Option<Expr> {
         match &e.kind {
             ExprKind::And(v) => and(v.iter().filter_map(|e| self.pred(e)).collect()),
             ExprKind::Or(v) => {
@@ -532,6 +532,18 @@ impl Lowerer<'_> {
             }
             ExprKind::Not(x) => self.pred(x).map(not),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::List { op, expr, list }
+                if list.iter().any(|i| is_subquery(i, &self.lets)) =>
+            {
+                // `x in (subquery)`: a semi-join, read as the subquery's expression (`!in`: its
+                // `Not`), as joins are.
+                let parts: Option<Vec<Expr>> = list.iter().map(|i| self.tabular(i)).collect();
+                let e = and(parts?)?;
+                Some(match op {
+                    ListOp::NotIn | ListOp::NotInCi => not(e),
+                    _ => e,
+                })
+            }
             ExprKind::List { op, expr, list } => {
                 let field = self.field(expr)?;
                 let mut values = Vec::new();
@@ -577,7 +589,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn call(&self, name: &str, args: &[ast::Expr]) -> Option<Expr> {
+    fn call(&mut self, name: &str, args: &[ast::Expr]) -> Option<Expr> {
         let kind = match name {
             "isnull" | "isempty" => Kind::Null,
             "isnotnull" | "isnotempty" => Kind::Exists,
@@ -602,7 +614,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn binary(&self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr) -> Option<Expr> {
+    fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr) -> Option<Expr> {
         // A literal on the left of a symmetric comparison: read it the other way round.
         let (lhs, rhs, op) = match (self.field(lhs), self.field(rhs)) {
             (None, Some(_)) => (rhs, lhs, flip(op)?),
@@ -756,6 +768,15 @@ fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
         ExprKind::Call { name, .. } => matches!(name.as_str(), "materialize" | "view"),
         ExprKind::Ident(n) => !matches!(lets.get(n), Some(Bound::Values(_) | Bound::Other)),
         _ => false,
+    }
+}
+
+/// A list item that is a table: a pipe, a source operator, or a tabular let (a bare name in a
+/// list is a column or a scalar, never taken for a table).
+fn is_subquery(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
+    match &e.kind {
+        ExprKind::Ident(n) => matches!(lets.get(n), Some(Bound::Stage(_))),
+        _ => is_tabular(e, lets),
     }
 }
 

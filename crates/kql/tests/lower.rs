@@ -309,3 +309,18 @@ fn kql_file_rule() {
         [("table".to_string(), "DeviceProcessEvents".to_string())]
     );
 }
+
+#[test]
+fn in_subquery_is_a_semi_join() {
+    let l = lower(
+        "let K = U | where B == 1;\nT | where A in ((K | project A)) and C !in ((V | where D == 2 | project C)) and E in (F)",
+    );
+    assert_eq!(ir::exclusions(&l), [row("D", Kind::Eq, &["2"])]);
+    assert_eq!(ir::indicators(&l), [row("B", Kind::Eq, &["1"])]);
+    let q = kql::parse("T | where E in (F, G)").unwrap();
+    assert_eq!(
+        lower_query(&q, "T | where E in (F, G)").tables,
+        ["T"],
+        "a bare name in a list is not a table"
+    );
+}

@@ -186,6 +186,8 @@ pub struct RulePage<'a> {
     pub indicators: Vec<IndicatorRow>,
     pub translations: Vec<TranslationBlock>,
     pub data_sources: Vec<DataSourceRow>,
+    /// Sections of prose from the rule's document (KQL rules).
+    pub prose: Vec<Prose<'a>>,
 }
 
 fn display_title(rule: &Rule) -> &str {
@@ -292,10 +294,12 @@ impl<'a> RulePage<'a> {
             r.referenced_by.iter().map(link).collect(),
             false,
         );
+        let prose = prose_sections(r.format, m);
         item(
             "Other attributes",
             m.custom
                 .iter()
+                .filter(|(k, _)| !prose.iter().any(|p| p.title == k.as_str()))
                 .map(|(k, v)| Link::text(format!("{k}: {v}")))
                 .collect(),
             false,
@@ -441,8 +445,36 @@ impl<'a> RulePage<'a> {
             indicators,
             translations,
             data_sources,
+            prose,
         }
     }
+}
+
+/// A section of prose kept from the rule's document (FalconFriday's Considerations,
+/// Detection Blind Spots, …), as paragraphs.
+pub struct Prose<'a> {
+    pub title: &'a str,
+    pub paragraphs: Vec<&'a str>,
+}
+
+/// For KQL rules, the custom attributes that are paragraphs of text (a line break or more than
+/// 80 characters) become sections of their own instead of `Other attributes` entries.
+fn prose_sections(format: Format, m: &ir::Meta) -> Vec<Prose<'_>> {
+    if format != Format::Kql {
+        return Vec::new();
+    }
+    m.custom
+        .iter()
+        .filter(|(_, v)| v.contains('\n') || v.chars().count() > 80)
+        .map(|(k, v)| Prose {
+            title: k,
+            paragraphs: v
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect(),
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ pub enum OperatorKind {
         params: Vec<OptParam>,
         aggs: Vec<SeriesAgg>,
         on: Expr,
-        range: SeriesRange,
+        range: Box<SeriesRange>,
         by: Vec<Assign>,
     },
     Render {
@@ -259,7 +259,7 @@ pub enum OperatorKind {
     Sample(Expr),
     SampleDistinct {
         count: Expr,
-        of: Expr,
+        of: Box<Expr>,
     },
     /// `search [kind=…] [in (T, …)] predicate`.
     Search {
@@ -274,9 +274,9 @@ pub enum OperatorKind {
     /// `range name from a to b step c` (a source).
     Range {
         name: Name,
-        from: Expr,
-        to: Expr,
-        step: Expr,
+        from: Box<Expr>,
+        to: Box<Expr>,
+        step: Box<Expr>,
     },
     /// Any other operator (`scan`, `fork`, `facet`, …): its name and the tokens up to the next
     /// `|` outside brackets, as written (comments dropped).
@@ -780,7 +780,7 @@ impl Operator {
                     }
                 }
                 on.clear_spans();
-                match range {
+                match &mut **range {
                     SeriesRange::FromTo { from, to, step } => {
                         if let Some(f) = from {
                             f.clear_spans();

@@ -116,7 +116,11 @@ pub fn ident_char(c: u8) -> bool {
 /// Whether `s` lexes as one plain identifier token (`$` only first).
 pub fn is_plain_ident(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty() && ident_start(b[0]) && b[1..].iter().all(|&c| ident_char(c))
+    // A leading no-break space or byte order mark is skipped as whitespace.
+    !b.is_empty()
+        && ident_start(b[0])
+        && b[1..].iter().all(|&c| ident_char(c))
+        && !s.starts_with(['\u{a0}', '\u{feff}'])
 }
 
 /// Cut `src` into tokens; the last is [`TokenKind::Eof`]. Lexing stops after the first error

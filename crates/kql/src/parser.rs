@@ -254,8 +254,13 @@ impl<'a> Parser<'a> {
             K::Pipe | K::Semi | K::RParen | K::RBrace | K::RBracket | K::Eof
         )
     }
+    /// A plain name at token `n`: an identifier token other than `!has`-like and `in~`-like
+    /// operator words.
     fn is_name_tok(&self, n: usize) -> bool {
-        self.kind_at(n) == K::Ident && lexer::is_plain_ident(self.text_at(n))
+        let t = self.tok(n);
+        t.kind == K::Ident
+            && self.src.as_bytes().get(t.span.start) != Some(&b'!')
+            && self.src.as_bytes().get(t.span.end.wrapping_sub(1)) != Some(&b'~')
     }
 
     // ---- statements ----
@@ -467,7 +472,10 @@ impl<'a> Parser<'a> {
         let is_source_op = self.is_word("union")
             || self.is_word("print")
             || self.is_word("search")
-            || (self.is_word("range") && self.is_name_tok(1) && self.word_at(2, "from"));
+            || (self.is_word("range") && self.name_ahead(1) && {
+                let after = if self.kind_at(1) == K::LBracket { 4 } else { 2 };
+                self.word_at(after, "from")
+            });
         if is_source_op {
             let op = self.operator()?;
             return Ok(Expr {
@@ -730,7 +738,7 @@ impl<'a> Parser<'a> {
                 self.expect_word("of")?;
                 O::SampleDistinct {
                     count,
-                    of: self.expr()?,
+                    of: Box::new(self.expr()?),
                 }
             }
             "search" => {
@@ -767,9 +775,9 @@ impl<'a> Parser<'a> {
                 self.expect_word("step")?;
                 O::Range {
                     name,
-                    from,
-                    to,
-                    step: self.expr()?,
+                    from: Box::new(from),
+                    to: Box::new(to),
+                    step: Box::new(self.expr()?),
                 }
             }
             _ => O::Generic {
@@ -819,7 +827,7 @@ impl<'a> Parser<'a> {
     fn param_value(&mut self) -> R<Expr> {
         let t = self.tok(0).clone();
         let kind = match t.kind {
-            K::Ident if lexer::is_plain_ident(self.text_of(&t)) => match self.text_of(&t) {
+            K::Ident if self.is_name_tok(0) => match self.text_of(&t) {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
                 s => ExprKind::Ident(s.to_string()),
@@ -1051,7 +1059,7 @@ impl<'a> Parser<'a> {
             params,
             aggs,
             on,
-            range,
+            range: Box::new(range),
             by,
         })
     }
@@ -1402,7 +1410,7 @@ impl<'a> Parser<'a> {
                     span: n.span,
                 });
             }
-            K::Ident if lexer::is_plain_ident(text) && !is_operator_word(text) => {
+            K::Ident if self.is_name_tok(0) && !is_operator_word(text) => {
                 if self.kind_at(1) == K::LParen {
                     return match text {
                         "dynamic" => self.dynamic(),
@@ -1527,6 +1535,7 @@ impl<'a> Parser<'a> {
 
     /// `datatable(cols) [values]`, `externaldata(cols) [urls] [with (options)]`.
     fn data_source(&mut self, which: &str) -> R<Expr> {
+        self.enter()?;
         let start = self.start();
         self.bump();
         self.bump();
@@ -1555,6 +1564,7 @@ impl<'a> Parser<'a> {
                 with,
             }
         };
+        self.leave();
         Ok(Expr {
             kind,
             span: start..self.end(),

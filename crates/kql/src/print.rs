@@ -692,7 +692,7 @@ fn operator(op: &Operator, out: &mut String) {
             }
             out.push_str(" on ");
             expr_at(on, 7, out);
-            match range {
+            match &**range {
                 SeriesRange::FromTo { from, to, step } => {
                     if let Some(f) = from {
                         out.push_str(" from ");

@@ -127,7 +127,15 @@ fn errors_name_position_expected_and_found() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    for (open, close) in [("(", ")"), ("f(", ")"), ("dynamic([", "])"), ("-", "")] {
+    for (open, close) in [
+        ("(", ")"),
+        ("f(", ")"),
+        ("dynamic([", "])"),
+        ("-", ""),
+        ("datatable(a:string)[", "]"),
+        ("T | join (", ") on a"),
+        ("a.b[", "]"),
+    ] {
         let src = format!("{}1{}", open.repeat(5000), close.repeat(5000));
         let e = parse(&src).expect_err("too deep");
         assert!(e.expected.contains("levels of nesting"), "{e}");
@@ -480,6 +488,7 @@ fn every_tabular_operator() {
         ("union withsource=T Device* | count", "union"),
         ("print a = 1, b = \"x\"", "print"),
         ("range x from 1 to 10 step 1", "range"),
+        ("range ['x y'] from 1 to 10 step 1", "range"),
         ("search in (T) \"text\"", "search"),
         ("search \"text\" | take 1", "search"),
     ];
@@ -746,6 +755,8 @@ fn literals() {
     assert_eq!(lit("['odd name']"), ExprKind::Ident("odd name".into()));
     assert_eq!(lit("[\"has\"]"), ExprKind::Ident("has".into()));
     assert_eq!(lit("$left"), ExprKind::Ident("$left".into()));
+    // A name starting with a no-break space keeps it (the lexer skips one before a token).
+    assert_eq!(lit("['\u{a0}x']"), ExprKind::Ident("\u{a0}x".into()));
     assert!(matches!(lit("a[\"b\"]"), ExprKind::Index { .. }));
     assert!(matches!(lit("a.['b c']"), ExprKind::Member { name, .. } if name == "b c"));
     assert!(

@@ -281,7 +281,7 @@ pub fn next(src: &str, pos: usize) -> Token {
                     _ => {}
                 }
             }
-            if TYPED_LITERALS.contains(&word) {
+            if matches!(c, b'd' | b't' | b'g') && TYPED_LITERALS.contains(&word) {
                 let open = skip_trivia(src, end);
                 if b.get(open) == Some(&b'(') {
                     return match src[open..].find(')') {
@@ -385,6 +385,9 @@ pub fn string_value(text: &str) -> (bool, StrForm, String) {
     if let Some(r) = rest.strip_prefix('@') {
         let q = r.chars().next().unwrap_or('"');
         let inner = r.get(1..r.len().saturating_sub(1)).unwrap_or("");
+        if !inner.contains(q) {
+            return (obf, StrForm::Verbatim, inner.to_string());
+        }
         let doubled: String = [q, q].iter().collect();
         return (
             obf,
@@ -393,14 +396,17 @@ pub fn string_value(text: &str) -> (bool, StrForm, String) {
         );
     }
     let inner = rest.get(1..rest.len().saturating_sub(1)).unwrap_or("");
+    if !inner.contains('\\') {
+        return (obf, StrForm::Plain, inner.to_string());
+    }
     let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
+    let mut rest = inner;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let mut chars = rest[i + 1..].chars();
+        let next = chars.next();
+        rest = chars.as_str();
+        match next {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
             Some('r') => out.push('\r'),
@@ -414,6 +420,7 @@ pub fn string_value(text: &str) -> (bool, StrForm, String) {
             None => out.push('\\'),
         }
     }
+    out.push_str(rest);
     (obf, StrForm::Plain, out)
 }
 

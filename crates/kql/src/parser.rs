@@ -54,8 +54,8 @@ impl std::error::Error for ParseError {}
 /// Parse a whole query: `;`-separated statements.
 pub fn parse(src: &str) -> Result<Query, ParseError> {
     let mut p = Parser::new(src);
-    let statements = p.statements(false)?;
-    p.expect_eof("'|', ';' or end of input")?;
+    let statements = p.statements(false).map_err(|e| *e)?;
+    p.expect_eof("'|', ';' or end of input").map_err(|e| *e)?;
     Ok(Query {
         statements,
         span: 0..src.len(),
@@ -65,12 +65,28 @@ pub fn parse(src: &str) -> Result<Query, ParseError> {
 /// Parse one expression (scalar or tabular) alone.
 pub fn parse_expr(src: &str) -> Result<Expr, ParseError> {
     let mut p = Parser::new(src);
-    let e = p.tabular()?;
-    p.expect_eof("'|' or end of input")?;
+    let e = p.tabular().map_err(|e| *e)?;
+    p.expect_eof("'|' or end of input").map_err(|e| *e)?;
     Ok(e)
 }
 
-type R<T> = Result<T, ParseError>;
+/// Errors are boxed inside the parser: results stay small as they travel up the recursion.
+type R<T> = Result<T, Box<ParseError>>;
+
+/// A binary operator as the precedence climber sees it.
+#[derive(Clone, Copy)]
+enum Op {
+    Or,
+    And,
+    Bin(BinOp),
+    Matches,
+    List(ListOp),
+    Between(bool),
+}
+
+fn op_precedence(op: BinOp) -> u8 {
+    op.precedence()
+}
 
 struct Parser<'a> {
     src: &'a str,
@@ -179,13 +195,13 @@ impl<'a> Parser<'a> {
     }
     fn err_at<T>(&self, t: &Token, expected: &str) -> R<T> {
         let (line, column) = lexer::line_col(self.src, t.span.start);
-        Err(ParseError {
+        Err(Box::new(ParseError {
             offset: t.span.start,
             line,
             column,
             expected: expected.to_string(),
             found: self.describe(t),
-        })
+        }))
     }
     fn err<T>(&self, expected: &str) -> R<T> {
         self.err_at(self.tok(0), expected)
@@ -215,13 +231,13 @@ impl<'a> Parser<'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             let (line, column) = lexer::line_col(self.src, self.start());
-            return Err(ParseError {
+            return Err(Box::new(ParseError {
                 offset: self.start(),
                 line,
                 column,
                 expected: format!("at most {MAX_DEPTH} levels of nesting"),
                 found: "deeper nesting".to_string(),
-            });
+            }));
         }
         Ok(())
     }
@@ -1147,149 +1163,145 @@ impl<'a> Parser<'a> {
     // ---- scalar expressions ----
 
     fn expr(&mut self) -> R<Expr> {
-        let first = self.and()?;
-        if !self.is_word("or") {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.eat_word("or") {
-            items.push(self.and()?);
-        }
-        Ok(nary(items, ExprKind::Or))
+        self.binary(1)
     }
 
-    fn and(&mut self) -> R<Expr> {
-        let first = self.cmp()?;
-        if !self.is_word("and") {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.eat_word("and") {
-            items.push(self.cmp()?);
-        }
-        Ok(nary(items, ExprKind::And))
-    }
-
-    fn cmp(&mut self) -> R<Expr> {
-        let mut lhs = self.add()?;
-        let depth = self.depth;
-        loop {
-            let t = self.tok(0).clone();
-            let text = self.text_of(&t);
-            let op = match t.kind {
-                K::EqEq => Some(BinOp::Eq),
-                K::Neq => Some(BinOp::Ne),
-                K::Lt => Some(BinOp::Lt),
-                K::Le => Some(BinOp::Le),
-                K::Gt => Some(BinOp::Gt),
-                K::Ge => Some(BinOp::Ge),
-                K::EqTilde => Some(BinOp::EqCi),
-                K::NeqTilde => Some(BinOp::NeCi),
-                K::Ident => StrOp::from_word(text).map(BinOp::Str),
-                _ => None,
-            };
-            if let Some(op) = op {
-                self.enter()?;
-                self.bump();
-                let rhs = self.add()?;
-                lhs = binary(op, lhs, rhs);
-                continue;
-            }
-            if t.kind != K::Ident {
-                break;
-            }
-            if text == "matches" && self.word_at(1, "regex") {
-                self.enter()?;
-                self.bump();
-                self.bump();
-                let rhs = self.add()?;
-                let op = BinOp::Str(StrOp {
-                    kind: StrOpKind::MatchesRegex,
-                    negated: false,
-                    case_sensitive: true,
-                });
-                lhs = binary(op, lhs, rhs);
-            } else if let Some(op) = ListOp::from_word(text) {
-                self.enter()?;
-                self.bump();
-                self.expect(K::LParen, &format!("'(' after '{text}'"))?;
-                let mut list = vec![];
-                if !self.eat(K::RParen) {
-                    loop {
-                        list.push(self.tabular()?);
-                        if self.eat(K::RParen) {
-                            break;
+    /// The binary operator at the current token and its precedence.
+    fn peek_op(&self) -> Option<(u8, Op)> {
+        let t = self.tok(0);
+        let bin = |op| Some((op_precedence(op), Op::Bin(op)));
+        match t.kind {
+            K::EqEq => bin(BinOp::Eq),
+            K::Neq => bin(BinOp::Ne),
+            K::Lt => bin(BinOp::Lt),
+            K::Le => bin(BinOp::Le),
+            K::Gt => bin(BinOp::Gt),
+            K::Ge => bin(BinOp::Ge),
+            K::EqTilde => bin(BinOp::EqCi),
+            K::NeqTilde => bin(BinOp::NeCi),
+            K::Plus => bin(BinOp::Add),
+            K::Minus => bin(BinOp::Sub),
+            K::Star => bin(BinOp::Mul),
+            K::Slash => bin(BinOp::Div),
+            K::Percent => bin(BinOp::Mod),
+            K::Ident => {
+                let text = self.text_of(t);
+                match text {
+                    "or" => Some((1, Op::Or)),
+                    "and" => Some((2, Op::And)),
+                    "between" | "!between" => Some((3, Op::Between(text == "!between"))),
+                    "matches" if self.word_at(1, "regex") => Some((3, Op::Matches)),
+                    _ => {
+                        if let Some(l) = ListOp::from_word(text) {
+                            Some((3, Op::List(l)))
+                        } else {
+                            StrOp::from_word(text).map(|s| (3, Op::Bin(BinOp::Str(s))))
                         }
-                        self.expect(K::Comma, "',' or ')'")?;
                     }
                 }
-                let span = lhs.span.start..self.end();
-                lhs = Expr {
-                    kind: ExprKind::List {
-                        op,
-                        expr: Box::new(lhs),
-                        list,
-                    },
-                    span,
-                };
-            } else if text == "between" || text == "!between" {
-                self.enter()?;
-                self.bump();
-                self.expect(K::LParen, &format!("'(' after '{text}'"))?;
-                let low = self.expr()?;
-                self.expect(K::DotDot, "'..'")?;
-                let high = self.expr()?;
-                self.expect(K::RParen, "')'")?;
-                let span = lhs.span.start..self.end();
-                lhs = Expr {
-                    kind: ExprKind::Between {
-                        negated: text == "!between",
-                        expr: Box::new(lhs),
-                        low: Box::new(low),
-                        high: Box::new(high),
-                    },
-                    span,
-                };
-            } else {
-                break;
             }
+            _ => None,
         }
-        self.depth = depth;
-        Ok(lhs)
     }
 
-    fn add(&mut self) -> R<Expr> {
-        let mut lhs = self.mul()?;
-        let depth = self.depth;
-        loop {
-            let op = match self.kind() {
-                K::Plus => BinOp::Add,
-                K::Minus => BinOp::Sub,
-                _ => break,
-            };
-            self.enter()?;
-            self.bump();
-            let rhs = self.mul()?;
-            lhs = binary(op, lhs, rhs);
-        }
-        self.depth = depth;
-        Ok(lhs)
-    }
-
-    fn mul(&mut self) -> R<Expr> {
+    /// Precedence climbing: an operand and the operators binding at least as tightly as `min`
+    /// (1 `or`, 2 `and`, 3 comparisons, 4 `+ -`, 5 `* / %`); comparisons and arithmetic are
+    /// left-associative, `and`/`or` chains one n-ary node.
+    fn binary(&mut self, min: u8) -> R<Expr> {
         let mut lhs = self.unary()?;
         let depth = self.depth;
-        loop {
-            let op = match self.kind() {
-                K::Star => BinOp::Mul,
-                K::Slash => BinOp::Div,
-                K::Percent => BinOp::Mod,
-                _ => break,
-            };
-            self.enter()?;
-            self.bump();
-            let rhs = self.unary()?;
-            lhs = binary(op, lhs, rhs);
+        while let Some((prec, op)) = self.peek_op() {
+            if prec < min {
+                break;
+            }
+            match op {
+                Op::Or | Op::And => {
+                    let word = if prec == 1 { "or" } else { "and" };
+                    let mut items = vec![lhs];
+                    while self.eat_word(word) {
+                        items.push(self.binary(prec + 1)?);
+                    }
+                    lhs = nary(
+                        items,
+                        if prec == 1 {
+                            ExprKind::Or
+                        } else {
+                            ExprKind::And
+                        },
+                    );
+                }
+                Op::Bin(op) => {
+                    self.enter()?;
+                    self.bump();
+                    let rhs = if prec == 5 {
+                        self.unary()?
+                    } else {
+                        self.binary(prec + 1)?
+                    };
+                    lhs = binary(op, lhs, rhs);
+                }
+                Op::Matches => {
+                    self.enter()?;
+                    self.bump();
+                    self.bump();
+                    let rhs = self.binary(4)?;
+                    let op = BinOp::Str(StrOp {
+                        kind: StrOpKind::MatchesRegex,
+                        negated: false,
+                        case_sensitive: true,
+                    });
+                    lhs = binary(op, lhs, rhs);
+                }
+                Op::List(op) => {
+                    self.enter()?;
+                    let t = self.bump();
+                    if self.kind() != K::LParen {
+                        return self.err(&format!("'(' after '{}'", self.text_of(&t)));
+                    }
+                    self.bump();
+                    let mut list = vec![];
+                    if !self.eat(K::RParen) {
+                        loop {
+                            list.push(self.tabular()?);
+                            if self.eat(K::RParen) {
+                                break;
+                            }
+                            self.expect(K::Comma, "',' or ')'")?;
+                        }
+                    }
+                    let span = lhs.span.start..self.end();
+                    lhs = Expr {
+                        kind: ExprKind::List {
+                            op,
+                            expr: Box::new(lhs),
+                            list,
+                        },
+                        span,
+                    };
+                }
+                Op::Between(negated) => {
+                    self.enter()?;
+                    let t = self.bump();
+                    if self.kind() != K::LParen {
+                        return self.err(&format!("'(' after '{}'", self.text_of(&t)));
+                    }
+                    self.bump();
+                    let low = self.expr()?;
+                    self.expect(K::DotDot, "'..'")?;
+                    let high = self.expr()?;
+                    self.expect(K::RParen, "')'")?;
+                    let span = lhs.span.start..self.end();
+                    lhs = Expr {
+                        kind: ExprKind::Between {
+                            negated,
+                            expr: Box::new(lhs),
+                            low: Box::new(low),
+                            high: Box::new(high),
+                        },
+                        span,
+                    };
+                }
+            }
         }
         self.depth = depth;
         Ok(lhs)

@@ -20,7 +20,7 @@
 //!   is `regex`; `in`/`in~` one `eq` with all values, `has_any` one `contains`, `has_all` an
 //!   `And`; the `!` forms and `not(…)` are `Not`; `isnull`/`isempty` `null`,
 //!   `isnotnull`/`isnotempty` `exists`; `<`, `<=`, `>`, `>=` with a literal `lt`…`gte`;
-//!   `between` an `And` of `gte` and `lte`; `ipv4_is_in_range`/`ipv4_is_match(col, "cidr")`
+//!   `between` an `And` of `gte` and `lte`; `ipv4_is_in_range`/`ipv6_is_in_range`/`ipv4_is_match(col, "cidr")`
 //!   `cidr`; two columns compared, `fieldref`. Anything else (`ago()`, computed values, a list
 //!   holding a subquery) gives no predicate: within an `And` it is left out, so the rule reads as
 //!   matching at least what the predicates say.
@@ -593,12 +593,14 @@ impl Lowerer<'_> {
         let kind = match name {
             "isnull" | "isempty" => Kind::Null,
             "isnotnull" | "isnotempty" => Kind::Exists,
-            "ipv4_is_in_range" | "ipv4_is_match" | "ipv6_is_match" if args.len() == 2 => {
+            "ipv4_is_in_range" | "ipv4_is_match" | "ipv6_is_in_range" | "ipv6_is_match"
+                if args.len() == 2 =>
+            {
                 let field = self.field(&args[0])?;
                 let cidr = self.literal(&args[1])?;
                 return Some(pred(field, Kind::Cidr, vec![cidr], false, &[]));
             }
-            "ipv4_is_in_any_range" if args.len() >= 2 => {
+            "ipv4_is_in_any_range" | "ipv6_is_in_any_range" if args.len() >= 2 => {
                 let field = self.field(&args[0])?;
                 let mut values = Vec::new();
                 for a in &args[1..] {

@@ -324,3 +324,14 @@ fn in_subquery_is_a_semi_join() {
         "a bare name in a list is not a table"
     );
 }
+
+#[test]
+fn cidr_functions() {
+    let l = lower(
+        "T | where not(ipv4_is_in_range(RemoteIP, \"10.0.0.0/8\") or ipv6_is_in_range(RemoteIP, \"fe80::/10\"))",
+    );
+    assert_eq!(
+        ir::exclusions(&l),
+        [row("RemoteIP", Kind::Cidr, &["10.0.0.0/8", "fe80::/10"])]
+    );
+}

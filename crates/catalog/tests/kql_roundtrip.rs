@@ -1,0 +1,289 @@
+//! Issue 5, item 6: every KQL query `convert` makes from the SigmaHQ corpus (`kql-xdr`,
+//! `kql-asim`) parses with the `kql` parser, and its lowered predicates match the Sigma rule's.
+//!
+//! The comparison: each side becomes a set of `(polarity, kind, value)`: polarity is whether
+//! the predicate sits under an even number of negations from the rule's root; kinds and values
+//! are normalised to what both languages can say (Sigma `eq "*x*"` is `contains "x"`, `"x*"`
+//! `starts_with`, `"*x"` `ends_with`; escapes `\*`, `\?`, `\\` resolved; values lowercased;
+//! `has` read as `contains`). Fields are left out: the pipelines rename them (Image →
+//! FolderPath), which is `convert`'s business, pinned by its own tests. Left out as well, on
+//! the Sigma side, what KQL writes differently: values with a wildcard inside (written as a
+//! regex), keyword searches, field references, and predicates with value transformations
+//! (`windash`, `base64offset`, … expand into other values); their rules are counted apart.
+//! A query **matches** when every remaining Sigma predicate is among the KQL's predicates;
+//! KQL may have more (the pipelines add conditions such as `ActionType`).
+
+use ir::{Expr, Kind, Logic};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+type Key = (bool, Kind, String);
+
+fn corpus() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/rules");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "corpus missing at {}",
+            p.display()
+        );
+        None
+    }
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every predicate reached from the roots, with its polarity.
+fn walk<'a>(
+    logic: &'a Logic,
+    e: &'a Expr,
+    positive: bool,
+    depth: usize,
+    out: &mut Vec<(bool, &'a ir::Predicate)>,
+) {
+    if depth > 64 {
+        return;
+    }
+    match e {
+        Expr::And(v) | Expr::Or(v) => v
+            .iter()
+            .for_each(|e| walk(logic, e, positive, depth + 1, out)),
+        Expr::Not(e) => walk(logic, e, !positive, depth + 1, out),
+        Expr::Pred(p) => out.push((positive, p)),
+        Expr::Stage(i) => {
+            if let Some(e) = logic.stages.get(*i).and_then(|s| s.expr.as_ref()) {
+                walk(logic, e, positive, depth + 1, out)
+            }
+        }
+    }
+}
+
+fn predicates(logic: &Logic) -> Vec<(bool, &ir::Predicate)> {
+    let mut referenced = vec![false; logic.stages.len()];
+    fn mark(e: &Expr, r: &mut [bool]) {
+        match e {
+            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| mark(e, r)),
+            Expr::Not(e) => mark(e, r),
+            Expr::Stage(i) => r[*i] = true,
+            Expr::Pred(_) => {}
+        }
+    }
+    for s in &logic.stages {
+        if let Some(e) = &s.expr {
+            mark(e, &mut referenced);
+        }
+    }
+    let mut out = Vec::new();
+    for (s, r) in logic.stages.iter().zip(referenced) {
+        if let (Some(e), false) = (&s.expr, r) {
+            walk(logic, e, true, 0, &mut out);
+        }
+    }
+    out
+}
+
+/// A Sigma value as (kind, plain value), or `None` when it holds a wildcard KQL writes as a
+/// regex. `\*`, `\?` and `\\` are escapes; other backslashes are literal.
+fn sigma_value(kind: Kind, v: &str) -> Option<(Kind, String)> {
+    if kind == Kind::Regex {
+        return Some((kind, v.to_lowercase()));
+    }
+    let chars: Vec<char> = v.chars().collect();
+    let mut plain = String::new();
+    let mut wild = Vec::new(); // positions (in plain) of unescaped wildcards
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && matches!(chars.get(i + 1), Some('*' | '?' | '\\')) {
+            plain.push(chars[i + 1]);
+            i += 2;
+            continue;
+        }
+        if c == '*' || c == '?' {
+            wild.push((plain.chars().count(), c));
+        }
+        plain.push(c);
+        i += 1;
+    }
+    if wild.is_empty() {
+        return Some((kind, plain.to_lowercase()));
+    }
+    let n = plain.chars().count();
+    let lead = wild.first().is_some_and(|&(p, c)| p == 0 && c == '*');
+    let trail = wild.last().is_some_and(|&(p, c)| p + 1 == n && c == '*');
+    let inner = wild.len() - usize::from(lead) - usize::from(trail && n > 1);
+    if inner > 0 || n == 1 {
+        return None;
+    }
+    let body: String = plain
+        .chars()
+        .skip(usize::from(lead))
+        .take(n - usize::from(lead) - usize::from(trail))
+        .collect();
+    let kind = match (kind, lead, trail) {
+        (Kind::Eq, true, true) | (Kind::Contains, _, _) => Kind::Contains,
+        (Kind::Eq, true, false) => Kind::EndsWith,
+        (Kind::Eq, false, true) => Kind::StartsWith,
+        (Kind::StartsWith, false, true) => Kind::StartsWith,
+        (Kind::EndsWith, true, false) => Kind::EndsWith,
+        (Kind::StartsWith, true, _) | (Kind::EndsWith, _, true) => Kind::Contains,
+        _ => return None,
+    };
+    Some((kind, body.to_lowercase()))
+}
+
+/// The Sigma side: `None` when the rule holds something left out of the comparison.
+fn sigma_keys(logic: &Logic) -> (BTreeSet<Key>, bool) {
+    let mut out = BTreeSet::new();
+    let mut partial = false;
+    for (pos, p) in predicates(logic) {
+        if p.field.is_none()
+            || p.field
+                .as_deref()
+                .is_some_and(|f| MAPPED_VALUES.contains(&f))
+            || !p.transforms.is_empty()
+            || matches!(p.kind, Kind::Fieldref | Kind::Keyword)
+        {
+            partial = true;
+            continue;
+        }
+        if p.values.is_empty() {
+            out.insert((pos, p.kind, String::new()));
+        }
+        for v in &p.values {
+            match sigma_value(p.kind, v) {
+                Some((k, v)) => {
+                    out.insert((pos, k, v));
+                }
+                None => partial = true,
+            }
+        }
+    }
+    (out, partial)
+}
+
+/// Is a Sigma predicate among the KQL's, allowing for the value rewrites the pipelines make:
+/// `Hashes` values `algo=hex` become the hex in the algorithm's column (kind aside), registry
+/// keys `HKLM\…` become `HKEY_LOCAL_MACHINE\…`.
+fn found(k: &Key, kql: &BTreeSet<Key>) -> bool {
+    let (pos, kind, v) = k;
+    if kql.contains(k) {
+        return true;
+    }
+    if let Some((algo, hex)) = v.split_once('=')
+        && ["md5", "sha1", "sha256", "imphash"].contains(&algo)
+    {
+        return kql.iter().any(|(p, _, w)| p == pos && w == hex);
+    }
+    if let Some(rest) = v.strip_prefix("hklm\\") {
+        return kql.contains(&(*pos, *kind, format!("hkey_local_machine\\{rest}")));
+    }
+    false
+}
+
+/// Sigma fields whose values the pipelines map to other values or drop (`Initiated: 'true'`
+/// is the table itself in XDR and `NetworkDirection` in ASIM; Sysmon's registry `EventType`
+/// names become `ActionType`/`EventType` names): left out, pinned by `convert`'s tests.
+const MAPPED_VALUES: &[&str] = &["Initiated", "EventType"];
+
+fn kql_keys(logic: &Logic) -> BTreeSet<Key> {
+    let mut out = BTreeSet::new();
+    for (pos, p) in predicates(logic) {
+        if p.values.is_empty() {
+            out.insert((pos, p.kind, String::new()));
+        }
+        for v in &p.values {
+            out.insert((pos, p.kind, v.to_lowercase()));
+        }
+    }
+    out
+}
+
+#[test]
+fn converted_sigma_queries_parse_and_keep_their_predicates() {
+    let Some(root) = corpus() else { return };
+    let mut all = Vec::new();
+    files(&root, &mut all);
+    all.sort();
+    let (mut queries, mut parsed, mut full, mut matched, mut partial_rules, mut partial_matched) =
+        (0, 0, 0, 0, 0, 0);
+    let mut parse_errors = Vec::new();
+    let mut mismatches = Vec::new();
+    for p in &all {
+        let rel = p
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let read = catalog::read::read_file("sigma", p, &rel, &rel);
+        for rule in &read.rules {
+            let (sigma, partial) = sigma_keys(&rule.logic);
+            for t in catalog::translate::translations(rule).iter() {
+                let Some(q) = &t.query else { continue };
+                queries += 1;
+                let ast = match kql::parse(q) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        parse_errors.push(format!("{rel} [{}]: {e}\n{q}", t.target));
+                        continue;
+                    }
+                };
+                parsed += 1;
+                let kql = kql::lower::lower_query(&ast, q).logic;
+                let kql = kql_keys(&kql);
+                let missing: Vec<&Key> = sigma.iter().filter(|k| !found(k, &kql)).collect();
+                if partial {
+                    partial_rules += 1;
+                    partial_matched += usize::from(missing.is_empty());
+                } else {
+                    full += 1;
+                    matched += usize::from(missing.is_empty());
+                }
+                if !missing.is_empty() {
+                    let mut m = format!("{missing:?}");
+                    if m.len() > 300 {
+                        m = format!("{}…", m.chars().take(300).collect::<String>());
+                    }
+                    mismatches.push(format!("{rel} [{}]: missing {m}", t.target));
+                }
+            }
+        }
+    }
+    println!(
+        "{queries} queries, {parsed} parse; compared fully: {full}, of which {matched} keep every \
+         Sigma predicate; compared in part: {partial_rules}, of which {partial_matched} keep every \
+         comparable one"
+    );
+    for m in &mismatches {
+        println!("MISMATCH {m}\n");
+    }
+    assert!(
+        parse_errors.is_empty(),
+        "{} do not parse:\n{}",
+        parse_errors.len(),
+        parse_errors.join("\n")
+    );
+    assert!(queries > 3000, "only {queries} queries were made");
+    // Measured when this test was written (3,899 queries): 3,882 keep every comparable Sigma
+    // predicate. The 17 others are values the pipelines rewrite beyond what `found` allows
+    // (`HKCR\` → `HKEY_LOCAL_MACHINE\CLASSES\`, Sysmon registry EventIDs dropped, account
+    // names `*\SYSTEM` → `in~ ("SYSTEM")`, a parent image path → its file name, imphashes
+    // without an XDR column dropped), printed above. A drop below means a KQL parser, lowering
+    // or conversion change lost predicates.
+    let kept = matched + partial_matched;
+    assert!(
+        kept * 1000 >= parsed * 995,
+        "{kept} of {parsed} keep their predicates"
+    );
+}

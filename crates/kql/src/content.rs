@@ -629,7 +629,10 @@ impl Markdown {
                     // Right after another block: that block's label (a query in parts).
                     let label = match previous.as_deref() {
                         Some("```") => fences.last().and_then(|f: &Fence| f.label.clone()),
-                        Some(p) if !p.starts_with("**") => Some(p.to_string()),
+                        // A short line (`Rule 2 (process injection)`), not a paragraph.
+                        Some(p) if !p.starts_with("**") && p.chars().count() <= 100 => {
+                            Some(p.to_string())
+                        }
                         _ => heading.clone(),
                     };
                     open = Some((ch, len, info, offset, line_no, label));
@@ -747,7 +750,7 @@ mod tests {
 
     #[test]
     fn blocks_labels_and_real_csharp() {
-        let md = "# Notes\n\nSome text.\n\n### First\n```kql\nT | take 1\n```\nSecond one:\n```KQL\nlet a = 1;\nT\n```\n```C#\nvar x = new Foo();\n```\n```c#\n// a query\nT\n| where a == 1\n```\n";
+        let md = "# Notes\n\nSome text.\n\n### First\n\nA paragraph too long to be the name of a query, as prose written just before a code block often is in the READMEs of hunting repositories.\n```kql\nT | take 1\n```\nSecond one:\n```KQL\nlet a = 1;\nT\n```\n```C#\nvar x = new Foo();\n```\n```c#\n// a query\nT\n| where a == 1\n```\n";
         let d = read_markdown("n.md", md);
         assert_eq!(d.kind, Kind::Markdown);
         let labels: Vec<_> = d.blocks.iter().map(|b| b.label.as_deref()).collect();

@@ -2,6 +2,7 @@
 //! index of the result. Reading collects every problem per file and never stops at one.
 
 pub mod attack;
+pub mod concepts;
 pub mod read;
 mod report;
 pub mod translate;
@@ -36,18 +37,30 @@ pub struct Catalog {
     corpus: HashMap<IndicatorKey, BTreeMap<String, usize>>,
 }
 
-/// An indicator as the corpus counts it: field and value compared case-insensitively.
+/// An indicator as the corpus counts it ([`concepts::indicator_key`]): the field's concept,
+/// the kind and the value, compared case-insensitively.
 type IndicatorKey = (Option<String>, ir::Kind, String);
-
-fn indicator_key(field: Option<&str>, kind: ir::Kind, value: &str) -> IndicatorKey {
-    (field.map(str::to_lowercase), kind, value.to_lowercase())
-}
 
 /// How many rules of the catalog match one indicator, in all and per source.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CorpusCount {
     pub total: usize,
     pub by_source: BTreeMap<String, usize>,
+}
+
+/// `120 (sigma 84, splunk 30, elastic 6)`: the total, then each source by falling count when
+/// there are several.
+impl std::fmt::Display for CorpusCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.total)?;
+        if self.by_source.len() > 1 {
+            let mut parts: Vec<(&String, &usize)> = self.by_source.iter().collect();
+            parts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let parts: Vec<String> = parts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 impl Catalog {
@@ -65,9 +78,9 @@ impl Catalog {
                 ir::indicators(&r.logic)
                     .iter()
                     .flat_map(|row| {
-                        row.values
-                            .iter()
-                            .map(|v| indicator_key(row.field.as_deref(), row.kind, v))
+                        row.values.iter().map(|v| {
+                            concepts::indicator_key(r.format, row.field.as_deref(), row.kind, v)
+                        })
                     })
                     .collect()
             })
@@ -130,11 +143,18 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// How many rules match this indicator (the same field, kind and value, ignoring case).
-    pub fn corpus_count(&self, field: Option<&str>, kind: ir::Kind, value: &str) -> CorpusCount {
+    /// How many rules match this indicator of a rule of `format`: the same field concept, kind
+    /// and value, ignoring case, with wildcard values normalised ([`concepts`]).
+    pub fn corpus_count(
+        &self,
+        format: ir::Format,
+        field: Option<&str>,
+        kind: ir::Kind,
+        value: &str,
+    ) -> CorpusCount {
         let by_source = self
             .corpus
-            .get(&indicator_key(field, kind, value))
+            .get(&concepts::indicator_key(format, field, kind, value))
             .cloned()
             .unwrap_or_default();
         CorpusCount {
@@ -193,11 +213,7 @@ mod tests {
             path: key.into(),
             pos: ir::Pos::default(),
             logic: Logic {
-                stages: vec![Stage {
-                    label: "condition".into(),
-                    text: String::new(),
-                    expr: Some(Expr::Pred(pred)),
-                }],
+                stages: vec![Stage::new("condition", "", Some(Expr::Pred(pred)))],
             },
             links: vec![],
         }
@@ -214,19 +230,25 @@ mod tests {
             vec![],
             3,
         );
-        let c = cat.corpus_count(Some("Image"), Kind::EndsWith, "\\Cmd.exe");
+        let c = cat.corpus_count(
+            ir::Format::Sigma,
+            Some("Image"),
+            Kind::EndsWith,
+            "\\Cmd.exe",
+        );
         assert_eq!(c.total, 3, "rule a counts once despite two spellings");
         assert_eq!(
             c.by_source,
             BTreeMap::from([("other".into(), 1), ("sigma".into(), 2)])
         );
         assert_eq!(
-            cat.corpus_count(Some("Image"), Kind::EndsWith, "\\x.exe")
+            cat.corpus_count(ir::Format::Sigma, Some("Image"), Kind::EndsWith, "\\x.exe")
                 .total,
             1
         );
         assert_eq!(
-            cat.corpus_count(Some("Image"), Kind::Eq, "\\cmd.exe").total,
+            cat.corpus_count(ir::Format::Sigma, Some("Image"), Kind::Eq, "\\cmd.exe")
+                .total,
             0
         );
         let r = report(&cat, &cat.rules[2]);

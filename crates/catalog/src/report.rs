@@ -26,6 +26,9 @@ pub struct Report<'a> {
     pub techniques: Vec<AttackRow>,
     pub text: &'a str,
     pub stages: Vec<StageView<'a>>,
+    /// What the rule's results are grouped by: the `by` fields of its last grouping stage.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub group_by: &'a [String],
     pub exclusions: Vec<Row>,
     pub indicators: Vec<Indicator>,
     /// The rules a filter or correlation applies to.
@@ -71,6 +74,8 @@ pub struct AttackRow {
 pub struct StageView<'a> {
     pub label: &'a str,
     pub text: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub group_by: &'a [String],
     /// The stage's predicates, flattened in order (the tree is in `expr` of the IR).
     pub predicates: Vec<PredicateView<'a>>,
 }
@@ -103,6 +108,7 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
             StageView {
                 label: &s.label,
                 text: &s.text,
+                group_by: &s.group_by,
                 predicates,
             }
         })
@@ -126,6 +132,14 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         techniques: attack_rows(rule),
         text: &rule.text,
         stages,
+        group_by: rule
+            .logic
+            .stages
+            .iter()
+            .rev()
+            .map(|s| s.group_by.as_slice())
+            .find(|g| !g.is_empty())
+            .unwrap_or_default(),
         exclusions: ir::exclusions(&rule.logic),
         indicators: ir::indicators(&rule.logic)
             .into_iter()
@@ -133,7 +147,7 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
                 corpus: row
                     .values
                     .iter()
-                    .map(|v| catalog.corpus_count(row.field.as_deref(), row.kind, v))
+                    .map(|v| catalog.corpus_count(rule.format, row.field.as_deref(), row.kind, v))
                     .collect(),
                 field: row.field,
                 kind: row.kind,

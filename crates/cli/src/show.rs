@@ -106,6 +106,7 @@ fn text(r: &Report) -> String {
     kv("level", r.level.unwrap_or(""));
     kv("status", r.status.unwrap_or(""));
     kv("author", &m.authors.join(", "));
+    kv("group by", &r.group_by.join(", "));
     kv("date", m.date.as_deref().unwrap_or(""));
     kv("modified", m.modified.as_deref().unwrap_or(""));
     let ds: Vec<String> = m
@@ -177,7 +178,7 @@ fn text(r: &Report) -> String {
                 "  {field} {} {}  corpus {}",
                 row.kind,
                 values(std::slice::from_ref(v)),
-                c.total
+                c
             );
         }
     }

@@ -248,6 +248,12 @@ impl<'a> RulePage<'a> {
             "Author"
         };
         item(authors, texts(&m.authors), false);
+        // One line, comma-separated, as a search's `by` clause reads.
+        item(
+            "Group by",
+            opt(Some(r.group_by.join(", ").as_str()).filter(|s| !s.is_empty())),
+            true,
+        );
         item("Date", opt(m.date.as_deref()), false);
         item("Modified", opt(m.modified.as_deref()), false);
         item("License", opt(m.license.as_deref()), false);
@@ -491,10 +497,5 @@ fn corpus_text(c: &catalog::CorpusCount) -> String {
     if c.total <= 1 {
         return String::new();
     }
-    let parts: Vec<String> = c
-        .by_source
-        .iter()
-        .map(|(s, n)| format!("{s} {n}"))
-        .collect();
-    format!("{} ({})", c.total, parts.join(", "))
+    c.to_string()
 }

@@ -24,8 +24,9 @@
 //!   functions, `XOR`) gives no predicate.
 //! - A macro the table does not define (`drop_dm_object_name`, `*_filter`, …) stays a stage
 //!   (or an operand) with no expression, never a problem.
-//! - Values stay as written in the IR. Normalising `eq "*x*"` to `contains "x"` for indicator
-//!   matching belongs to the catalog's corpus counts (a later step), not to the reader.
+//! - Values stay as written in the IR. Reading `eq "*x*"` as `contains "x"` for indicator
+//!   matching is the catalog's (`catalog::concepts`), not the reader's.
+//! - The `by` fields of a `stats`-family command are the stage's `group_by`.
 
 use crate::ast::{
     BinOp, CmpOp, Command, CommandKind, Expr as SplExpr, ExprKind, SearchExpr, SearchKind,

@@ -604,7 +604,7 @@ impl<'a> Parser<'a> {
                     let dm = self.text(&d);
                     if d.kind == TokenKind::Word
                         && dm.len() > 10
-                        && dm[..10].eq_ignore_ascii_case("datamodel:")
+                        && dm.as_bytes()[..10].eq_ignore_ascii_case(b"datamodel:")
                     {
                         self.bump(&d);
                         s.from = Some(Word {

@@ -224,6 +224,24 @@ fn meta(d: &Detection, datamodels: &[String]) -> Meta {
     if let Some(v) = d.version {
         m.custom.insert("version".into(), v.to_string());
     }
+    // Risk as the detection states it: `tags:` (older layout) or the highest score of its
+    // risk objects (`rba:`) or finding entities (`finding:`).
+    let scored = d
+        .rba
+        .iter()
+        .flat_map(|r| &r.risk_objects)
+        .chain(d.finding.iter().flat_map(|f| &f.entities))
+        .filter_map(|o| o.score)
+        .max();
+    for (k, v) in [
+        ("risk_score", t.risk_score.or(scored)),
+        ("confidence", t.confidence),
+        ("impact", t.impact),
+    ] {
+        if let Some(v) = v {
+            m.custom.insert(k.into(), v.to_string());
+        }
+    }
     if let Some(h) = &d.how_to_implement {
         m.custom.insert("how_to_implement".into(), h.clone());
     }

@@ -56,6 +56,22 @@ fn seed_004() {
         ]
     );
     let tstats = &r.logic.stages[0];
+    assert_eq!(
+        tstats.group_by[..3],
+        [
+            "Processes.dest",
+            "Processes.user",
+            "Processes.parent_process_name"
+        ]
+    );
+    let risk: Vec<(&str, &str)> = ["risk_score", "confidence", "impact"]
+        .iter()
+        .map(|k| (*k, r.meta.custom.get(*k).map_or("", String::as_str)))
+        .collect();
+    assert_eq!(
+        risk,
+        [("risk_score", "45"), ("confidence", "50"), ("impact", "90")]
+    );
     assert!(
         tstats
             .text

@@ -419,8 +419,17 @@ fn search(e: &SearchExpr, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                search(v, out);
+                match &v.kind {
+                    SearchKind::Term(w) => word(w, out),
+                    _ => search(v, out),
+                }
             }
+            out.push(')');
+        }
+        // A bare `by` ends a `tstats … where` filter: in parentheses it is a term anywhere.
+        SearchKind::Term(w) if !w.quoted && w.text.eq_ignore_ascii_case("by") => {
+            out.push('(');
+            word(w, out);
             out.push(')');
         }
         SearchKind::Term(w) => word(w, out),

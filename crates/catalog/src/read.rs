@@ -13,6 +13,8 @@ pub enum FileFormat {
     Splunk,
     /// KQL: a `.kql` file, markdown with KQL blocks, a FalconFriday rule (see [`detect_kql`]).
     Kql,
+    /// An Elastic detection-rules rule (`[metadata]` and `[rule]`) or hunting file (`[hunt]`).
+    Elastic,
 }
 
 /// Recognise a file's format; `None` for files that are not rules (licenses, READMEs, data).
@@ -24,6 +26,7 @@ pub fn detect(path: &Path, text: &str) -> Option<FileFormat> {
     match ext.as_str() {
         "yml" | "yaml" if looks_like_sigma(text) => Some(FileFormat::Sigma),
         "yml" | "yaml" if looks_like_splunk(text) => Some(FileFormat::Splunk),
+        "toml" if elastic::rule::looks_like_rule(text) => Some(FileFormat::Elastic),
         _ => None,
     }
 }
@@ -60,6 +63,22 @@ fn read_kql(source: &str, path: &Path, rel: &str, display: &str, text: &str) -> 
         rules: l.rules,
         diagnostics: l.problems,
         format: Some(FileFormat::Kql),
+    }
+}
+
+/// Read an Elastic detection-rules file: one rule, or one per hunting query.
+fn read_elastic(source: &str, rel: &str, display: &str, text: &str) -> FileRead {
+    let (rules, diagnostics) = match elastic::rule::read(display, text) {
+        Ok(doc) => {
+            let l = elastic::lower::document_rules(&doc, source, rel, display);
+            (l.rules, l.problems)
+        }
+        Err(d) => (Vec::new(), vec![d]),
+    };
+    FileRead {
+        rules,
+        diagnostics,
+        format: Some(FileFormat::Elastic),
     }
 }
 
@@ -275,6 +294,7 @@ pub fn read_file(source: &str, path: &Path, rel: &str, display: &str) -> FileRea
             }
         }
         Some(FileFormat::Kql) => read_kql(source, path, rel, display, text),
+        Some(FileFormat::Elastic) => read_elastic(source, rel, display, text),
         None => FileRead {
             rules: vec![],
             diagnostics: vec![],

@@ -105,6 +105,7 @@ fn text(r: &Report) -> String {
     kv("language", r.language);
     kv("level", r.level.unwrap_or(""));
     kv("status", r.status.unwrap_or(""));
+    kv("risk score", elastic_attr(r, "risk_score"));
     kv("author", &m.authors.join(", "));
     kv("group by", &r.group_by.join(", "));
     kv("date", m.date.as_deref().unwrap_or(""));
@@ -208,7 +209,21 @@ fn text(r: &Report) -> String {
             let _ = writeln!(o, "  {:<24}{:<20}{}", d.table, d.targets.join(", "), d.note);
         }
     }
+    if let Some(g) = m.custom.get("investigation guide") {
+        let _ = writeln!(o, "\nInvestigation guide");
+        for l in g.lines() {
+            let _ = writeln!(o, "  {l}");
+        }
+    }
     o
+}
+
+/// A custom attribute of an Elastic rule (`risk_score`), empty for other formats.
+fn elastic_attr<'a>(r: &'a Report, key: &str) -> &'a str {
+    if r.format != ir::Format::Elastic {
+        return "";
+    }
+    r.meta.custom.get(key).map_or("", String::as_str)
 }
 
 fn values(v: &[String]) -> String {

@@ -14,6 +14,10 @@ pub fn language_name(language: &str) -> String {
         "kql" => "KQL".into(),
         "eql" => "EQL".into(),
         "esql" | "es|ql" => "ES|QL".into(),
+        "kuery" => "Kibana KQL".into(),
+        "lucene" => "Lucene".into(),
+        "ml" => "Machine learning".into(),
+        "sql" => "osquery SQL".into(),
         "" => "Other".into(),
         _ => language.into(),
     }
@@ -216,6 +220,7 @@ impl<'a> RulePage<'a> {
                 class: "status",
             });
         }
+        badges.extend(elastic_badges(r.format, m));
         badges.push(Badge {
             label: "source",
             value: r.source.to_string(),
@@ -463,9 +468,61 @@ pub struct Prose<'a> {
     pub paragraphs: Vec<&'a str>,
 }
 
+/// An Elastic rule's risk score (0-100) beside its severity.
+fn elastic_badges(format: Format, m: &ir::Meta) -> Option<Badge> {
+    let score = m
+        .custom
+        .get("risk_score")
+        .filter(|_| format == Format::Elastic)?;
+    Some(Badge {
+        label: "risk score",
+        value: format!("risk {score}"),
+        class: "risk",
+    })
+}
+
+/// The Markdown texts of an Elastic rule shown as sections: the investigation guide (`note`),
+/// the setup, a hunt's notes. A paragraph ends at a blank line, and each heading or list item
+/// is a paragraph of its own.
+fn elastic_prose(m: &ir::Meta) -> Vec<Prose<'_>> {
+    ["investigation guide", "setup", "notes"]
+        .iter()
+        .filter_map(|k| m.custom.get_key_value(*k))
+        .map(|(k, v)| {
+            let mut paragraphs: Vec<&str> = Vec::new();
+            let mut start: Option<usize> = None;
+            let mut offset = 0;
+            for line in v.split_inclusive('\n') {
+                let t = line.trim_start();
+                let new_block = t.starts_with('#')
+                    || t.starts_with("- ")
+                    || t.starts_with("* ")
+                    || t.trim().is_empty();
+                if new_block && let Some(s) = start.take() {
+                    paragraphs.push(v[s..offset].trim());
+                }
+                if !t.trim().is_empty() && start.is_none() {
+                    start = Some(offset);
+                }
+                offset += line.len();
+            }
+            if let Some(s) = start {
+                paragraphs.push(v[s..].trim());
+            }
+            Prose {
+                title: k,
+                paragraphs: paragraphs.into_iter().filter(|p| !p.is_empty()).collect(),
+            }
+        })
+        .collect()
+}
+
 /// For KQL rules, the custom attributes that are paragraphs of text (a line break or more than
 /// 80 characters) become sections of their own instead of `Other attributes` entries.
 fn prose_sections(format: Format, m: &ir::Meta) -> Vec<Prose<'_>> {
+    if format == Format::Elastic {
+        return elastic_prose(m);
+    }
     if format != Format::Kql {
         return Vec::new();
     }

@@ -231,3 +231,38 @@ fn the_checkout_loads_with_only_the_known_problems() {
         .collect();
     assert!(unknown.len() < 20, "{unknown:?}");
 }
+
+/// Elastic's indicators meet Sigma's: ECS fields are the concepts Sigma fields map to
+/// (`data/concepts/fields.tsv`), including Elastic Defend's integrity level field.
+#[test]
+fn corpus_counts_meet_sigma_rules() {
+    let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    assert!(corpora.join("elastic").is_dir() && corpora.join("sigma").is_dir());
+    let cat = catalog::Catalog::load(&[
+        catalog::Source {
+            name: "sigma".into(),
+            root: corpora.join("sigma"),
+        },
+        catalog::Source {
+            name: "elastic".into(),
+            root: corpora.join("elastic"),
+        },
+    ]);
+    let count = |field: &str, value: &str| {
+        cat.corpus_count(ir::Format::Elastic, Some(field), ir::Kind::Eq, value)
+    };
+    for (field, value) in [
+        ("process.pe.original_file_name", "CertUtil.exe"),
+        ("process.Ext.token.integrity_level_name", "system"),
+    ] {
+        let c = count(field, value);
+        assert!(
+            c.by_source.get("sigma").copied().unwrap_or(0) >= 1,
+            "{field} {value}: {c}"
+        );
+        assert!(
+            c.by_source.get("elastic").copied().unwrap_or(0) >= 1,
+            "{field} {value}: {c}"
+        );
+    }
+}

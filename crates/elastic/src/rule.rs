@@ -27,7 +27,7 @@
 //!   JSON text, with the simple shapes read (`wildcard`, `match_phrase`, `exists`, negated or
 //!   not). A threshold's fields and counts, a threat-match rule's indicator query are kept.
 //! - **Hunting** files: `name`, `uuid`, `description`, `author`, `license`, `references`,
-//!   `integration`, `mitre` (technique ids), `notes` (the custom attribute `notes`, one line
+//!   `integration`, `mitre` (technique ids), `notes` (the custom attribute `notes`, one paragraph
 //!   each) and `query = [...]`: one query each. A query's language is `sql` when it starts with
 //!   `SELECT` or `WITH` (osquery), else EQL when `language` names EQL, else ES|QL. A query whose
 //!   first line is a lone language tag (`sql`, left by writing `'''sql`) is read without that
@@ -538,7 +538,7 @@ impl Reader<'_> {
         }
         let notes = get_list(hunt, "notes");
         if !notes.is_empty() {
-            m.custom.insert("notes".into(), notes.join("\n"));
+            m.custom.insert("notes".into(), notes.join("\n\n"));
         }
         let languages: Vec<String> = get_list(hunt, "language")
             .iter()
@@ -885,7 +885,7 @@ name = "Execution"
         let d = read("h.toml", text).unwrap();
         assert_eq!(d.shape, Shape::Hunt);
         assert_eq!(d.attack, ["T1053.003"]);
-        assert_eq!(d.meta.custom["notes"], "a\nb");
+        assert_eq!(d.meta.custom["notes"], "a\n\nb");
         let langs: Vec<&str> = d.queries.iter().map(|q| q.language.as_str()).collect();
         assert_eq!(langs, ["esql", "sql", "esql"]);
         assert_eq!(d.queries[0].line, 9);

@@ -44,12 +44,27 @@ impl std::error::Error for ParseError {}
 
 /// Parse a whole SPL search.
 pub fn parse(src: &str) -> Result<Pipeline, ParseError> {
+    check_no_dangling_backslash(src)?;
     let mut p = Parser {
         src,
         pos: 0,
         depth: 0,
     };
     p.pipeline(false)
+}
+
+/// A backslash escapes the next character; one at the very end escapes nothing, and a word
+/// ending in it could not be printed before another (the backslash would escape the space).
+fn check_no_dangling_backslash(src: &str) -> Result<(), ParseError> {
+    let run = src.bytes().rev().take_while(|&b| b == b'\\').count();
+    if run % 2 == 1 {
+        return Err(ParseError {
+            offset: src.len() - 1,
+            expected: "a character after `\\`".into(),
+            found: "end of input".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Parse a search-language expression alone (the body of a `search`, a macro definition).
@@ -59,6 +74,7 @@ pub fn parse_search_expr(src: &str) -> Result<Option<SearchExpr>, ParseError> {
         pos: 0,
         depth: 0,
     };
+    check_no_dangling_backslash(src)?;
     let e = p.search_opt(false)?;
     p.expect_end(Mode::Search, "end of input")?;
     Ok(e)

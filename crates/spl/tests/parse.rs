@@ -529,7 +529,9 @@ fn malformed_macro_calls_are_errors() {
 
 /// Inputs on which the fuzzer found a print/re-parse difference (`fuzz/regressions/spl/`): a
 /// word ending in a backslash-escaped space; a `bin … as` alias beside a field named `as`; and
-/// a `tstats where (by)` filter, whose term `by` must stay in parentheses; and one that
+/// a `tstats where (by)` filter, whose term `by` must stay in parentheses; a search ending in a
+/// backslash (an error now: it escapes nothing, and printed before a word it would escape the
+/// space); and one that
 /// panicked (`tstats from` followed by a word with a multi-byte character at byte 10).
 /// Each must read without a panic and, when it parses, print to text that parses the same.
 #[test]
@@ -549,5 +551,15 @@ fn fuzz_regressions_round_trip() {
         again.clear_spans();
         assert_eq!(p, again, "{}: {printed}", path.display());
     }
-    assert!(n >= 4, "the regression inputs are in {}", dir.display());
+    assert!(n >= 5, "the regression inputs are in {}", dir.display());
+}
+
+#[test]
+fn a_backslash_at_the_end_escapes_nothing() {
+    let e = spl::parse("search x=C:\\").unwrap_err();
+    assert_eq!((e.offset, e.found.as_str()), (11, "end of input"), "{e}");
+    assert!(
+        spl::parse("search x=C:\\\\").is_ok(),
+        "an escaped backslash is fine"
+    );
 }

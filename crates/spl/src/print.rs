@@ -126,7 +126,11 @@ fn agg(a: &Agg, out: &mut String) {
 }
 
 fn lookup_fields(fs: &[LookupField], out: &mut String) {
-    for f in fs {
+    for (i, f) in fs.iter().enumerate() {
+        // After a field, a bare `as` would read as its alias: a comma keeps it a field.
+        if i > 0 && !f.field.quoted && f.field.text.eq_ignore_ascii_case("as") {
+            out.push(',');
+        }
         sep(out);
         word(&f.field, out);
         if let Some(a) = &f.alias {

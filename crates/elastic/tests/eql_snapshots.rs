@@ -20,6 +20,23 @@ const RULES: &[&str] = &[
     "rules/_deprecated/defense_evasion_process_termination_followed_by_deletion.toml",
     "rules/integrations/aws/credential_access_iam_compromisedkeyquarantine_policy_attached_to_user.toml",
     "rules/_deprecated/command_and_control_non_standard_http_port.toml",
+    // every len/16-th eql rule of rules/ (sorted by path), for breadth
+    "rules/cross-platform/command_and_control_common_llm_endpoint.toml",
+    "rules/cross-platform/persistence_web_server_potential_sql_injection.toml",
+    "rules/integrations/cloud_defend/discovery_suspicious_network_tool_launched_inside_a_container.toml",
+    "rules/linux/command_and_control_cupsd_foomatic_rip_netcon.toml",
+    "rules/linux/defense_evasion_hidden_file_dir_tmp.toml",
+    "rules/linux/execution_cupsd_foomatic_rip_suspicious_child_execution.toml",
+    "rules/linux/persistence_dbus_service_creation.toml",
+    "rules/linux/persistence_unpack_initramfs_via_unmkinitramfs.toml",
+    "rules/macos/command_and_control_suspicious_curl_from_macos_application.toml",
+    "rules/macos/persistence_finder_sync_plugin_pluginkit.toml",
+    "rules/windows/command_and_control_tunnel_yuze.toml",
+    "rules/windows/defense_evasion_defender_exclusion_via_powershell.toml",
+    "rules/windows/defense_evasion_run_virt_windowssandbox.toml",
+    "rules/windows/execution_downloaded_url_file.toml",
+    "rules/windows/initial_access_suspicious_windows_server_update_svc.toml",
+    "rules/windows/persistence_service_windows_service_winlog.toml",
 ];
 
 #[test]
@@ -52,5 +69,5 @@ fn real_queries() {
         insta::assert_snapshot!(name, eql::print(&tree));
         seen += 1;
     }
-    assert!(seen >= 10, "only {seen} of the chosen rules found");
+    assert!(seen >= 24, "only {seen} of the chosen rules found");
 }

@@ -67,6 +67,63 @@ const QUERIES: &[(&str, usize)] = &[
         "hunting/aws/queries/s3_public_bucket_rapid_object_access_attempts.toml",
         0,
     ),
+    // every len/14-th ES|QL rule of rules/ (sorted by path), for breadth
+    (
+        "rules/cross-platform/command_and_control_curl_activity_auditd_llm_triage.toml",
+        0,
+    ),
+    (
+        "rules/cross-platform/execution_potential_widespread_malware_infection.toml",
+        0,
+    ),
+    (
+        "rules/cross-platform/multiple_alerts_email_elastic_defend_correlation.toml",
+        0,
+    ),
+    (
+        "rules/cross-platform/newly_observed_elastic_defend_alert.toml",
+        0,
+    ),
+    (
+        "rules/integrations/aws/execution_ec2_stop_start_with_user_data_modification.toml",
+        0,
+    ),
+    (
+        "rules/integrations/aws/persistence_iam_user_created_access_keys_for_another_user.toml",
+        0,
+    ),
+    (
+        "rules/integrations/aws_bedrock/aws_bedrock_multiple_word_policy_blocks_detected.toml",
+        0,
+    ),
+    (
+        "rules/integrations/azure/discovery_graph_activity_delegated_user_multi_category_recon.toml",
+        0,
+    ),
+    (
+        "rules/integrations/gcp/discovery_gcp_gke_api_request_failure_burst.toml",
+        0,
+    ),
+    (
+        "rules/integrations/kubernetes/credential_access_kubernetes_multiple_secret_retrieval_burst.toml",
+        0,
+    ),
+    (
+        "rules/integrations/o365/defense_evasion_entra_id_susp_oauth2_authorization.toml",
+        0,
+    ),
+    (
+        "rules/linux/credential_access_potential_password_spraying_attack.toml",
+        0,
+    ),
+    (
+        "rules/network/discovery_potential_port_scan_detected.toml",
+        0,
+    ),
+    (
+        "rules/windows/credential_access_bruteforce_admin_account.toml",
+        0,
+    ),
 ];
 
 fn query_of(root: &Path, rel: &str, index: usize) -> Option<String> {

@@ -105,7 +105,10 @@ fn text(r: &Report) -> String {
     kv("language", r.language);
     kv("level", r.level.unwrap_or(""));
     kv("status", r.status.unwrap_or(""));
-    kv("risk score", elastic_attr(r, "risk_score"));
+    kv(
+        "risk score",
+        m.custom.get("risk_score").map_or("", String::as_str),
+    );
     kv("author", &m.authors.join(", "));
     kv("group by", &r.group_by.join(", "));
     kv("date", m.date.as_deref().unwrap_or(""));
@@ -115,7 +118,7 @@ fn text(r: &Report) -> String {
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
-    kv("logsource", &ds.join(", "));
+    kv("data sources", &ds.join(", "));
     kv("tags", &m.tags.join(", "));
     let refs = |v: &[catalog::LinkView]| {
         v.iter()
@@ -219,13 +222,6 @@ fn text(r: &Report) -> String {
 }
 
 /// A custom attribute of an Elastic rule (`risk_score`), empty for other formats.
-fn elastic_attr<'a>(r: &'a Report, key: &str) -> &'a str {
-    if r.format != ir::Format::Elastic {
-        return "";
-    }
-    r.meta.custom.get(key).map_or("", String::as_str)
-}
-
 fn values(v: &[String]) -> String {
     // Quoted as Sigma's YAML would: backslashes stay single, as written in the rule.
     let quoted: Vec<String> = v

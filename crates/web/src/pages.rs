@@ -220,7 +220,7 @@ impl<'a> RulePage<'a> {
                 class: "status",
             });
         }
-        badges.extend(elastic_badges(r.format, m));
+        badges.extend(risk_badge(m));
         badges.push(Badge {
             label: "source",
             value: r.source.to_string(),
@@ -468,12 +468,10 @@ pub struct Prose<'a> {
     pub paragraphs: Vec<&'a str>,
 }
 
-/// An Elastic rule's risk score (0-100) beside its severity.
-fn elastic_badges(format: Format, m: &ir::Meta) -> Option<Badge> {
-    let score = m
-        .custom
-        .get("risk_score")
-        .filter(|_| format == Format::Elastic)?;
+/// The risk score (0-100) a rule states (Elastic `risk_score`, Splunk `risk_score` or its
+/// risk objects' score) beside its severity.
+fn risk_badge(m: &ir::Meta) -> Option<Badge> {
+    let score = m.custom.get("risk_score")?;
     Some(Badge {
         label: "risk score",
         value: format!("risk {score}"),

@@ -40,11 +40,14 @@ fn pipeline(p: &Pipeline, out: &mut String) {
 
 /// Appends `s` after a space (none at the very start of a command's text).
 fn sep(out: &mut String) {
-    // A space escaped by a backslash belongs to the word before it: it does not separate.
-    let escaped_space = out
-        .strip_suffix(' ')
-        .is_some_and(|before| before.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1);
-    if !out.is_empty() && (escaped_space || !out.ends_with([' ', '[', '('])) {
+    // After a space, `[` or `(` no separator is needed, unless a backslash escapes it: then it
+    // belongs to the word before it (`8\ `, `\(`).
+    let Some(last) = out.chars().next_back() else {
+        return;
+    };
+    let before = &out[..out.len() - last.len_utf8()];
+    let escaped = before.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1;
+    if escaped || !matches!(last, ' ' | '[' | '(') {
         out.push(' ');
     }
 }

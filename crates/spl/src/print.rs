@@ -418,7 +418,23 @@ fn search(e: &SearchExpr, out: &mut String) {
         }
         SearchKind::Compare { field, op, value } => {
             word(field, out);
+            // `a! = g` compares the field `a!`: written `a!=g` it would be `a != g`.
+            let glued = |w: &Word, at_end: bool| {
+                let c = if at_end {
+                    w.text.chars().next_back()
+                } else {
+                    w.text.chars().next()
+                };
+                !w.quoted && matches!(c, Some('!' | '<' | '>' | '='))
+            };
+            let spaced = glued(field, true) || glued(value, false);
+            if spaced {
+                out.push(' ');
+            }
             out.push_str(op.as_str());
+            if spaced {
+                out.push(' ');
+            }
             word(value, out);
         }
         SearchKind::In { field, values } => {

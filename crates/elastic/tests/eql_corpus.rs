@@ -1,36 +1,11 @@
 //! Every EQL query of Elastic's detection-rules (rules/ and rules_building_block/) parses, and
 //! printing it gives text that parses to the same tree.
 
+mod common;
+use common::{corpus, toml_files};
 use std::path::{Path, PathBuf};
 
 use elastic::eql;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/elastic");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("corpus missing: {}", dir.display());
-    } else {
-        eprintln!("skipped: corpus missing at {}", dir.display());
-        None
-    }
-}
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "toml") {
-            out.push(p);
-        }
-    }
-}
 
 /// `(path, query)` of every rule whose `[rule] language` is `language`.
 fn rule_queries(root: &Path, language: &str) -> Vec<(PathBuf, String)> {

@@ -4,35 +4,11 @@
 //! "ES|QL"; the osquery `SELECT` queries beside them are not ES|QL). Each parses, and printing
 //! the tree gives text that parses to the same tree.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{corpus, toml_files};
+use std::path::Path;
 
 use elastic::esql;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/elastic");
-    if dir.exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("corpus {} missing (CI is set)", dir.display());
-    }
-    eprintln!("corpus {} missing: skipped", dir.display());
-    None
-}
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
 
 /// Hunting queries written `'''sql` in the TOML: TOML keeps `sql` and the line break as the
 /// first line of the string, so the text is not ES|QL as stored. They must fail at 1:1, and

@@ -3,37 +3,13 @@
 //! the hunting queries listed below (errors in the queries themselves), and the warnings
 //! listed. Counts per rule type and language are printed.
 
+mod common;
+use common::{corpus, toml_files};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use elastic::{lower, rule};
 use ir::Severity;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/elastic");
-    if dir.exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("corpus {} missing (CI is set)", dir.display());
-    }
-    eprintln!("corpus {} missing: skipped", dir.display());
-    None
-}
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
 
 /// Hunting ES|QL queries that are not valid ES|QL (file name, the message's start, why).
 const HUNTING_ERRORS: &[(&str, &str, &str)] = &[

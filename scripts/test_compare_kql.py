@@ -8,6 +8,7 @@ import importlib.machinery
 import importlib.util
 import io
 import pathlib
+import re
 import subprocess
 import sys
 import unittest
@@ -151,6 +152,71 @@ class Output(unittest.TestCase):
         pathlib.Path(f.name).unlink()
         self.assertEqual(len(a), len(ck.load(A, lambda s: None)))
         self.assertTrue(any("2 malformed" in w for w in warnings))
+
+
+# Pairs (pySigma, detdex) of the shapes met in the corpus, one per documented cause.
+CAUSE_PAIRS = [
+    ("kql-xdr", 'DeviceRegistryEvents | where RegistryKey endswith "\\\\Run*"',
+     'DeviceRegistryEvents | where RegistryKey contains "\\\\Run\\\\"',
+     "value ending in `\\` before a wildcard"),
+    ("kql-xdr", 'DeviceProcessEvents | where ProcessCommandLine matches regex ".*a.*b"',
+     'DeviceProcessEvents | where ProcessCommandLine matches regex "(?i).*a.*b"',
+     "wildcards inside a value"),
+    ("kql-xdr", 'T | where (C contains "a" or (C contains "p" and C contains ".txt"))',
+     'T | where (C contains "a" or C matches regex "(?i).*p.*\\\\.txt")',
+     "wildcards inside a value"),
+    ("kql-xdr", 'T | where ipv4_is_in_range(RemoteIP, "fe80::/10")',
+     'T | where ipv6_is_in_range(RemoteIP, "fe80::/10")', "IPv6 CIDR"),
+    ("kql-xdr", 'T | where RegistryKey =~ "HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\CurrentControlSet001\\\\X"',
+     'T | where RegistryKey =~ "HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\ControlSet001\\\\X"',
+     "`HKLM\\SYSTEM\\CurrentControlSet`"),
+    ("kql-xdr", 'T | where ActionType =~ "DeleteValue"', 'T | where ActionType =~ "RegistryValueDeleted"',
+     "registry `EventType` values"),
+    ("kql-asim", 'imFileEvent | where TargetFileName endswith "\\\\a.exe"',
+     'imFileEvent | where TargetFilePath endswith "\\\\a.exe"',
+     "ASIM file events: `TargetFilename`, `Image`"),
+    ("kql-asim", 'imNetworkSession | where NetworkDirection =~ "true"',
+     'imNetworkSession | where NetworkDirection =~ "Outbound"', "ASIM `Initiated` → `NetworkDirection`"),
+    ("kql-xdr", 'T | where (AccountName =~ "SYSTEM" and AccountDomain startswith "")',
+     'T | where AccountName =~ "SYSTEM"', "`User` with a domain on kql-xdr"),
+    ("kql-asim", 'imRegistry | where RegistryKey startswith "HKEY_LOCAL_MACHINE\\\\CLASSES\\\\x"',
+     'imRegistry | where RegistryKey startswith "HKEY_CLASSES_ROOT\\\\x"', "`HKCR` on kql-asim"),
+    ("kql-asim", 'imRegistry | where EventType == 4663',
+     'SecurityEvent | where EventID == 4663', "Windows Security log on kql-asim"),
+]
+
+
+class Causes(unittest.TestCase):
+    def test_each_cause_explains_its_pair(self):
+        for target, a, b, cause in CAUSE_PAIRS:
+            with self.subTest(cause=cause, b=b):
+                self.assertEqual(ck.causes(target, a, b), {cause})
+
+    def test_identical_needs_no_cause(self):
+        self.assertEqual(ck.causes("kql-xdr", 'T | where a =~ "x"', 'T | where a =~ "x"'), set())
+
+    def test_any_other_change_is_unexplained(self):
+        # each detdex query changed once more: another value, connective, column, operator or a `not`
+        for target, a, b, cause in CAUSE_PAIRS:
+            if cause == "Windows Security log on kql-asim":
+                continue  # another table: the rest cannot be compared
+            for mutated in (
+                b.replace('"', '"zz', 1),
+                b.replace(" | where ", " | where not ", 1),
+                b.replace(" | where ", ' | where Other =~ "1" or ', 1),
+                re.sub(r" (contains|endswith|startswith|=~) ", lambda m: {"contains": "startswith",
+                       "endswith": "contains", "startswith": "endswith", "=~": "!="}[m.group(1)].join("  "), b,
+                       count=1),
+            ):
+                if mutated == b:
+                    continue  # no operator of that kind to change
+                with self.subTest(cause=cause, mutated=mutated):
+                    self.assertIsNone(ck.causes(target, a, mutated))
+
+    def test_report(self):
+        code, out, _ = run("--causes")
+        self.assertEqual(code, 0)
+        self.assertIn("unexplained:", out)
 
 
 if __name__ == "__main__":

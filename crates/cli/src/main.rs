@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod convert;
+mod hunt;
 mod show;
 
 #[global_allocator]
@@ -73,6 +74,25 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ConvertFormat,
     },
+    /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
+    /// detection: event, level, rule title, rule file.
+    Hunt {
+        /// Sigma rule files or folders.
+        #[arg(long = "rules", required = true)]
+        rules: Vec<PathBuf>,
+        /// Event files or folders (.evtx; anything else is read as JSON).
+        #[arg(required = true)]
+        events: Vec<PathBuf>,
+        /// text: tab-separated lines; jsonl: one JSON object per detection.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ConvertFormat,
+        /// List every rule left out, with the reason (to stderr).
+        #[arg(long)]
+        show_skipped: bool,
+        /// Print how long each phase took (to stderr).
+        #[arg(long)]
+        timings: bool,
+    },
     /// Serve the catalog as a web site.
     Serve {
         /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name).
@@ -102,6 +122,19 @@ fn main() -> ExitCode {
             paths,
             format,
         } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
+        Command::Hunt {
+            rules,
+            events,
+            format,
+            show_skipped,
+            timings,
+        } => hunt::run(hunt::Args {
+            rules: &rules,
+            events: &events,
+            jsonl: format == ConvertFormat::Jsonl,
+            show_skipped,
+            timings,
+        }),
         Command::Serve { sources, addr } => serve(&sources, addr),
     }
 }

@@ -401,3 +401,85 @@ fn show_splunk_detection_file_alone_uses_checkout_macros() {
         v["indicators"]
     );
 }
+
+#[test]
+fn hunt_finds_the_rule_in_its_regression_events() {
+    let rules = corpora().join("sigma/rules/windows/image_load");
+    let events = corpora().join(
+        "../evtx/sigma-regression/rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load",
+    );
+    let hunting = corpora().join(
+        "sigma/rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load.yml",
+    );
+    let out = detdex(&[
+        "hunt",
+        "--format",
+        "jsonl",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--rules",
+        hunting.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // the event, read from the .evtx and from the .json file, fires the hunting rule
+    let own: Vec<_> = lines
+        .iter()
+        .filter(|v| v["id"] == "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b")
+        .collect();
+    assert_eq!(own.len(), 2, "{lines:?}");
+    assert!(
+        own.iter()
+            .any(|v| v["event"].as_str().unwrap().ends_with(".evtx#571146"))
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 event files, 2 events, 0 read problems"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hunt_reports_unreadable_events_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("detdex-hunt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = dir.join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: Whoami\nlogsource:\n    category: process_creation\n    product: windows\ndetection:\n    sel:\n        Image|endswith: '\\whoami.exe'\n    condition: sel\nlevel: low\n",
+    )
+    .unwrap();
+    let good = r#"{"Event": {"System": {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1}, "EventData": {"Image": "C:\\Windows\\System32\\whoami.exe"}}}"#;
+    std::fs::write(dir.join("a.json"), format!("{good}\n{good}\n")).unwrap();
+    std::fs::write(dir.join("b.json"), "{\"Event\": \n").unwrap();
+    let out = detdex(&[
+        "hunt",
+        "--rules",
+        rule.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.lines().all(|l| l.contains("\tlow\tWhoami\t")),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("b.json:2:1: not JSON"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "1 rules (0 skipped), 2 event files, 2 events, 1 read problems, 2 detections"
+        ),
+        "{stderr}"
+    );
+}

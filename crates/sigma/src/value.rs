@@ -152,13 +152,15 @@ impl SigmaString {
         Ok(SigmaString { parts })
     }
 
-    fn prepend_any(&mut self) {
+    /// Put a `*` in front, unless one is there.
+    pub fn prepend_any(&mut self) {
         if !self.starts_with_any() {
             self.parts.insert(0, Part::AnyMulti);
         }
     }
 
-    fn append_any(&mut self) {
+    /// Put a `*` at the end, unless one is there.
+    pub fn append_any(&mut self) {
         if !self.ends_with_any() {
             self.parts.push(Part::AnyMulti);
         }

@@ -1,0 +1,356 @@
+//! Sigma detections compiled into matchers, and their evaluation on one event.
+//!
+//! Semantics (Sigma specification): strings compare case-insensitively unless `cased`, with `*`
+//! and `?` wildcards; a map is the AND of its items, a list the OR of its elements; an item
+//! matches when any value matches (`all`: every value), on any value of the field; `neq`
+//! negates the item; `null` matches a field that is absent, null or empty; keywords (values
+//! without a field) match when any field of the event contains them.
+
+use crate::event::{Event, FieldValue};
+use sigma::value::{CmpOp, Part, SigmaString, Value};
+use sigma::{Detection, DetectionItem};
+use std::net::IpAddr;
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Item(Item),
+}
+
+#[derive(Debug)]
+pub(crate) struct Item {
+    field: Option<String>,
+    patterns: Vec<Pattern>,
+    all: bool,
+    negated: bool,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    Text(Text),
+    Regex(Re),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Exists(bool),
+    Cidr(IpAddr, u8),
+    Compare(CmpOp, f64),
+    FieldRef {
+        field: String,
+        starts_with: bool,
+        ends_with: bool,
+    },
+    Any(Vec<Pattern>),
+}
+
+/// A Sigma string as the cheapest test that decides it.
+#[derive(Debug)]
+struct Text {
+    cased: bool,
+    test: TextTest,
+}
+
+#[derive(Debug)]
+enum TextTest {
+    Eq(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(String),
+    /// Anything else (inner wildcards, `?`): an anchored regex over the (lower-cased) text.
+    Glob(regex::Regex),
+}
+
+#[derive(Debug)]
+enum Re {
+    Fast(regex::Regex),
+    /// Look-around or back-references, which the linear-time engine lacks.
+    Backtracking(fancy_regex::Regex),
+}
+
+impl Node {
+    pub(crate) fn compile(d: &Detection) -> Result<Node, String> {
+        Ok(match d {
+            Detection::And(items) => {
+                Node::And(items.iter().map(Node::compile).collect::<Result<_, _>>()?)
+            }
+            Detection::Or(items) => {
+                Node::Or(items.iter().map(Node::compile).collect::<Result<_, _>>()?)
+            }
+            Detection::Item(item) => Node::Item(Item::compile(item)?),
+        })
+    }
+
+    pub(crate) fn matches(&self, ev: &Event) -> bool {
+        match self {
+            Node::And(items) => items.iter().all(|n| n.matches(ev)),
+            Node::Or(items) => items.iter().any(|n| n.matches(ev)),
+            Node::Item(item) => item.matches(ev),
+        }
+    }
+}
+
+impl Item {
+    fn compile(item: &DetectionItem) -> Result<Item, String> {
+        let keyword = item.field.is_none();
+        let patterns = item
+            .values
+            .iter()
+            .map(|(v, _)| Pattern::compile(v, keyword))
+            .collect::<Result<_, _>>()?;
+        Ok(Item {
+            field: item.field.clone(),
+            patterns,
+            all: item.all,
+            negated: item.negated,
+        })
+    }
+
+    fn matches(&self, ev: &Event) -> bool {
+        let one = |p: &Pattern| match &self.field {
+            Some(f) => p.matches_field(ev, f),
+            None => ev.values().any(|(v, lower)| p.matches_value(v, lower, ev)),
+        };
+        let hit = if self.all {
+            self.patterns.iter().all(one)
+        } else {
+            self.patterns.iter().any(one)
+        };
+        hit != self.negated
+    }
+}
+
+impl Pattern {
+    fn compile(v: &Value, keyword: bool) -> Result<Pattern, String> {
+        Ok(match v {
+            Value::Str { s, cased } => {
+                let mut s = s.clone();
+                if keyword {
+                    // a keyword is found anywhere in a value
+                    s.prepend_any();
+                    s.append_any();
+                }
+                Pattern::Text(Text::compile(&s, *cased)?)
+            }
+            Value::Num(n) => Pattern::Num(number(n)?),
+            Value::Bool(b) => Pattern::Bool(*b),
+            Value::Null => Pattern::Null,
+            Value::Regex { pattern, flags } => Pattern::Regex(Re::compile(pattern, flags)?),
+            Value::Cidr(c) => {
+                let (ip, bits) = cidr(c).ok_or_else(|| format!("invalid CIDR network {c}"))?;
+                Pattern::Cidr(ip, bits)
+            }
+            Value::Compare { op, num } => Pattern::Compare(*op, number(num)?),
+            Value::FieldRef {
+                field,
+                starts_with,
+                ends_with,
+            } => Pattern::FieldRef {
+                field: field.clone(),
+                starts_with: *starts_with,
+                ends_with: *ends_with,
+            },
+            Value::Exists(b) => Pattern::Exists(*b),
+            Value::TimePart { part, .. } => {
+                return Err(format!(
+                    "modifier `{part}` (a part of the event's timestamp) is not evaluated on events yet"
+                ));
+            }
+            Value::Expansion(vs) => Pattern::Any(
+                vs.iter()
+                    .map(|v| Pattern::compile(v, keyword))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    fn matches_field(&self, ev: &Event, field: &str) -> bool {
+        let values = ev.get(field);
+        match self {
+            Pattern::Exists(b) => ev.has(field) == *b,
+            Pattern::Null => values
+                .iter()
+                .all(|(v, _)| matches!(v, FieldValue::Null) || v.text() == Some("")),
+            Pattern::Any(ps) => ps.iter().any(|p| p.matches_field(ev, field)),
+            _ => values
+                .iter()
+                .any(|(v, lower)| self.matches_value(v, lower, ev)),
+        }
+    }
+
+    fn matches_value(&self, v: &FieldValue, lower: &str, ev: &Event) -> bool {
+        match self {
+            Pattern::Text(t) => match v.text() {
+                Some(text) => t.matches(if t.cased { text } else { lower }),
+                None => false,
+            },
+            Pattern::Regex(re) => v.text().is_some_and(|t| re.is_match(t)),
+            Pattern::Num(n) => v.number() == Some(*n),
+            Pattern::Bool(b) => match v {
+                FieldValue::Bool(x) => x == b,
+                _ => lower == if *b { "true" } else { "false" },
+            },
+            Pattern::Null => matches!(v, FieldValue::Null) || v.text() == Some(""),
+            Pattern::Exists(b) => *b,
+            Pattern::Cidr(net, bits) => v
+                .text()
+                .and_then(|t| t.trim().parse::<IpAddr>().ok())
+                .is_some_and(|ip| in_network(ip, *net, *bits)),
+            Pattern::Compare(op, n) => v.number().is_some_and(|x| match op {
+                CmpOp::Lt => x < *n,
+                CmpOp::Lte => x <= *n,
+                CmpOp::Gt => x > *n,
+                CmpOp::Gte => x >= *n,
+            }),
+            Pattern::FieldRef {
+                field,
+                starts_with,
+                ends_with,
+            } => ev
+                .get(field)
+                .iter()
+                .any(|(_, other)| match (starts_with, ends_with) {
+                    (false, false) => lower == other.as_str(),
+                    (true, false) => lower.starts_with(other.as_str()),
+                    (false, true) => lower.ends_with(other.as_str()),
+                    (true, true) => lower.contains(other.as_str()),
+                }),
+            Pattern::Any(ps) => ps.iter().any(|p| p.matches_value(v, lower, ev)),
+        }
+    }
+}
+
+impl Text {
+    fn compile(s: &SigmaString, cased: bool) -> Result<Text, String> {
+        let fold = |l: &str| {
+            if cased {
+                l.to_string()
+            } else {
+                l.to_lowercase()
+            }
+        };
+        let mut lits = vec![];
+        let mut shape = String::new(); // L for a literal, * and ? for wildcards
+        for p in &s.parts {
+            match p {
+                Part::Lit(l) => {
+                    lits.push(fold(l));
+                    shape.push('L');
+                }
+                Part::AnyMulti => shape.push('*'),
+                Part::AnyOne => shape.push('?'),
+                Part::Placeholder(name) => {
+                    return Err(format!(
+                        "placeholder %{name}% has no value (the `expand` modifier needs a pipeline that fills it)"
+                    ));
+                }
+            }
+        }
+        let one = || lits.first().cloned().unwrap_or_default();
+        let test = match shape.as_str() {
+            "" => TextTest::Eq(String::new()),
+            "L" => TextTest::Eq(one()),
+            "L*" => TextTest::Prefix(one()),
+            "*L" => TextTest::Suffix(one()),
+            "*L*" => TextTest::Contains(one()),
+            "*" | "**" => TextTest::Contains(String::new()),
+            _ => {
+                let mut re = String::from("(?s)^");
+                let mut lits = lits.iter();
+                for c in shape.chars() {
+                    match c {
+                        'L' => re.push_str(&regex::escape(lits.next().map_or("", |l| l))),
+                        '*' => re.push_str(".*"),
+                        _ => re.push('.'),
+                    }
+                }
+                re.push('$');
+                TextTest::Glob(regex::Regex::new(&re).map_err(|e| e.to_string())?)
+            }
+        };
+        Ok(Text { cased, test })
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match &self.test {
+            TextTest::Eq(s) => text == s,
+            TextTest::Prefix(s) => text.starts_with(s.as_str()),
+            TextTest::Suffix(s) => text.ends_with(s.as_str()),
+            TextTest::Contains(s) => text.contains(s.as_str()),
+            TextTest::Glob(re) => re.is_match(text),
+        }
+    }
+}
+
+impl Re {
+    fn compile(pattern: &str, flags: &str) -> Result<Re, String> {
+        let text = if flags.is_empty() {
+            pattern.to_string()
+        } else {
+            format!("(?{flags}){pattern}")
+        };
+        match regex::Regex::new(&text) {
+            Ok(re) => Ok(Re::Fast(re)),
+            Err(first) => fancy_regex::Regex::new(&text)
+                .map(Re::Backtracking)
+                .map_err(|_| format!("regular expression {pattern:?}: {first}")),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Re::Fast(re) => re.is_match(text),
+            // A pattern that runs out of its backtracking budget does not match.
+            Re::Backtracking(re) => re.is_match(text).unwrap_or(false),
+        }
+    }
+}
+
+fn number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))
+}
+
+/// `10.0.0.0/8`, `fe80::/10` or a single address.
+fn cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, bits) = match text.split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u8>().ok()?)),
+        None => (text, None),
+    };
+    let ip: IpAddr = addr.trim().parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((ip, bits))
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    let (a, b, width) = match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return false,
+    };
+    if bits == 0 {
+        return true;
+    }
+    let shift = width - u32::from(bits);
+    a >> shift == b >> shift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_membership() {
+        let (net, bits) = cidr("10.0.0.0/8").unwrap();
+        assert!(in_network("10.1.2.3".parse().unwrap(), net, bits));
+        assert!(!in_network("11.0.0.1".parse().unwrap(), net, bits));
+        let (net, bits) = cidr("fe80::/10").unwrap();
+        assert!(in_network("fe80::1".parse().unwrap(), net, bits));
+        assert!(!in_network("10.0.0.1".parse().unwrap(), net, bits));
+        assert!(cidr("10.0.0.0/33").is_none());
+        let (net, bits) = cidr("0.0.0.0/0").unwrap();
+        assert!(in_network("1.2.3.4".parse().unwrap(), net, bits));
+    }
+}

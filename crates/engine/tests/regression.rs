@@ -1,0 +1,190 @@
+//! SigmaHQ's regression data (../shared/evtx/sigma-regression): per rule, real events (EVTX and
+//! their JSON form) on which the rule must fire. Every such rule found in the SigmaHQ corpus
+//! must fire on its events, read from the EVTX file and from the JSON file alike.
+
+use engine::{Logsources, Ruleset, read_file};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn walk(dir: &Path, name: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, name, out);
+        } else if name(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// The value of the first line `key: value` (leading spaces and `- ` allowed) after `after`.
+fn yaml_line<'a>(text: &'a str, after: &str, key: &str) -> Option<&'a str> {
+    let start = text.find(after)?;
+    text[start..].lines().find_map(|l| {
+        let l = l.trim_start().trim_start_matches("- ");
+        l.strip_prefix(key)?
+            .strip_prefix(':')
+            .map(|v| v.trim().trim_matches('\'').trim_matches('"'))
+    })
+}
+
+/// Rule id → rule file, over the SigmaHQ folders the regression data covers.
+fn sigma_index() -> HashMap<String, PathBuf> {
+    let root = shared().join("corpora/sigma");
+    let mut files = vec![];
+    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        walk(
+            &root.join(dir),
+            &|p| p.extension().is_some_and(|e| e == "yml"),
+            &mut files,
+        );
+    }
+    files
+        .into_iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            let id = text
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))?
+                .trim()
+                .to_string();
+            Some((id, p))
+        })
+        .collect()
+}
+
+#[test]
+fn every_rule_fires_on_its_regression_events() {
+    let root = shared().join("evtx/sigma-regression");
+    let mut infos = vec![];
+    walk(&root, &|p| p.ends_with("info.yml"), &mut infos);
+    assert!(infos.len() >= 200, "{} info.yml files", infos.len());
+    let index = sigma_index();
+    let logsources = Logsources::builtin();
+    let (mut fired, mut commented_out, mut not_in_corpus, mut failures) = (0, 0, vec![], vec![]);
+    for info in &infos {
+        let text = std::fs::read_to_string(info).unwrap();
+        if !text
+            .lines()
+            .any(|l| l.starts_with("regression_tests_info:"))
+        {
+            commented_out += 1; // e.g. a `type: raw` test kept as a comment
+            continue;
+        }
+        let id = yaml_line(&text, "rule_metadata:", "id").expect("rule id in info.yml");
+        let Some(rule_path) = index.get(id) else {
+            not_in_corpus.push(id.to_string());
+            continue;
+        };
+        let rule_text = std::fs::read_to_string(rule_path).unwrap();
+        let shown = rule_path.display().to_string();
+        let set = Ruleset::compile([(shown.as_str(), rule_text.as_str())], &logsources);
+        if let Some(s) = set.skipped.first() {
+            failures.push(format!("{shown}: not compiled: {}", s.reason));
+            continue;
+        }
+        let dir = info.parent().unwrap();
+        let mut results = vec![];
+        for ext in ["json", "evtx"] {
+            let mut files = vec![];
+            walk(
+                dir,
+                &|p| p.extension().is_some_and(|e| e == ext),
+                &mut files,
+            );
+            let mut events = vec![];
+            for f in &files {
+                let (evs, errors) = read_file(f);
+                assert!(errors.is_empty(), "{errors:?}");
+                events.extend(evs);
+            }
+            let hits = events.iter().filter(|e| !set.matches(e).is_empty()).count();
+            results.push((ext, events.len(), hits));
+        }
+        let (_, json_events, json_hits) = results[0];
+        let (_, evtx_events, evtx_hits) = results[1];
+        assert_eq!(
+            (json_events, json_hits),
+            (evtx_events, evtx_hits),
+            "{shown}: the EVTX and JSON forms of the same events disagree"
+        );
+        if json_hits > 0 {
+            fired += 1;
+        } else {
+            failures.push(format!(
+                "{shown}: did not fire on any of its {json_events} events"
+            ));
+        }
+    }
+    eprintln!(
+        "regression: {} info.yml, {commented_out} without an active test, {fired} rules fired on their events, {} rules not in the corpus, {} failures",
+        infos.len(),
+        not_in_corpus.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} rules failed:\n{}",
+        failures.len(),
+        infos.len() - commented_out - not_in_corpus.len(),
+        failures.join("\n")
+    );
+    // The corpus snapshot is older than some regression data; most rules are in it.
+    assert!(fired >= 180, "only {fired} rules fired");
+}
+
+/// Every SigmaHQ rule against every regression event: a rule fires on its own events (above),
+/// and rarely on the events recorded for other rules of the same log source. A matcher that
+/// over-matches (a wildcard read too wide, a negation lost) shows up here.
+#[test]
+fn rules_rarely_fire_on_other_rules_events() {
+    let root = shared().join("evtx/sigma-regression");
+    let mut jsons = vec![];
+    walk(
+        &root,
+        &|p| p.extension().is_some_and(|e| e == "json"),
+        &mut jsons,
+    );
+    let index = sigma_index();
+    let texts: Vec<(String, String)> = index
+        .values()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    let set = Ruleset::compile(
+        texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        &Logsources::builtin(),
+    );
+    assert!(set.rules.len() > 2500, "{} rules compiled", set.rules.len());
+    let (mut events, mut hits, mut own) = (0, 0, 0);
+    for f in &jsons {
+        let own_id = f.file_stem().unwrap().to_string_lossy().to_string();
+        let (evs, errors) = read_file(f);
+        assert!(errors.is_empty(), "{errors:?}");
+        for ev in &evs {
+            events += 1;
+            for rule in set.matches(ev) {
+                if rule.id.as_deref() == Some(own_id.as_str()) {
+                    own += 1;
+                } else {
+                    hits += 1;
+                }
+            }
+        }
+    }
+    let rate = hits as f64 / events as f64;
+    eprintln!(
+        "{} rules compiled, {} skipped; {events} events: {own} hits of their own rule, {hits} of other rules ({rate:.2} per event)",
+        set.rules.len(),
+        set.skipped.len()
+    );
+    assert!(own >= 200, "{own}");
+    assert!(rate < 1.5, "{rate:.2} other rules fire per event");
+}

@@ -122,7 +122,11 @@ pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
         }
         tactics_of_rule.clear();
         for id in &ids {
-            *counts.entry(id).or_default().entry(&rule.source).or_default() += 1;
+            *counts
+                .entry(id)
+                .or_default()
+                .entry(&rule.source)
+                .or_default() += 1;
             if let Some(t) = attack.technique(id).filter(|t| t.parent().is_none()) {
                 tactics_of_rule.extend(t.tactics.iter().map(String::as_str));
             }
@@ -190,7 +194,10 @@ pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
                 name: &tactic.name,
                 techniques_total: techniques.len(),
                 techniques_covered: techniques.iter().filter(|t| t.rules > 0).count(),
-                rules: per_tactic.get(tactic.shortname.as_str()).copied().unwrap_or(0),
+                rules: per_tactic
+                    .get(tactic.shortname.as_str())
+                    .copied()
+                    .unwrap_or(0),
                 techniques,
             }
         })
@@ -261,7 +268,11 @@ mod tests {
         assert_eq!(sub("T1059.001").rules, 1);
         assert_eq!(sub("T1059.003").rules, 1);
         assert_eq!(sub("T1059.002").rules, 0);
-        let exec = c.tactics.iter().find(|t| t.shortname == "execution").unwrap();
+        let exec = c
+            .tactics
+            .iter()
+            .find(|t| t.shortname == "execution")
+            .unwrap();
         assert_eq!((exec.rules, exec.techniques_covered), (3, 1));
         assert_eq!(c.techniques_covered, 1);
         // Tactics come in matrix order; every other tactic is uncovered.
@@ -287,7 +298,11 @@ mod tests {
             ]
         );
         assert_eq!(c.stale[0].name, Some("PowerShell"));
-        assert!(c.tactics.iter().all(|t| t.techniques.iter().all(|x| x.id != "T1086")));
+        assert!(
+            c.tactics
+                .iter()
+                .all(|t| t.techniques.iter().all(|x| x.id != "T1086"))
+        );
     }
 
     #[test]

@@ -76,7 +76,11 @@ fn sigmahq_cells_match_a_scan_of_the_tags() {
             .count()
     };
 
-    let execution = c.tactics.iter().find(|t| t.shortname == "execution").unwrap();
+    let execution = c
+        .tactics
+        .iter()
+        .find(|t| t.shortname == "execution")
+        .unwrap();
     assert_eq!(execution.name, "Execution");
     let t1059 = execution
         .techniques
@@ -88,10 +92,7 @@ fn sigmahq_cells_match_a_scan_of_the_tags() {
         .iter()
         .find(|s| s.id == "T1059.001")
         .unwrap();
-    let powershell = files
-        .iter()
-        .filter(|t| t.contains("T1059.001"))
-        .count();
+    let powershell = files.iter().filter(|t| t.contains("T1059.001")).count();
     assert!(powershell > 100, "{powershell}");
     assert_eq!(sub.rules, powershell);
     assert_eq!(sub.by_source, BTreeMap::from([("rules", powershell)]));
@@ -145,7 +146,10 @@ fn sigmahq_cells_match_a_scan_of_the_tags() {
         .filter(|s| s.state == "unknown")
         .map(|s| s.id)
         .collect();
-    assert_eq!(unknown.iter().map(|s| s.as_str()).collect::<BTreeSet<_>>(), listed);
+    assert_eq!(
+        unknown.iter().map(|s| s.as_str()).collect::<BTreeSet<_>>(),
+        listed
+    );
     for s in &c.stale {
         let naming = files.iter().filter(|t| t.contains(s.id)).count();
         assert_eq!(s.rules.len(), naming, "{}", s.id);
@@ -176,7 +180,11 @@ fn deprecated_and_revoked_ids_are_listed() {
         let s = c.stale.iter().find(|s| s.id == id).unwrap();
         assert_eq!(s.state, attack.technique(id).unwrap().state);
         assert!(!s.rules.is_empty());
-        assert!(s.rules.iter().all(|k| cat.get(k).unwrap().attack.contains(id)));
+        assert!(
+            s.rules
+                .iter()
+                .all(|k| cat.get(k).unwrap().attack.contains(id))
+        );
     }
     // A stale id counts nowhere in the matrix.
     for t in c.tactics.iter().flat_map(|t| &t.techniques) {

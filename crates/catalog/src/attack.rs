@@ -78,11 +78,27 @@ impl Attack {
         self.techniques.get(id)
     }
 
+    /// Every technique and sub-technique of the tables, whatever its state, in no order.
+    pub fn techniques(&self) -> impl Iterator<Item = &Technique> {
+        self.techniques.values()
+    }
+
     /// The tactic with this shortname (`execution`) or id (`TA0002`).
     pub fn tactic(&self, key: &str) -> Option<&Tactic> {
         self.tactics
             .iter()
             .find(|t| t.shortname == key || t.id == key)
+    }
+}
+
+impl Technique {
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+
+    /// The parent technique's id of a sub-technique (`T1059` for `T1059.001`).
+    pub fn parent(&self) -> Option<&str> {
+        self.id.split_once('.').map(|(p, _)| p)
     }
 }
 

@@ -3,10 +3,12 @@
 
 pub mod attack;
 pub mod concepts;
+pub mod coverage;
 pub mod read;
 mod report;
 pub mod translate;
 
+pub use coverage::{Coverage, Scope, coverage};
 pub use report::{AttackRow, Indicator, LinkView, PredicateView, Report, StageView, report};
 pub use translate::{DataSource, Translation, Translations};
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod convert;
+mod coverage;
 mod hunt;
 mod show;
 
@@ -74,6 +75,22 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ConvertFormat,
     },
+    /// Which ATT&CK tactics and techniques the rules cover, with rule counts; the uncovered
+    /// techniques and the deprecated, revoked or unknown ids rules name.
+    Coverage {
+        /// Rule folders, as NAME=DIR or DIR.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// More rule folders or files (each named after its folder).
+        paths: Vec<PathBuf>,
+        /// text: a line per tactic and its uncovered techniques; json: the structure of
+        /// `/api/coverage`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print how long loading and the coverage took (to stderr).
+        #[arg(long)]
+        timings: bool,
+    },
     /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
     /// detection: event, level, rule title, rule file.
     Hunt {
@@ -122,6 +139,12 @@ fn main() -> ExitCode {
             paths,
             format,
         } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
+        Command::Coverage {
+            sources,
+            paths,
+            format,
+            timings,
+        } => coverage::run(&sources, &paths, format == Format::Json, timings),
         Command::Hunt {
             rules,
             events,

@@ -2,10 +2,14 @@
 //!
 //! Routes:
 //! - `GET /` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
-//!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name.
+//!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name,
+//!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included).
 //! - `GET /rules/{*key}` — one rule: metadata, ATT&CK, body, stages, exclusions, indicators.
 //! - `GET /api/rules` — the index as JSON (same filters); `GET /api/rules/{*key}` — the rule's
 //!   [`catalog::Report`] as JSON.
+//! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
+//!   count linking to the index; `?source=` and `?language=` as for the index.
+//!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON.
 //! - `GET /static/style.css` — the style sheet.
 //!
 //! Every piece of rule text goes through askama's HTML escaping: rules are untrusted input.
@@ -40,6 +44,8 @@ struct AppState {
     index: Vec<Entry>,
     /// Source names with their rule counts.
     sources: BTreeMap<String, usize>,
+    /// Languages (as rules name them) with their rule counts.
+    languages: BTreeMap<String, usize>,
 }
 
 struct Entry {
@@ -82,12 +88,15 @@ impl AppState {
             ))
         });
         let mut sources = BTreeMap::new();
+        let mut languages = BTreeMap::new();
         for r in &catalog.rules {
             *sources.entry(r.source.clone()).or_insert(0) += 1;
+            *languages.entry(r.language.clone()).or_insert(0) += 1;
         }
         AppState {
             index: index.into_iter().map(|(_, e)| e).collect(),
             sources,
+            languages,
             catalog,
         }
     }
@@ -95,12 +104,25 @@ impl AppState {
     /// The index entries matching a filter, in title order.
     fn filter<'a>(&'a self, f: &'a Filter) -> impl Iterator<Item = &'a Entry> + 'a {
         let q = f.q.trim().to_lowercase();
+        let technique = f.technique.trim();
         self.index.iter().filter(move |e| {
             let r = &self.catalog.rules[e.rule];
             (q.is_empty() || e.haystack.contains(&q))
-                && (f.source.is_empty() || r.source == f.source)
-                && (f.language.is_empty() || r.language.eq_ignore_ascii_case(&f.language))
+                && f.scope().includes(r)
+                && (technique.is_empty() || catalog::coverage::maps_to(r, technique))
         })
+    }
+
+    /// The `<option>`s of a filter: each name with its rule count, the chosen one selected.
+    fn options(counts: &BTreeMap<String, usize>, chosen: &str) -> Vec<pages::SourceOption> {
+        counts
+            .iter()
+            .map(|(name, &count)| pages::SourceOption {
+                selected: *name == chosen,
+                name: name.clone(),
+                count,
+            })
+            .collect()
     }
 }
 
@@ -111,6 +133,16 @@ struct Filter {
     q: String,
     source: String,
     language: String,
+    technique: String,
+}
+
+impl Filter {
+    fn scope(&self) -> catalog::Scope<'_> {
+        catalog::Scope {
+            source: &self.source,
+            language: &self.language,
+        }
+    }
 }
 
 /// The site's routes over a catalog.
@@ -121,6 +153,8 @@ pub fn router(catalog: Arc<Catalog>) -> Router {
         .route("/rules/{*key}", get(rule_page))
         .route("/api/rules", get(api_index))
         .route("/api/rules/{*key}", get(api_rule))
+        .route("/coverage", get(coverage_page))
+        .route("/api/coverage", get(api_coverage))
         .route("/static/style.css", get(style))
         .fallback(fallback)
         .with_state(state)
@@ -237,16 +271,13 @@ async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Resp
     let page = pages::IndexPage {
         total: st.catalog.rules.len(),
         q: &f.q,
-        filtered: !f.q.trim().is_empty() || !f.source.is_empty() || !f.language.is_empty(),
-        sources: st
-            .sources
-            .iter()
-            .map(|(name, &count)| pages::SourceOption {
-                selected: *name == f.source,
-                name: name.clone(),
-                count,
-            })
-            .collect(),
+        language: &f.language,
+        technique: f.technique.trim(),
+        filtered: !f.q.trim().is_empty()
+            || !f.source.is_empty()
+            || !f.language.is_empty()
+            || !f.technique.trim().is_empty(),
+        sources: AppState::options(&st.sources, &f.source),
         rows,
     };
     html(StatusCode::OK, page.render())
@@ -297,6 +328,23 @@ async fn api_rule(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> R
         Some(rule) => json(StatusCode::OK, &catalog::report(&st.catalog, rule)),
         None => not_found_json(format!("no rule with key or id {key:?}")),
     }
+}
+
+async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
+    let scope = f.scope();
+    let c = catalog::coverage(&st.catalog, scope);
+    let page = pages::CoveragePage::new(
+        &c,
+        scope,
+        AppState::options(&st.sources, &f.source),
+        AppState::options(&st.languages, &f.language),
+        |key| st.catalog.get(key).map(|r| r.meta.title.as_str()),
+    );
+    html(StatusCode::OK, page.render())
+}
+
+async fn api_coverage(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
+    json(StatusCode::OK, &catalog::coverage(&st.catalog, f.scope()))
 }
 
 async fn style() -> Response {

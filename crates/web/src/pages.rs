@@ -82,6 +82,10 @@ pub struct SourceOption {
 pub struct IndexPage<'a> {
     pub total: usize,
     pub q: &'a str,
+    /// Filters without a control in the form, kept as hidden fields.
+    pub language: &'a str,
+    /// The technique the index is filtered to (`?technique=`).
+    pub technique: &'a str,
     pub filtered: bool,
     pub sources: Vec<SourceOption>,
     pub rows: Vec<IndexRow<'a>>,
@@ -553,4 +557,150 @@ fn corpus_text(c: &catalog::CorpusCount) -> String {
         return String::new();
     }
     c.to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// ATT&CK coverage
+
+/// A CSS class for a cell's shade: none, 1–2, 3–9, 10–29, 30 and more rules.
+fn coverage_class(rules: usize) -> &'static str {
+    match rules {
+        0 => "cov-0",
+        1..=2 => "cov-1",
+        3..=9 => "cov-2",
+        10..=29 => "cov-3",
+        _ => "cov-4",
+    }
+}
+
+/// One technique or sub-technique of the matrix.
+pub struct CoverageCell<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub rules: usize,
+    pub class: &'static str,
+    /// The index filtered to the rules counted here (with the page's filters); `None` at zero.
+    pub href: Option<String>,
+    /// `sigma 10, splunk 2`, for the cell's tooltip.
+    pub by_source: String,
+    pub subtechniques: Vec<CoverageCell<'a>>,
+    /// How many of the sub-techniques have a rule.
+    pub subs_covered: usize,
+}
+
+impl<'a> CoverageCell<'a> {
+    fn new(t: &catalog::coverage::TechniqueCoverage<'a>, scope: catalog::Scope) -> Self {
+        let subtechniques: Vec<CoverageCell> = t
+            .subtechniques
+            .iter()
+            .map(|s| CoverageCell::new(s, scope))
+            .collect();
+        CoverageCell {
+            id: t.id,
+            name: t.name,
+            rules: t.rules,
+            class: coverage_class(t.rules),
+            href: (t.rules > 0).then(|| {
+                index_href(&[
+                    ("technique", t.id),
+                    ("source", scope.source),
+                    ("language", scope.language),
+                ])
+            }),
+            by_source: t
+                .by_source
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            subs_covered: subtechniques.iter().filter(|s| s.rules > 0).count(),
+            subtechniques,
+        }
+    }
+}
+
+pub struct CoverageColumn<'a> {
+    pub name: &'a str,
+    pub covered: usize,
+    pub total: usize,
+    pub rules: usize,
+    pub cells: Vec<CoverageCell<'a>>,
+}
+
+/// A technique id rules name that ATT&CK does not list as active.
+pub struct StaleRow<'a> {
+    pub id: &'a str,
+    pub state: &'a str,
+    pub name: &'a str,
+    pub rules: Vec<Link>,
+}
+
+#[derive(Template)]
+#[template(path = "coverage.html")]
+pub struct CoveragePage<'a> {
+    pub rules: usize,
+    pub mapped_rules: usize,
+    pub covered: usize,
+    pub total: usize,
+    pub filtered: bool,
+    pub sources: Vec<SourceOption>,
+    pub languages: Vec<SourceOption>,
+    pub columns: Vec<CoverageColumn<'a>>,
+    pub stale: Vec<StaleRow<'a>>,
+}
+
+impl<'a> CoveragePage<'a> {
+    /// `titles` gives a rule's title by key, for the stale mappings' links.
+    pub fn new(
+        c: &catalog::Coverage<'a>,
+        scope: catalog::Scope,
+        sources: Vec<SourceOption>,
+        languages: Vec<SourceOption>,
+        title: impl Fn(&str) -> Option<&'a str>,
+    ) -> Self {
+        CoveragePage {
+            rules: c.rules,
+            mapped_rules: c.mapped_rules,
+            covered: c.techniques_covered,
+            total: c.techniques_total,
+            filtered: !scope.source.is_empty() || !scope.language.is_empty(),
+            sources,
+            languages,
+            columns: c
+                .tactics
+                .iter()
+                .map(|t| CoverageColumn {
+                    name: t.name,
+                    covered: t.techniques_covered,
+                    total: t.techniques_total,
+                    rules: t.rules,
+                    cells: t
+                        .techniques
+                        .iter()
+                        .map(|x| CoverageCell::new(x, scope))
+                        .collect(),
+                })
+                .collect(),
+            stale: c
+                .stale
+                .iter()
+                .map(|s| StaleRow {
+                    id: s.id,
+                    state: s.state,
+                    name: s.name.unwrap_or(""),
+                    rules: s
+                        .rules
+                        .iter()
+                        .map(|k| Link {
+                            text: title(k)
+                                .filter(|t| !t.trim().is_empty())
+                                .unwrap_or(k)
+                                .to_string(),
+                            href: Some(rule_href(k)),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -171,3 +171,28 @@ fn chromium_renders_the_kql_and_the_data_sources() {
     );
     assert_eq!(dom.matches("<script").count(), 0);
 }
+
+#[test]
+fn chromium_renders_the_coverage_matrix() {
+    if !chromium_available() {
+        return;
+    }
+    let addr = start(catalog());
+    let dom = dump_dom(&format!("http://{addr}/coverage"));
+    let mut at = 0;
+    for needle in [
+        "<a href=\"/coverage\">Coverage</a>",
+        "<h1>MITRE ATT&amp;CK coverage</h1>",
+        "<h2>Reconnaissance</h2>",
+        "<h2>Execution</h2>",
+        "<div class=\"cell cov-1\" title=\"sigma 1\">\n<span class=\"tid\">T1047</span> <a class=\"n\" href=\"/?technique=T1047\">1</a>",
+        "<h2>Impact</h2>",
+        "<code>T9999</code>",
+    ] {
+        at = match dom[at..].find(needle) {
+            Some(i) => at + i,
+            None => panic!("{needle:?} missing from the DOM after byte {at}"),
+        };
+    }
+    assert_eq!(dom.to_lowercase().matches("<script").count(), 0);
+}

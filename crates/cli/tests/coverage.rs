@@ -1,0 +1,146 @@
+//! `detdex coverage`, run as a user runs it, on parts of the real corpora.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn sigma(folder: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/rules")
+        .join(folder);
+    assert!(p.is_dir(), "test corpus missing at {}", p.display());
+    p.to_string_lossy().into_owned()
+}
+
+fn detdex(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_detdex"))
+        .args(args)
+        .output()
+        .expect("run detdex")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn text_and_json_agree() {
+    let dir = sigma("windows/powershell");
+    let text = stdout(&detdex(&["coverage", &dir]));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&detdex(&["coverage", "--format", "json", &dir]))).unwrap();
+    let tactics = json["tactics"].as_array().unwrap();
+    assert_eq!(tactics.len(), 14);
+    assert!(json["mapped_rules"].as_u64().unwrap() > 100);
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "{} rules, {} mapped to ATT&CK; {}/{} techniques covered",
+            json["rules"],
+            json["mapped_rules"],
+            json["techniques_covered"],
+            json["techniques_total"]
+        )
+    );
+    // Per tactic, `Name  covered/total techniques, N rules`, then its uncovered techniques.
+    let mut lines = text.lines().skip(1).peekable();
+    for t in tactics {
+        let line = lines.next().unwrap();
+        let (name, figures) = line.split_once("  ").unwrap();
+        assert_eq!(name, t["name"].as_str().unwrap());
+        assert_eq!(
+            figures.trim_start(),
+            format!(
+                "{}/{} techniques, {} rule{}",
+                t["techniques_covered"],
+                t["techniques_total"],
+                t["rules"],
+                if t["rules"] == 1 { "" } else { "s" }
+            )
+        );
+        let uncovered: Vec<String> = t["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["rules"] == 0)
+            .map(|x| {
+                format!(
+                    "  uncovered: {} {}",
+                    x["id"].as_str().unwrap(),
+                    x["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        for u in &uncovered {
+            assert_eq!(lines.next(), Some(u.as_str()));
+        }
+    }
+    let execution = tactics.iter().find(|t| t["name"] == "Execution").unwrap();
+    assert!(
+        execution["rules"].as_u64().unwrap() > 50,
+        "{}",
+        execution["rules"]
+    );
+}
+
+#[test]
+fn sources_by_name_and_by_path_are_counted_apart() {
+    let ps = sigma("windows/powershell");
+    let pc = sigma("windows/process_creation");
+    let out = detdex(&[
+        "coverage",
+        "--format",
+        "json",
+        "--source",
+        &format!("ps={ps}"),
+        &pc,
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let execution = json["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Execution")
+        .unwrap();
+    let t1059 = execution["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "T1059")
+        .unwrap();
+    let by_source = t1059["by_source"].as_object().unwrap();
+    let names: Vec<&String> = by_source.keys().collect();
+    assert_eq!(names, ["process_creation", "ps"]);
+    let sum: u64 = by_source.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(t1059["rules"].as_u64(), Some(sum));
+}
+
+#[test]
+fn stale_ids_are_listed_in_text() {
+    // SigmaHQ's retired rules name ids ATT&CK has since revoked.
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/deprecated");
+    let text = stdout(&detdex(&["coverage", dir.to_str().unwrap()]));
+    let stale = text
+        .split_once("stale technique ids (counted nowhere above):\n")
+        .expect("a stale section")
+        .1;
+    assert!(
+        stale.contains("  T1086 PowerShell (revoked): 1 rule\n    deprecated/"),
+        "{stale}"
+    );
+}
+
+#[test]
+fn no_folder_is_a_usage_error() {
+    let out = detdex(&["coverage"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = detdex(&["coverage", "/nonexistent/rules"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rules"));
+}

@@ -1,0 +1,221 @@
+//! `/coverage` and `/api/coverage` on the real server over loopback.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::sync::Arc;
+
+fn json(r: &Response) -> Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// The cell of technique `id` under the tactic named `tactic` in the coverage JSON.
+fn cell<'v>(c: &'v Value, tactic: &str, id: &str) -> &'v Value {
+    let tactic = c["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == tactic)
+        .unwrap_or_else(|| panic!("no tactic {tactic}"));
+    let parent = id.split('.').next().unwrap();
+    let t = tactic["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == parent)
+        .unwrap_or_else(|| panic!("no {parent} under {}", tactic["name"]));
+    if parent == id {
+        t
+    } else {
+        t["subtechniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+    }
+}
+
+/// The `<div class="cell …">` of a technique in the page.
+fn cell_html<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("<span class=\"tid\">{id}</span>"))
+        .unwrap_or_else(|| panic!("{id} not in the page"));
+    let start = body[..at].rfind("<div class=\"cell").unwrap();
+    let end = at + body[at..].find("</div>").unwrap();
+    &body[start..end]
+}
+
+#[test]
+fn coverage_page_shows_the_matrix_with_counts_linking_to_the_index() {
+    let addr = start(catalog());
+    let r = get(addr, "/coverage");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.header("content-security-policy").is_some());
+    assert!(!r.body.contains("style="), "no inline styles (CSP)");
+    assert!(!r.body.contains("<script"));
+    // Tactics in matrix order, with covered/total.
+    let recon = r.body.find("<h2>Reconnaissance</h2>").unwrap();
+    let exec = r.body.find("<h2>Execution</h2>").unwrap();
+    let impact = r.body.find("<h2>Impact</h2>").unwrap();
+    assert!(recon < exec && exec < impact);
+    assert!(
+        r.body[exec..].contains("2/"),
+        "Execution: two techniques covered"
+    );
+
+    // T1047: one rule (the seed), linked to the index filtered to it.
+    let wmi = cell_html(&r.body, "T1047");
+    assert!(wmi.contains("cell cov-1"), "{wmi}");
+    assert!(wmi.contains("Windows Management Instrumentation"));
+    assert!(wmi.contains("title=\"sigma 1\""), "{wmi}");
+    let href = "/?technique=T1047";
+    assert!(
+        wmi.contains(&format!("<a class=\"n\" href=\"{href}\">1</a>")),
+        "{wmi}"
+    );
+    let index = get(addr, href);
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("Showing <strong>1</strong> of 3 rules"));
+    assert!(index.body.contains(SEED_TITLE));
+
+    // T1059 counts the xss rule through its sub-technique T1059.001, listed beneath it.
+    let cmd = cell_html(&r.body, "T1059");
+    assert!(cmd.contains(">1</a>"), "{cmd}");
+    assert!(cmd.contains("1/"), "one sub-technique covered: {cmd}");
+    assert!(cmd.contains("<span class=\"tid\">T1059.001</span>"));
+    assert!(cmd.contains("<li class=\"cov-0\"><span class=\"tid\">T1059.002</span>"));
+    let index = get(addr, "/?technique=T1059");
+    assert!(index.body.contains("Showing <strong>1</strong> of 3 rules"));
+    assert!(index.body.contains("Zz &#60;script&#62;"));
+
+    // A technique no rule maps to is visibly uncovered, without a link.
+    let uncovered = cell_html(&r.body, "T1106");
+    assert!(uncovered.contains("cell cov-0"), "{uncovered}");
+    assert!(uncovered.contains("<span class=\"n\">0</span>"));
+
+    // The unknown id is listed with its rule, whose title stays escaped.
+    let stale = section(&r.body, "stale");
+    assert!(stale.contains("<code>T9999</code>"), "{stale}");
+    assert!(stale.contains("unknown"));
+    assert!(stale.contains(&web::rule_href(XSS_KEY)));
+    assert!(!stale.contains(XSS));
+}
+
+#[test]
+fn coverage_filters_and_links_keep_source_and_language() {
+    let addr = start(catalog());
+    let r = get(addr, "/coverage?source=evil&language=sigma");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<option value=\"evil\" selected>"));
+    assert!(r.body.contains("<option value=\"sigma\" selected>"));
+    assert!(cell_html(&r.body, "T1047").contains("cell cov-0"));
+    let cmd = cell_html(&r.body, "T1059");
+    let href = "/?technique=T1059&#38;source=evil&#38;language=sigma";
+    assert!(cmd.contains(href), "{cmd}");
+    let index = get(addr, &unescape(href));
+    assert!(index.body.contains("Showing <strong>1</strong> of 3 rules"));
+    // The index's form keeps the filters it has no control for.
+    assert!(
+        index
+            .body
+            .contains("<input type=\"hidden\" name=\"technique\" value=\"T1059\">")
+    );
+    assert!(
+        index
+            .body
+            .contains("<input type=\"hidden\" name=\"language\" value=\"sigma\">")
+    );
+
+    let c = json(&get(addr, "/api/coverage?source=evil"));
+    assert_eq!(c["rules"], 1);
+    assert_eq!(cell(&c, "Execution", "T1047")["rules"], 0);
+    let c = json(&get(addr, "/api/coverage?language=spl"));
+    assert_eq!(
+        (c["rules"].as_u64(), c["mapped_rules"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn api_coverage_is_the_catalog_structure() {
+    let addr = start(catalog());
+    let c = json(&get(addr, "/api/coverage"));
+    assert_eq!(c["rules"], 3);
+    assert_eq!(c["mapped_rules"], 2);
+    assert_eq!(c["techniques_covered"], 2);
+    assert_eq!(c["tactics"].as_array().unwrap().len(), 14);
+    assert_eq!(c["tactics"][0]["name"], "Reconnaissance");
+    let wmi = cell(&c, "Execution", "T1047");
+    assert_eq!(wmi["rules"], 1);
+    assert_eq!(wmi["by_source"], serde_json::json!({"sigma": 1}));
+    assert_eq!(cell(&c, "Execution", "T1059")["rules"], 1);
+    assert_eq!(
+        cell(&c, "Execution", "T1059.001")["by_source"],
+        serde_json::json!({"evil": 1})
+    );
+    assert_eq!(cell(&c, "Execution", "T1059.003")["rules"], 0);
+    assert_eq!(
+        c["stale"],
+        serde_json::json!([{"id": "T9999", "state": "unknown", "name": null, "rules": [XSS_KEY]}])
+    );
+}
+
+#[test]
+fn header_and_rule_pages_link_to_the_coverage() {
+    let addr = start(catalog());
+    for path in ["/", &web::rule_href(SEED_KEY)] {
+        let r = get(addr, path);
+        assert!(
+            r.body.contains("<a href=\"/coverage\">Coverage</a>"),
+            "{path}"
+        );
+    }
+    let r = get(addr, &web::rule_href(SEED_KEY));
+    assert!(
+        r.body
+            .contains("<a class=\"coverage\" href=\"/coverage\">Coverage →</a>")
+    );
+}
+
+/// Over real rules, every count of the matrix is the number of rules its link lists.
+#[test]
+fn every_count_matches_the_index_it_links_to() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/rules/windows/powershell");
+    assert!(dir.is_dir(), "test corpus missing at {}", dir.display());
+    let cat = catalog::Catalog::load(&[catalog::Source {
+        name: "sigma".into(),
+        root: dir,
+    }]);
+    let addr = start(Arc::new(cat));
+    let c = json(&get(addr, "/api/coverage"));
+    let page = get(addr, "/coverage");
+    let mut checked = 0;
+    let mut seen = std::collections::HashSet::new();
+    for tactic in c["tactics"].as_array().unwrap() {
+        let techniques = tactic["techniques"].as_array().unwrap();
+        let subs = techniques
+            .iter()
+            .flat_map(|t| t["subtechniques"].as_array().unwrap());
+        for t in techniques.iter().chain(subs) {
+            let (id, n) = (t["id"].as_str().unwrap(), t["rules"].as_u64().unwrap());
+            if n == 0 || !seen.insert(id) {
+                continue;
+            }
+            let listed = json(&get(addr, &format!("/api/rules?technique={id}")));
+            assert_eq!(listed.as_array().unwrap().len() as u64, n, "{id}");
+            assert!(
+                page.body
+                    .contains(&format!("href=\"/?technique={id}\">{n}</a>")),
+                "{id}: {n}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "checked {checked} cells");
+}

@@ -1,59 +1,9 @@
 //! Syncing real git repositories made in a temporary folder (`file://` URLs, no network).
 
+mod common;
+
+use common::*;
 use sources::{Cache, Changes, Outcome, SourceConfig};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn corpus_rules() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/rules");
-    assert!(p.is_dir(), "test corpora missing at {}", p.display());
-    p
-}
-
-const RULES: [&str; 3] = [
-    "windows/process_creation/proc_creation_win_certutil_download.yml",
-    "windows/process_creation/proc_creation_win_whoami_all_execution.yml",
-    "windows/process_creation/proc_creation_win_bitsadmin_download.yml",
-];
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// A repository with a README (first commit), then three SigmaHQ rules under `rules/`, so a
-/// clone of depth 1 is shallow.
-fn origin(dir: &Path) -> PathBuf {
-    let repo = dir.join("origin");
-    std::fs::create_dir_all(repo.join("rules")).unwrap();
-    git(&repo, &["init", "--quiet", "--initial-branch=main"]);
-    std::fs::write(repo.join("README.md"), "no rules yet\n").unwrap();
-    commit(&repo, "readme");
-    for r in RULES {
-        let name = Path::new(r).file_name().unwrap();
-        std::fs::copy(corpus_rules().join(r), repo.join("rules").join(name)).unwrap();
-    }
-    std::fs::write(repo.join("README.md"), "rules\n").unwrap();
-    commit(&repo, "first");
-    repo
-}
-
-fn commit(repo: &Path, message: &str) -> String {
-    git(repo, &["add", "--all"]);
-    git(repo, &["commit", "--quiet", "-m", message]);
-    git(repo, &["rev-parse", "HEAD"])
-}
 
 fn source(name: &str, url: String, path: Option<&str>) -> SourceConfig {
     SourceConfig {
@@ -64,10 +14,6 @@ fn source(name: &str, url: String, path: Option<&str>) -> SourceConfig {
         path: path.map(String::from),
         license: None,
     }
-}
-
-fn url(p: &Path) -> String {
-    format!("file://{}", p.display())
 }
 
 #[test]
@@ -103,21 +49,9 @@ fn clone_then_update_reports_changed_files() {
     assert_eq!(r.entry.commit, first);
     assert_eq!(r.entry.changes, Some(Changes::default()));
 
-    // Two commits upstream (the clone fetches only the last): the README (outside `path`),
-    // then one rule added, one modified, one deleted.
-    std::fs::write(repo.join("README.md"), "more rules\n").unwrap();
-    commit(&repo, "readme again");
-    let rules = repo.join("rules");
-    std::fs::copy(
-        corpus_rules().join("windows/process_creation/proc_creation_win_net_user_add.yml"),
-        rules.join("proc_creation_win_net_user_add.yml"),
-    )
-    .unwrap();
-    let whoami = rules.join("proc_creation_win_whoami_all_execution.yml");
-    let text = std::fs::read_to_string(&whoami).unwrap();
-    std::fs::write(&whoami, text.replace("level: ", "level: high\n# was: ")).unwrap();
-    std::fs::remove_file(rules.join("proc_creation_win_bitsadmin_download.yml")).unwrap();
-    let second = commit(&repo, "second");
+    // Two commits upstream (the clone fetches only the last).
+    let second = update(&repo);
+    let whoami = repo.join("rules/proc_creation_win_whoami_all_execution.yml");
 
     let r = cache.sync(&[&s]).unwrap().remove(0).unwrap();
     assert_eq!(r.outcome, Outcome::Updated);

@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         } => {
             if sources.is_empty() {
                 match sync::cached_sources(config.as_deref(), cache.as_deref(), no_sync) {
-                    Ok((sources, origins)) => serve(sources, origins, addr),
+                    Ok(s) => serve(s.sources, s.origins, addr),
                     Err(e) => {
                         eprintln!("detdex: {e}");
                         ExitCode::FAILURE

@@ -92,6 +92,12 @@ pub fn run(config_file: Option<&Path>, cache_dir: Option<&Path>, only: &[String]
     }
 }
 
+/// Sources to serve, with where the fetched ones came from (by source name).
+pub struct Served {
+    pub sources: Vec<Source>,
+    pub origins: Vec<(String, Origin)>,
+}
+
 /// The sources `detdex serve` serves without `--source`: every source of the sources file that
 /// is in the cache, each rooted at its clone joined with its `path`, with its origin. Unless
 /// `no_sync`, the sources not in the cache yet are fetched first; a source that cannot be
@@ -100,7 +106,7 @@ pub fn cached_sources(
     config_file: Option<&Path>,
     cache_dir: Option<&Path>,
     no_sync: bool,
-) -> Result<(Vec<Source>, Vec<(String, Origin)>), String> {
+) -> Result<Served, String> {
     let config = config(config_file)?;
     let cache = cache(cache_dir)?;
     let state = cache.state()?;
@@ -165,5 +171,8 @@ pub fn cached_sources(
             "no source could be fetched: see the errors above".to_string()
         });
     }
-    Ok((served, origins))
+    Ok(Served {
+        sources: served,
+        origins,
+    })
 }

@@ -126,12 +126,12 @@ struct Server {
     /// Everything it wrote to stderr before it served.
     log: String,
     // Kept open so the server can still write to stderr.
-    _stderr: BufReader<std::process::ChildStderr>,
+    _stderr: Option<BufReader<std::process::ChildStderr>>,
 }
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_detdex"))
+        let child = Command::new(env!("CARGO_BIN_EXE_detdex"))
             .arg("serve")
             .args(args)
             .args(["--addr", "127.0.0.1:0"])
@@ -139,24 +139,25 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start detdex serve");
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut log = String::new();
+        let mut server = Server {
+            child,
+            port: 0,
+            log: String::new(),
+            _stderr: None,
+        };
+        let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
         loop {
             let mut l = String::new();
+            // At the end of its output the server has ended: the panic drops (and reaps) it.
             if stderr.read_line(&mut l).unwrap() == 0 {
-                let _ = child.kill();
-                panic!("detdex serve ended before serving:\n{log}");
+                panic!("detdex serve ended before serving:\n{}", server.log);
             }
-            log.push_str(&l);
+            server.log.push_str(&l);
             if let Some(at) = l.find("on http://127.0.0.1:") {
                 let port = l[at + 20..].trim_end().trim_end_matches('/');
-                let port = port.parse().unwrap_or_else(|_| panic!("port in {l:?}"));
-                return Server {
-                    child,
-                    port,
-                    log,
-                    _stderr: stderr,
-                };
+                server.port = port.parse().unwrap_or_else(|_| panic!("port in {l:?}"));
+                server._stderr = Some(stderr);
+                return server;
             }
         }
     }

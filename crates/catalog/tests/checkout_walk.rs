@@ -40,7 +40,7 @@ fn only_the_content_of_a_checkout_is_read() {
     std::fs::copy(&detection, tmp.path().join("other/own.yml")).unwrap();
 
     let (files, checkouts) = catalog::read::walk_sources(tmp.path());
-    assert_eq!(checkouts, [repo.clone()]);
+    assert_eq!(checkouts, std::slice::from_ref(&repo));
     assert_eq!(files, [tmp.path().join("other/own.yml")]);
 
     let cat = catalog::Catalog::load(&[catalog::Source {

@@ -9,7 +9,9 @@ mod report;
 pub mod translate;
 
 pub use coverage::{Coverage, Scope, coverage};
-pub use report::{AttackRow, Indicator, LinkView, PredicateView, Report, StageView, report};
+pub use report::{
+    AttackRow, Indicator, LinkView, PredicateView, Report, RuleOrigin, StageView, report,
+};
 pub use translate::{DataSource, Translation, Translations};
 
 use ir::{Diagnostic, Rule};
@@ -24,6 +26,61 @@ pub struct Source {
     pub root: PathBuf,
 }
 
+/// Where a source's files came from: a repository at a commit. `detdex serve` sets it for the
+/// sources it fetched; a folder given with `--source` has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// How pages name the repository (`SigmaHQ`).
+    pub label: String,
+    pub url: String,
+    pub commit: String,
+    /// When the commit was fetched, RFC 3339 UTC.
+    pub retrieved_at: String,
+    /// The folder the source was read from; rule paths start with it.
+    pub root: PathBuf,
+    /// Where `root` is in the repository (`rules`; empty for the repository itself).
+    pub path: String,
+}
+
+impl Origin {
+    /// The page of a rule file (a path under `root`) in the repository at the commit:
+    /// `URL/blob/COMMIT/PATH`, as GitHub (and GitLab, Gitea) address it. `None` for a file
+    /// outside `root` or a repository not served over http(s).
+    pub fn file_url(&self, file: &str) -> Option<String> {
+        let url = self.url.trim_end_matches('/');
+        let url = url.strip_suffix(".git").unwrap_or(url);
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return None;
+        }
+        let rel = std::path::Path::new(file).strip_prefix(&self.root).ok()?;
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let full = [self.path.as_str(), rel.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        if full.is_empty() {
+            return None;
+        }
+        Some(format!("{url}/blob/{}/{}", self.commit, url_path(&full)))
+    }
+}
+
+/// A path for a URL: the characters that would end or change it (`%`, `#`, `?`, spaces) escaped.
+fn url_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            '?' => out.push_str("%3F"),
+            ' ' => out.push_str("%20"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Every rule read from a set of sources, with what went wrong while reading them.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -31,6 +88,8 @@ pub struct Catalog {
     pub diagnostics: Vec<Diagnostic>,
     /// How many rule files were read.
     pub files: usize,
+    /// Where each source (by name) came from, for the sources that have an origin.
+    pub origins: HashMap<String, Origin>,
     by_key: HashMap<String, usize>,
     /// Rules by id and by name (Sigma `name`), for filters and correlations.
     by_ref: HashMap<String, Vec<usize>>,
@@ -115,6 +174,7 @@ impl Catalog {
             rules,
             diagnostics,
             files,
+            origins: HashMap::new(),
             by_key,
             by_ref,
             referrers,
@@ -262,5 +322,38 @@ mod tests {
                 .collect::<Vec<_>>(),
             [3, 1]
         );
+    }
+
+    #[test]
+    fn origin_file_url() {
+        let o = Origin {
+            label: "SigmaHQ".into(),
+            url: "https://github.com/SigmaHQ/sigma.git".into(),
+            commit: "8eaafff".into(),
+            retrieved_at: "2026-05-05T11:00:00Z".into(),
+            root: PathBuf::from("/cache/repos/sigma/rules"),
+            path: "rules".into(),
+        };
+        assert_eq!(
+            o.file_url("/cache/repos/sigma/rules/windows/a b#1.yml")
+                .as_deref(),
+            Some("https://github.com/SigmaHQ/sigma/blob/8eaafff/rules/windows/a%20b%231.yml")
+        );
+        assert_eq!(o.file_url("/elsewhere/x.yml"), None);
+        let at_root = Origin {
+            path: String::new(),
+            url: "https://github.com/splunk/security_content/".into(),
+            root: PathBuf::from("/c/splunk"),
+            ..o.clone()
+        };
+        assert_eq!(
+            at_root.file_url("/c/splunk/detections/x.yml").as_deref(),
+            Some("https://github.com/splunk/security_content/blob/8eaafff/detections/x.yml")
+        );
+        let local = Origin {
+            url: "file:///srv/sigma".into(),
+            ..o
+        };
+        assert_eq!(local.file_url("/cache/repos/sigma/rules/x.yml"), None);
     }
 }

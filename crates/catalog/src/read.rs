@@ -92,9 +92,6 @@ fn looks_like_splunk(text: &str) -> bool {
     name && search
 }
 
-/// The folders of a security_content checkout that [`read_checkout`] reads.
-const CONTENT_DIRS: [&str; 4] = ["detections", "macros", "stories", "data_sources"];
-
 /// A Splunk security_content checkout: a folder holding `detections/` and `macros/`.
 pub fn is_checkout(dir: &Path) -> bool {
     dir.join("detections").is_dir() && dir.join("macros").is_dir()
@@ -121,8 +118,9 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Like [`walk`], but a security_content checkout found on the way is listed in the second
-/// list and the files of its content folders (detections, macros, stories, data sources) are
-/// left out of the first: [`read_checkout`] reads them together.
+/// list and nothing under it is in the first: [`read_checkout`] reads its content folders
+/// (detections, macros, stories, data sources) together, and its other folders (baselines,
+/// investigations, playbooks, docs, …) hold no detections.
 pub fn walk_sources(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     walk_tree(root, true)
 }
@@ -141,17 +139,14 @@ fn walk_tree(root: &Path, checkouts: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
             let Ok(rd) = std::fs::read_dir(&p) else {
                 continue;
             };
-            let checkout = checkouts && is_checkout(&p);
-            if checkout {
+            if checkouts && is_checkout(&p) {
                 found.push(p.clone());
+                continue;
             }
             for e in rd.flatten() {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with('.') || (checkout && CONTENT_DIRS.contains(&name.as_ref())) {
-                    continue;
+                if !e.file_name().to_string_lossy().starts_with('.') {
+                    stack.push(e.path());
                 }
-                stack.push(e.path());
             }
         }
     }

@@ -41,6 +41,20 @@ pub struct Report<'a> {
     pub translations: Translations,
     /// The tables the translations read ("Required Data Sources").
     pub required_data_sources: Vec<DataSource>,
+    /// The repository and commit the rule was read from, when its source has an origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<RuleOrigin<'a>>,
+}
+
+/// Where a rule came from ([`crate::Origin`]), with the address of its file there.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOrigin<'a> {
+    pub label: &'a str,
+    pub url: &'a str,
+    pub commit: &'a str,
+    pub retrieved_at: &'a str,
+    /// `URL/blob/COMMIT/PATH`, for repositories served over http(s).
+    pub file_url: Option<String>,
 }
 
 /// A reference to another rule: as written, and the rule it resolves to in the catalog.
@@ -114,7 +128,15 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         })
         .collect();
     let translations = translations(rule);
+    let origin = catalog.origins.get(&rule.source).map(|o| RuleOrigin {
+        label: &o.label,
+        url: &o.url,
+        commit: &o.commit,
+        retrieved_at: &o.retrieved_at,
+        file_url: o.file_url(&rule.path),
+    });
     Report {
+        origin,
         required_data_sources: data_sources(&translations),
         translations,
         key: &rule.key,

@@ -11,6 +11,7 @@ mod convert;
 mod coverage;
 mod hunt;
 mod show;
+mod sync;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -110,13 +111,39 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
-    /// Serve the catalog as a web site.
+    /// Serve the catalog as a web site: the sources of the sources file (fetched into the cache
+    /// first if they are not there yet), or the --source folders.
     Serve {
-        /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name).
-        #[arg(long = "source", required = true)]
+        /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name), instead
+        /// of the sources file.
+        #[arg(long = "source")]
         sources: Vec<String>,
+        /// A sources file (default: the built-in one, data/sources.toml).
+        #[arg(long, conflicts_with = "sources")]
+        config: Option<PathBuf>,
+        /// The cache folder (default: $DETDEX_CACHE, else $XDG_CACHE_HOME/detdex, else
+        /// ~/.cache/detdex).
+        #[arg(long, conflicts_with = "sources")]
+        cache: Option<PathBuf>,
+        /// Serve only the sources already in the cache; fetch nothing.
+        #[arg(long, conflicts_with = "sources")]
+        no_sync: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+    },
+    /// Fetch the rule repositories of the sources file into the cache (git clone, then fetch)
+    /// and print what changed.
+    Sync {
+        /// A sources file (default: the built-in one, data/sources.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The cache folder (default: $DETDEX_CACHE, else $XDG_CACHE_HOME/detdex, else
+        /// ~/.cache/detdex).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Sync only these sources (by name).
+        #[arg(long, num_args = 1..)]
+        only: Vec<String>,
     },
 }
 
@@ -158,7 +185,34 @@ fn main() -> ExitCode {
             show_skipped,
             timings,
         }),
-        Command::Serve { sources, addr } => serve(&sources, addr),
+        Command::Serve {
+            sources,
+            config,
+            cache,
+            no_sync,
+            addr,
+        } => {
+            if sources.is_empty() {
+                match sync::cached_sources(config.as_deref(), cache.as_deref(), no_sync) {
+                    Ok(s) => serve(s.sources, s.origins, addr),
+                    Err(e) => {
+                        eprintln!("detdex: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            } else {
+                serve(
+                    sources.iter().map(|s| parse_source(s)).collect(),
+                    Vec::new(),
+                    addr,
+                )
+            }
+        }
+        Command::Sync {
+            config,
+            cache,
+            only,
+        } => sync::run(config.as_deref(), cache.as_deref(), &only),
     }
 }
 
@@ -244,8 +298,12 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
-    let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
+/// Read the sources and serve them; `origins` are where fetched sources came from.
+fn serve(
+    sources: Vec<Source>,
+    origins: Vec<(String, catalog::Origin)>,
+    addr: std::net::SocketAddr,
+) -> ExitCode {
     for s in &sources {
         if !s.root.is_dir() {
             eprintln!(
@@ -257,7 +315,8 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
         }
     }
     let t = Instant::now();
-    let cat = Catalog::load(&sources);
+    let mut cat = Catalog::load(&sources);
+    cat.origins.extend(origins);
     let (errors, warnings) = cat.problem_counts();
     eprintln!(
         "detdex: {} rules from {} files in {:.0} ms ({errors} errors, {warnings} warnings: `detdex check` lists them)",

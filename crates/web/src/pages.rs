@@ -328,6 +328,15 @@ impl<'a> RulePage<'a> {
         };
         item("File", path, true);
         item("Key", vec![Link::text(r.key)], true);
+        if let Some(o) = &r.origin {
+            let original = o.file_url.as_ref().map(|u| Link {
+                text: format!("View original rule at {} →", o.label),
+                href: Some(u.clone()),
+            });
+            item("Original", original.into_iter().collect(), false);
+            item("Commit", vec![Link::text(o.commit)], true);
+            item("Retrieved", vec![Link::text(o.retrieved_at)], false);
+        }
 
         let mut tactics: Vec<TacticGroup> = Vec::new();
         for row in &r.techniques {

@@ -488,3 +488,59 @@ fn a_rule_that_cannot_be_translated_says_why() {
         assert!(!h.to_lowercase().contains("<script"));
     }
 }
+
+#[test]
+fn a_fetched_source_links_to_the_original_file() {
+    let mut cat = catalog::Catalog::from_parts(vec![seed_rule(), xss_rule()], Vec::new(), 2);
+    cat.origins.insert(
+        "sigma".into(),
+        catalog::Origin {
+            label: "SigmaHQ".into(),
+            url: "https://github.com/SigmaHQ/sigma".into(),
+            commit: "8eaafff1f2845a696050e05e72ba1140ee190698".into(),
+            retrieved_at: "2026-05-05T11:00:00Z".into(),
+            root: "rules".into(),
+            path: "rules".into(),
+        },
+    );
+    let addr = start(Arc::new(cat));
+    let file = "https://github.com/SigmaHQ/sigma/blob/8eaafff1f2845a696050e05e72ba1140ee190698/rules/windows/image_load/image_load_wmi_module_load.yml";
+
+    let h = get(addr, &rule_href(SEED_KEY)).body;
+    let mut at = after(&h, 0, "<dt>Original</dt>");
+    at = after(
+        &h,
+        at,
+        &format!(
+            "<a href=\"{file}\" rel=\"noopener noreferrer\">View original rule at SigmaHQ →</a>"
+        ),
+    );
+    at = after(&h, at, "<dt>Commit</dt>");
+    at = after(
+        &h,
+        at,
+        "<code>8eaafff1f2845a696050e05e72ba1140ee190698</code>",
+    );
+    at = after(&h, at, "<dt>Retrieved</dt>");
+    after(&h, at, "<dd>2026-05-05T11:00:00Z</dd>");
+
+    let rep: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api{}", rule_href(SEED_KEY))).body).unwrap();
+    assert_eq!(
+        rep["origin"],
+        serde_json::json!({
+            "label": "SigmaHQ",
+            "url": "https://github.com/SigmaHQ/sigma",
+            "commit": "8eaafff1f2845a696050e05e72ba1140ee190698",
+            "retrieved_at": "2026-05-05T11:00:00Z",
+            "file_url": file,
+        })
+    );
+
+    // A source without origin (a folder given with --source) shows none.
+    let h = get(addr, &rule_href(XSS_KEY)).body;
+    assert!(!h.contains("<dt>Original</dt>") && !h.contains("<dt>Retrieved</dt>"));
+    let rep: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api{}", rule_href(XSS_KEY))).body).unwrap();
+    assert!(rep.get("origin").is_none(), "{rep}");
+}

@@ -1,8 +1,8 @@
 //! Events as flat field maps, read from Windows event logs (EVTX), their JSON form (the `evtx`
 //! crate's and `evtx_dump`'s `{"Event": {"System": …, "EventData": …}}`) and JSON lines.
 
+use rustc_hash::FxHashMap;
 use serde_json::Value as J;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// One field value: its text as the event shows it (numbers in decimal), and its kind.
@@ -37,7 +37,7 @@ impl FieldValue {
 /// once for Sigma's case-insensitive comparisons.
 #[derive(Debug, Clone, Default)]
 pub struct Event {
-    fields: HashMap<String, Vec<(FieldValue, String)>>,
+    fields: FxHashMap<String, Vec<(FieldValue, String)>>,
     /// Where the event came from: `file#record` or `file:line`.
     pub origin: String,
 }

@@ -13,9 +13,9 @@ mod matcher;
 pub use event::{Event, FieldValue, ReadError, read_file, read_json};
 
 use matcher::Node;
+use rustc_hash::FxHashMap;
 use sigma::condition::Cond;
 use sigma::{Document, LogSource};
-use std::collections::HashMap;
 
 const WINDOWS_LOGSOURCES: &str = include_str!("../../../data/logsources/windows.tsv");
 
@@ -226,8 +226,16 @@ impl Rule {
         if !self.filters.is_empty() && !self.filters.iter().any(|f| f.accepts(ev)) {
             return false;
         }
-        let mut memo = vec![None; self.named.len()];
-        self.conditions.iter().any(|c| c.eval(self, ev, &mut memo))
+        // Most rules have a handful of detections: keep their results on the stack.
+        let mut small = [None; 16];
+        let mut large;
+        let memo: &mut [Option<bool>] = if self.named.len() <= small.len() {
+            &mut small[..self.named.len()]
+        } else {
+            large = vec![None; self.named.len()];
+            &mut large
+        };
+        self.conditions.iter().any(|c| c.eval(self, ev, memo))
     }
 }
 
@@ -270,7 +278,7 @@ pub struct Ruleset {
     pub rules: Vec<Rule>,
     pub skipped: Vec<Skipped>,
     /// (channel, Some(event id)) for filters naming ids, (channel, None) for whole channels.
-    by_event: HashMap<(String, Option<u32>), Vec<usize>>,
+    by_event: FxHashMap<(String, Option<u32>), Vec<usize>>,
     /// Rules without a channel filter.
     everywhere: Vec<usize>,
 }

@@ -56,7 +56,7 @@ enum TextTest {
     Eq(String),
     Prefix(String),
     Suffix(String),
-    Contains(String),
+    Contains(Box<memchr::memmem::Finder<'static>>),
     /// Anything else (inner wildcards, `?`): an anchored regex over the (lower-cased) text.
     Glob(regex::Regex),
 }
@@ -252,8 +252,10 @@ impl Text {
             "L" => TextTest::Eq(one()),
             "L*" => TextTest::Prefix(one()),
             "*L" => TextTest::Suffix(one()),
-            "*L*" => TextTest::Contains(one()),
-            "*" | "**" => TextTest::Contains(String::new()),
+            "*L*" => TextTest::Contains(Box::new(memchr::memmem::Finder::new(&one()).into_owned())),
+            "*" | "**" => {
+                TextTest::Contains(Box::new(memchr::memmem::Finder::new("").into_owned()))
+            }
             _ => {
                 let mut re = String::from("(?s)^");
                 let mut lits = lits.iter();
@@ -276,7 +278,7 @@ impl Text {
             TextTest::Eq(s) => text == s,
             TextTest::Prefix(s) => text.starts_with(s.as_str()),
             TextTest::Suffix(s) => text.ends_with(s.as_str()),
-            TextTest::Contains(s) => text.contains(s.as_str()),
+            TextTest::Contains(f) => f.find(text.as_bytes()).is_some(),
             TextTest::Glob(re) => re.is_match(text),
         }
     }

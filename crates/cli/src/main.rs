@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod convert;
+mod search;
 mod show;
 
 #[global_allocator]
@@ -73,13 +74,44 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ConvertFormat,
     },
-    /// Serve the catalog as a web site.
+    /// Serve the catalog as a web site: the feed of new and changed rules, search, rule pages.
     Serve {
         /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name).
         #[arg(long = "source", required = true)]
         sources: Vec<String>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// The rule store (SQLite), kept between runs so the feed shows what changed; without
+        /// it the store lives in memory.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Full-text search: print the best-matching rules as `key  title` lines, best first.
+    /// Words starting with `-` go after `--`: `detdex search --source DIR -- powershell -enc`.
+    Search {
+        /// Rule folders, as NAME=DIR or DIR; recorded into the store before searching.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// The rule store (SQLite); with no --source, search what it recorded last.
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Only rules of this language (sigma, spl, kql, eql, …).
+        #[arg(long, default_value = "")]
+        language: String,
+        /// Only rules of this level (low, medium, high, …).
+        #[arg(long, default_value = "")]
+        level: String,
+        /// The most rules to print.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print how long loading, recording and searching took (to stderr).
+        #[arg(long)]
+        timings: bool,
+        /// The words to search for (all must match; the last also as a prefix).
+        #[arg(required = true)]
+        query: Vec<String>,
     },
 }
 
@@ -102,7 +134,30 @@ fn main() -> ExitCode {
             paths,
             format,
         } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
-        Command::Serve { sources, addr } => serve(&sources, addr),
+        Command::Serve {
+            sources,
+            addr,
+            store,
+        } => serve(&sources, addr, store.as_deref()),
+        Command::Search {
+            sources,
+            store,
+            language,
+            level,
+            limit,
+            format,
+            timings,
+            query,
+        } => search::run(search::Args {
+            sources,
+            store,
+            query,
+            language,
+            level,
+            limit,
+            json: format == Format::Json,
+            timings,
+        }),
     }
 }
 
@@ -188,7 +243,9 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
+/// Read the `NAME=DIR` folders into a catalog, saying how it went on stderr; `None` (after a
+/// message) when a folder is missing.
+fn load_sources(sources: &[String]) -> Option<Catalog> {
     let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
     for s in &sources {
         if !s.root.is_dir() {
@@ -197,7 +254,7 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
                 s.name,
                 s.root.display()
             );
-            return ExitCode::from(2);
+            return None;
         }
     }
     let t = Instant::now();
@@ -209,6 +266,18 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
         cat.files,
         t.elapsed().as_secs_f64() * 1e3
     );
+    Some(cat)
+}
+
+fn serve(sources: &[String], addr: std::net::SocketAddr, store: Option<&Path>) -> ExitCode {
+    let Some(cat) = load_sources(sources) else {
+        return ExitCode::from(2);
+    };
+    let store = match search::record(&cat, store) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let site = web::Site::new(std::sync::Arc::new(cat), store);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -216,7 +285,7 @@ fn serve(sources: &[String], addr: std::net::SocketAddr) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(web::serve(std::sync::Arc::new(cat), addr)) {
+    match rt.block_on(web::serve(site, addr)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("detdex: cannot serve on {addr}: {e}");

@@ -330,7 +330,7 @@ fn a_second_recording_finds_exactly_what_changed_and_the_feed_shows_it_first() {
         .iter()
         .map(|e| (e.key.as_str(), e.kind, e.date.as_str()))
         .collect();
-    let mut expected = vec![
+    let mut expected = [
         (key(names[0]), Kind::Changed),
         (key(names[3]), Kind::New),
         (key(names[1]), Kind::Removed),

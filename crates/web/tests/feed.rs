@@ -225,12 +225,12 @@ fn parse_atom(xml: &str) -> Atom {
                 path.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
                 text.clear();
             }
-            Event::Empty(e) => {
-                if e.name().as_ref() == b"link" && path.last().map(String::as_str) == Some("entry")
-                {
-                    let href = e.try_get_attribute("href").unwrap().expect("href");
-                    entry.2 = href.unescape_value().unwrap().into_owned();
-                }
+            Event::Empty(e)
+                if e.name().as_ref() == b"link"
+                    && path.last().map(String::as_str) == Some("entry") =>
+            {
+                let href = e.try_get_attribute("href").unwrap().expect("href");
+                entry.2 = href.unescape_value().unwrap().into_owned();
             }
             Event::Text(t) => text.push_str(&t.decode().unwrap()),
             Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {

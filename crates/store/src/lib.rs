@@ -185,11 +185,19 @@ impl Store {
     }
 
     fn init(conn: Connection) -> Result<Store> {
+        // A 64 MiB page cache: a whole recording's index pages stay in memory.
+        conn.pragma_update(None, "cache_size", -65_536)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         match version {
             0 => {
                 let tx = conn.unchecked_transaction()?;
                 tx.execute_batch(SCHEMA)?;
+                // FTS5 buffers 64 MiB of new terms (not 1 MiB) before writing a segment, so a
+                // first recording writes a few large segments instead of merging many small ones.
+                tx.execute(
+                    "INSERT INTO rules_fts (rules_fts, rank) VALUES ('hashsize', 67108864)",
+                    [],
+                )?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
                 tx.commit()?;
             }
@@ -366,17 +374,18 @@ impl Store {
         let (Some(fts), Some(title)) = (query::fts_query(text), query::title_phrase(text)) else {
             return Ok(Vec::new());
         };
+        // Rank first, then make snippets for the hits kept only: snippet() over every match
+        // of a common word would cost far more than the ranking.
         let sql = format!(
-            "SELECT r.key, r.title, r.source, r.language, r.level,
-                    snippet(rules_fts, -1, ?5, ?6, '…', 16)
+            "SELECT r.id, r.key, r.title, r.source, r.language, r.level
              FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
              WHERE rules_fts MATCH ?1
                AND (?2 = '' OR r.source = ?2)
                AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
                AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
-             ORDER BY r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?8),
+             ORDER BY r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
                       {BM25}, r.key
-             LIMIT ?7"
+             LIMIT ?5"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
@@ -385,23 +394,36 @@ impl Store {
                 filters.source,
                 filters.language,
                 filters.level,
-                MARK_START.to_string(),
-                MARK_END.to_string(),
                 limit_param(limit),
                 title,
             ],
             |r| {
-                Ok(Hit {
-                    key: r.get(0)?,
-                    title: r.get(1)?,
-                    source: r.get(2)?,
-                    language: r.get(3)?,
-                    level: r.get(4)?,
-                    snippet: fragments(&r.get::<_, String>(5)?),
-                })
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Hit {
+                        key: r.get(1)?,
+                        title: r.get(2)?,
+                        source: r.get(3)?,
+                        language: r.get(4)?,
+                        level: r.get(5)?,
+                        snippet: Vec::new(),
+                    },
+                ))
             },
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut snippet = self.conn.prepare_cached(
+            "SELECT snippet(rules_fts, -1, ?3, ?4, '…', 16) FROM rules_fts
+             WHERE rules_fts MATCH ?1 AND rowid = ?2",
+        )?;
+        for (id, hit) in hits.iter_mut() {
+            let text: String = snippet.query_row(
+                params![fts, *id, MARK_START.to_string(), MARK_END.to_string()],
+                |r| r.get(0),
+            )?;
+            hit.snippet = fragments(&text);
+        }
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
     }
 
     /// Feed entries, newest change first (ties by key), skipping `offset` entries.

@@ -41,7 +41,7 @@ CREATE TABLE rules (
     first_seen TEXT NOT NULL,
     last_changed TEXT NOT NULL,
     removed_at TEXT,
-    change_date TEXT NOT NULL,
+    change_date TEXT,
     change_kind TEXT NOT NULL
 );
 CREATE INDEX rules_feed ON rules (change_date DESC, key);
@@ -139,8 +139,11 @@ pub struct FeedEntry {
     pub language: String,
     pub level: Option<String>,
     pub kind: Kind,
-    /// `YYYY-MM-DD` (the rule's own date) or `YYYY-MM-DDTHH:MM:SSZ` (when the store saw it).
-    pub date: String,
+    /// `YYYY-MM-DD` (the rule's own date) or `YYYY-MM-DDTHH:MM:SSZ` (when the store saw it);
+    /// `None` for a rule of the first recording that states no date (such rules come last).
+    pub date: Option<String>,
+    /// When the store first recorded the rule (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub first_seen: String,
 }
 
 /// A piece of a snippet: matched words or the text around them.
@@ -173,9 +176,8 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)
             .map_err(|e| Error(format!("rule store {}: {e}", path.display())))?;
-        // One writer; the journal in the file's folder; durable enough for a cache of history.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // One connection: the default rollback journal, which writes a first recording's pages
+        // once (a WAL would write them twice).
         Store::init(conn)
     }
 
@@ -302,9 +304,9 @@ impl Store {
                         // A rule of the first recording is dated by its own history; any
                         // later newcomer by the recording that found it.
                         let (date, kind) = if first {
-                            row.own_change(&now)
+                            row.own_change()
                         } else {
-                            (now.clone(), Kind::New)
+                            (Some(now.clone()), Kind::New)
                         };
                         changes.new.push(rule.key.clone());
                         insert.execute(params![
@@ -412,16 +414,25 @@ impl Store {
             },
         )?;
         let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut snippet = self.conn.prepare_cached(
-            "SELECT snippet(rules_fts, -1, ?3, ?4, '…', 16) FROM rules_fts
-             WHERE rules_fts MATCH ?1 AND rowid = ?2",
-        )?;
-        for (id, hit) in hits.iter_mut() {
-            let text: String = snippet.query_row(
-                params![fts, *id, MARK_START.to_string(), MARK_END.to_string()],
-                |r| r.get(0),
-            )?;
-            hit.snippet = fragments(&text);
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One more pass of the same match computes the snippets of the kept rows (ids are
+        // integers from the database, so the list is safe to write into the statement).
+        let ids: Vec<String> = hits.iter().map(|(id, _)| id.to_string()).collect();
+        let mut snippets = self.conn.prepare(&format!(
+            "SELECT rowid, snippet(rules_fts, -1, ?2, ?3, '…', 16) FROM rules_fts
+             WHERE rules_fts MATCH ?1 AND rowid IN ({})",
+            ids.join(",")
+        ))?;
+        let mut by_id: HashMap<i64, String> = snippets
+            .query_map(
+                params![fts, MARK_START.to_string(), MARK_END.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, hit) in &mut hits {
+            hit.snippet = fragments(&by_id.remove(id).unwrap_or_default());
         }
         Ok(hits.into_iter().map(|(_, h)| h).collect())
     }
@@ -429,7 +440,8 @@ impl Store {
     /// Feed entries, newest change first (ties by key), skipping `offset` entries.
     pub fn feed(&self, filters: &Filters, limit: usize, offset: usize) -> Result<Vec<FeedEntry>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT key, title, source, language, level, change_kind, change_date FROM rules
+            "SELECT key, title, source, language, level, change_kind, change_date, first_seen
+             FROM rules
              WHERE (?1 = '' OR source = ?1)
                AND (?2 = '' OR language = ?2 COLLATE NOCASE)
                AND (?3 = '' OR level = ?3 COLLATE NOCASE)
@@ -453,6 +465,7 @@ impl Store {
                     level: r.get(4)?,
                     kind: Kind::parse(&r.get::<_, String>(5)?),
                     date: r.get(6)?,
+                    first_seen: r.get(7)?,
                 })
             },
         )?;
@@ -502,13 +515,12 @@ impl Row {
     }
 
     /// The rule's change by its own history: modified (if later than its date), else its date;
-    /// a rule that states neither is dated by `now`.
-    fn own_change(&self, now: &str) -> (String, Kind) {
+    /// a rule that states neither has no date (not "new today": it may be years old).
+    fn own_change(&self) -> (Option<String>, Kind) {
         match (&self.date, &self.modified) {
-            (Some(d), Some(m)) if m > d => (m.clone(), Kind::Changed),
-            (None, Some(m)) => (m.clone(), Kind::Changed),
-            (Some(d), _) => (d.clone(), Kind::New),
-            (None, None) => (now.to_string(), Kind::New),
+            (Some(d), Some(m)) if m > d => (Some(m.clone()), Kind::Changed),
+            (None, Some(m)) => (Some(m.clone()), Kind::Changed),
+            (d, _) => (d.clone(), Kind::New),
         }
     }
 
@@ -620,18 +632,14 @@ mod tests {
             date: d.map(str::to_string),
             modified: m.map(str::to_string),
         };
-        let now = "2026-01-01T00:00:00Z";
         assert_eq!(
-            row(Some("2020-01-02"), Some("2021-03-04")).own_change(now),
-            ("2021-03-04".to_string(), Kind::Changed)
+            row(Some("2020-01-02"), Some("2021-03-04")).own_change(),
+            (Some("2021-03-04".to_string()), Kind::Changed)
         );
         assert_eq!(
-            row(Some("2020-01-02"), Some("2020-01-02")).own_change(now),
-            ("2020-01-02".to_string(), Kind::New)
+            row(Some("2020-01-02"), Some("2020-01-02")).own_change(),
+            (Some("2020-01-02".to_string()), Kind::New)
         );
-        assert_eq!(
-            row(None, None).own_change(now),
-            (now.to_string(), Kind::New)
-        );
+        assert_eq!(row(None, None).own_change(), (None, Kind::New));
     }
 }

@@ -96,7 +96,8 @@ pub struct FeedRow<'a> {
     pub href: Option<String>,
     pub title: &'a str,
     pub kind: &'static str,
-    /// The date alone (`2024-03-01`), or date and time when the store saw the change.
+    /// The date alone (`2024-03-01`), date and time when the store saw the change, or
+    /// `no date`.
     pub date: String,
     pub source: &'a str,
     pub source_href: String,
@@ -111,11 +112,10 @@ impl<'a> FeedRow<'a> {
             href: in_catalog.then(|| rule_href(&e.key)),
             title: display(&e.title, &e.key),
             kind: e.kind.as_str(),
-            date: e
-                .date
-                .replacen('T', " ", 1)
-                .trim_end_matches('Z')
-                .to_string(),
+            date: e.date.as_deref().map_or_else(
+                || "no date".to_string(),
+                |d| d.replacen('T', " ", 1).trim_end_matches('Z').to_string(),
+            ),
             source: &e.source,
             source_href: feed_href(&[("source", &e.source)]),
             language: language_name(&e.language),
@@ -203,7 +203,8 @@ impl AtomFeed {
         let entries: Vec<AtomEntry> = entries
             .iter()
             .map(|e| {
-                let updated = atom_date(&e.date);
+                // An undated rule: when the store first saw it.
+                let updated = atom_date(e.date.as_deref().unwrap_or(&e.first_seen));
                 AtomEntry {
                     id: format!(
                         "urn:detdex:{}:{}",

@@ -29,15 +29,16 @@ fn home_is_the_feed_newest_first_with_badges_filters_and_search_box() {
     let b = &r.body;
     assert!(b.contains("<form class=\"search\" method=\"get\" action=\"/search\">"));
     assert!(b.contains("<a href=\"/\">Feed</a> <a href=\"/search\">Search</a>"));
-    // Rules without dates are dated by the recording (today), seed 001 by its `modified`.
+    // Seed 001 by its `modified`; rules that state no date come last, by key.
     let p = positions(
         b,
         &[
+            &rule_href(SEED_KEY),
             &rule_href(XSS_KEY),
             &rule_href(ODD_KEY),
-            &rule_href(SEED_KEY),
         ],
     );
+    assert!(b.contains("<td class=\"date\">no date</td>"));
     assert!(p[0] < p[1] && p[1] < p[2], "{p:?}");
     assert!(b.contains(
         "<td class=\"date\">2021-11-27</td><td><span class=\"badge kind-changed\">changed</span>"
@@ -284,16 +285,16 @@ fn atom_feed_is_valid_escaped_xml_newest_first() {
     assert_eq!(
         titles,
         [
+            &format!("{SEED_TITLE} (changed)"),
             "Zz <script>alert(1)</script> \"'& title (new)",
             "Encoded key rule (new)",
-            &format!("{SEED_TITLE} (changed)"),
         ]
     );
-    assert_eq!(atom.entries[2].3, "2021-11-27T00:00:00Z");
-    assert_eq!(
-        atom.updated, atom.entries[0].3,
-        "the feed is as new as its newest entry"
-    );
+    assert_eq!(atom.entries[0].3, "2021-11-27T00:00:00Z");
+    // Undated rules are dated by the recording; the feed is as new as its newest entry.
+    assert!(atom.entries[1].3.as_str() > "2026", "{atom:?}");
+    assert_eq!(atom.entries[1].3, atom.entries[2].3);
+    assert_eq!(atom.updated, atom.entries[1].3);
     let ids: std::collections::BTreeSet<&str> = atom.entries.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(ids.len(), 3, "distinct ids");
     for (id, _, link, updated) in &atom.entries {

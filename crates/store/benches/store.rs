@@ -12,13 +12,19 @@ use store::{Filters, Store};
 
 fn corpora() -> Catalog {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    let sources: Vec<Source> = ["sigma", "splunk", "elastic", "falconfriday", "mdecrevoisier"]
-        .iter()
-        .map(|name| Source {
-            name: name.to_string(),
-            root: root.join(name),
-        })
-        .collect();
+    let sources: Vec<Source> = [
+        "sigma",
+        "splunk",
+        "elastic",
+        "falconfriday",
+        "mdecrevoisier",
+    ]
+    .iter()
+    .map(|name| Source {
+        name: name.to_string(),
+        root: root.join(name),
+    })
+    .collect();
     let cat = Catalog::load(&sources);
     assert!(cat.rules.len() > 8000, "{} rules", cat.rules.len());
     cat

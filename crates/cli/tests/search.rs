@@ -113,3 +113,58 @@ fn a_store_file_is_recorded_then_searched_alone() {
     let missing = detdex(&["search", "--store", "/nonexistent/x.sqlite", "wsman"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// `GET path` over HTTP/1.1 with `Connection: close`; the whole response as text.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn serve_records_into_the_store_file_and_serves_the_feed() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("detdex-cli-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("store.sqlite");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_detdex"))
+        .args(["serve", "--source", &image_load(), "--addr", "127.0.0.1:0"])
+        .arg("--store")
+        .arg(&db)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start detdex serve");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("serve said where it serves").unwrap();
+        if let Some(rest) = line.split_once(" on http://").map(|(_, r)| r.to_string()) {
+            break rest.trim_end_matches('/').to_string();
+        }
+        said.push(line);
+    };
+    let feed = http_get(&addr, "/");
+    let search = http_get(&addr, "/api/search?q=wsman%20provider");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        said.iter()
+            .any(|l| l.contains(" new, 0 changed, 0 removed in ")),
+        "{said:?}"
+    );
+    assert!(db.is_file());
+    assert!(feed.starts_with("HTTP/1.1 200"), "{feed}");
+    assert!(feed.contains("New and changed rules"));
+    assert!(search.contains("\"key\":\"sigma/image_load_wsman_provider_image_load.yml\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}

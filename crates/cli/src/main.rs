@@ -10,6 +10,7 @@ use std::time::Instant;
 mod convert;
 mod coverage;
 mod hunt;
+mod search;
 mod show;
 mod sync;
 
@@ -111,8 +112,9 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
-    /// Serve the catalog as a web site: the sources of the sources file (fetched into the cache
-    /// first if they are not there yet), or the --source folders.
+    /// Serve the catalog as a web site (the feed of new and changed rules, search, coverage,
+    /// rule pages): the sources of the sources file (fetched into the cache first if they are
+    /// not there yet), or the --source folders.
     Serve {
         /// Rule folders, as NAME=DIR or DIR (the name defaults to the folder's name), instead
         /// of the sources file.
@@ -130,6 +132,37 @@ enum Command {
         no_sync: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// The rule store (SQLite), kept between runs so the feed shows what changed; without
+        /// it the store lives in memory.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Full-text search: print the best-matching rules as `key  title` lines, best first.
+    /// Words starting with `-` go after `--`: `detdex search --source DIR -- powershell -enc`.
+    Search {
+        /// Rule folders, as NAME=DIR or DIR; recorded into the store before searching.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// The rule store (SQLite); with no --source, search what it recorded last.
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Only rules of this language (sigma, spl, kql, eql, …).
+        #[arg(long, default_value = "")]
+        language: String,
+        /// Only rules of this level (low, medium, high, …).
+        #[arg(long, default_value = "")]
+        level: String,
+        /// The most rules to print.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print how long loading, recording and searching took (to stderr).
+        #[arg(long)]
+        timings: bool,
+        /// The words to search for (all must match; the last also as a prefix).
+        #[arg(required = true)]
+        query: Vec<String>,
     },
     /// Fetch the rule repositories of the sources file into the cache (git clone, then fetch)
     /// and print what changed.
@@ -191,10 +224,11 @@ fn main() -> ExitCode {
             cache,
             no_sync,
             addr,
+            store,
         } => {
             if sources.is_empty() {
                 match sync::cached_sources(config.as_deref(), cache.as_deref(), no_sync) {
-                    Ok(s) => serve(s.sources, s.origins, addr),
+                    Ok(s) => serve(s.sources, s.origins, addr, store.as_deref()),
                     Err(e) => {
                         eprintln!("detdex: {e}");
                         ExitCode::FAILURE
@@ -205,6 +239,7 @@ fn main() -> ExitCode {
                     sources.iter().map(|s| parse_source(s)).collect(),
                     Vec::new(),
                     addr,
+                    store.as_deref(),
                 )
             }
         }
@@ -213,6 +248,25 @@ fn main() -> ExitCode {
             cache,
             only,
         } => sync::run(config.as_deref(), cache.as_deref(), &only),
+        Command::Search {
+            sources,
+            store,
+            language,
+            level,
+            limit,
+            format,
+            timings,
+            query,
+        } => search::run(search::Args {
+            sources,
+            store,
+            query,
+            language,
+            level,
+            limit,
+            json: format == Format::Json,
+            timings,
+        }),
     }
 }
 
@@ -298,12 +352,17 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Read the sources and serve them; `origins` are where fetched sources came from.
-fn serve(
-    sources: Vec<Source>,
-    origins: Vec<(String, catalog::Origin)>,
-    addr: std::net::SocketAddr,
-) -> ExitCode {
+/// Read `NAME=DIR` folders into a catalog (see [`load`]).
+fn load_sources(sources: &[String]) -> Option<Catalog> {
+    load(
+        sources.iter().map(|s| parse_source(s)).collect(),
+        Vec::new(),
+    )
+}
+
+/// Read the sources into a catalog, saying how it went on stderr; `origins` are where fetched
+/// sources came from. `None` (after a message) when a folder is missing.
+fn load(sources: Vec<Source>, origins: Vec<(String, catalog::Origin)>) -> Option<Catalog> {
     for s in &sources {
         if !s.root.is_dir() {
             eprintln!(
@@ -311,7 +370,7 @@ fn serve(
                 s.name,
                 s.root.display()
             );
-            return ExitCode::from(2);
+            return None;
         }
     }
     let t = Instant::now();
@@ -324,6 +383,24 @@ fn serve(
         cat.files,
         t.elapsed().as_secs_f64() * 1e3
     );
+    Some(cat)
+}
+
+/// Read the sources, record them into the store (a file, or memory) and serve them.
+fn serve(
+    sources: Vec<Source>,
+    origins: Vec<(String, catalog::Origin)>,
+    addr: std::net::SocketAddr,
+    store: Option<&Path>,
+) -> ExitCode {
+    let Some(cat) = load(sources, origins) else {
+        return ExitCode::from(2);
+    };
+    let store = match search::record(&cat, store) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let site = web::Site::new(std::sync::Arc::new(cat), store);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -331,7 +408,7 @@ fn serve(
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(web::serve(std::sync::Arc::new(cat), addr)) {
+    match rt.block_on(web::serve(site, addr)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("detdex: cannot serve on {addr}: {e}");

@@ -1,15 +1,20 @@
 //! The detdex web site: server-rendered HTML pages for the catalog and a JSON API.
 //!
 //! Routes:
-//! - `GET /` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
+//! - `GET /` — the feed: rules newest change first (new, changed, removed; the store's
+//!   [`store::Store::feed`]), 50 a page (`?page=`), `?source=` and `?language=` filters.
+//! - `GET /search?q=` — ranked full-text search ([`store::Store::search`]), same filters and
+//!   `?level=`.
+//! - `GET /rules` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
 //!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name,
 //!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included).
 //! - `GET /rules/{*key}` — one rule: metadata, ATT&CK, body, stages, exclusions, indicators.
 //! - `GET /api/rules` — the index as JSON (same filters); `GET /api/rules/{*key}` — the rule's
-//!   [`catalog::Report`] as JSON.
+//!   [`catalog::Report`] as JSON; `GET /api/search?q=`, `GET /api/feed` (`limit`, `offset`).
 //! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
 //!   count linking to the index; `?source=` and `?language=` as for the index.
 //!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON.
+//! - `GET /feed.atom` — the feed's newest 50 entries as Atom.
 //! - `GET /static/style.css` — the style sheet.
 //!
 //! Every piece of rule text goes through askama's HTML escaping: rules are untrusted input.
@@ -27,7 +32,8 @@ use catalog::Catalog;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use store::Store;
 
 pub use url::rule_href;
 
@@ -37,9 +43,31 @@ const STYLE: &str = include_str!("../static/style.css");
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// What the site serves: the catalog, and the store that recorded it (for search and feed).
+pub struct Site {
+    catalog: Arc<Catalog>,
+    store: Store,
+}
+
+impl Site {
+    /// A site over a catalog and a store that has recorded it.
+    pub fn new(catalog: Arc<Catalog>, store: Store) -> Site {
+        Site { catalog, store }
+    }
+
+    /// A site whose store lives in memory and records the catalog now (its feed then dates
+    /// each rule by the rule's own dates).
+    pub fn in_memory(catalog: Arc<Catalog>) -> Result<Site, store::Error> {
+        let mut store = Store::in_memory()?;
+        store.record(&catalog, std::time::SystemTime::now())?;
+        Ok(Site::new(catalog, store))
+    }
+}
+
 /// The catalog and what the index needs, computed once when the router is built.
 struct AppState {
     catalog: Arc<Catalog>,
+    store: Mutex<Store>,
     /// Rules sorted by title.
     index: Vec<Entry>,
     /// Source names with their rule counts.
@@ -57,7 +85,8 @@ struct Entry {
 }
 
 impl AppState {
-    fn new(catalog: Arc<Catalog>) -> AppState {
+    fn new(site: Site) -> AppState {
+        let Site { catalog, store } = site;
         let mut index: Vec<(String, Entry)> = catalog
             .rules
             .iter()
@@ -98,7 +127,22 @@ impl AppState {
             sources,
             languages,
             catalog,
+            store: Mutex::new(store),
         }
+    }
+
+    /// The store; a panic elsewhere while it was held leaves it usable (every write is one
+    /// transaction, rolled back if unfinished).
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn source_options(&self, selected: &str) -> Vec<pages::SourceOption> {
+        options(&self.sources, selected)
+    }
+
+    fn language_options(&self, selected: &str) -> Vec<pages::SourceOption> {
+        options(&self.languages, selected)
     }
 
     /// The index entries matching a filter, in title order.
@@ -112,18 +156,18 @@ impl AppState {
                 && (technique.is_empty() || catalog::coverage::maps_to(r, technique))
         })
     }
+}
 
-    /// The `<option>`s of a filter: each name with its rule count, the chosen one selected.
-    fn options(counts: &BTreeMap<String, usize>, chosen: &str) -> Vec<pages::SourceOption> {
-        counts
-            .iter()
-            .map(|(name, &count)| pages::SourceOption {
-                selected: *name == chosen,
-                name: name.clone(),
-                count,
-            })
-            .collect()
-    }
+/// The `<option>`s of a filter: each name with its rule count, the chosen one selected.
+fn options(counts: &BTreeMap<String, usize>, selected: &str) -> Vec<pages::SourceOption> {
+    counts
+        .iter()
+        .map(|(name, &count)| pages::SourceOption {
+            selected: name == selected,
+            name: name.clone(),
+            count,
+        })
+        .collect()
 }
 
 /// The index's query parameters.
@@ -145,32 +189,65 @@ impl Filter {
     }
 }
 
-/// The site's routes over a catalog.
-pub fn router(catalog: Arc<Catalog>) -> Router {
-    let state = Arc::new(AppState::new(catalog));
+/// The feed's and search's query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StoreQuery {
+    q: String,
+    source: String,
+    language: String,
+    level: String,
+    /// The feed page, from 1.
+    page: Option<usize>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+impl StoreQuery {
+    fn filters(&self) -> store::Filters {
+        store::Filters {
+            source: self.source.clone(),
+            language: self.language.clone(),
+            level: self.level.clone(),
+        }
+    }
+}
+
+/// Feed entries a page, and in the Atom feed.
+const FEED_PAGE: usize = 50;
+/// Search results shown, and returned by the API unless `limit` says fewer.
+const SEARCH_LIMIT: usize = 100;
+/// The most the JSON API returns at once.
+const API_MAX: usize = 1000;
+
+/// The site's routes.
+pub fn router(site: Site) -> Router {
+    let state = Arc::new(AppState::new(site));
     Router::new()
-        .route("/", get(index))
+        .route("/", get(feed))
+        .route("/search", get(search))
+        .route("/rules", get(index))
         .route("/rules/{*key}", get(rule_page))
+        .route("/feed.atom", get(atom))
         .route("/api/rules", get(api_index))
         .route("/api/rules/{*key}", get(api_rule))
         .route("/coverage", get(coverage_page))
         .route("/api/coverage", get(api_coverage))
+        .route("/api/search", get(api_search))
+        .route("/api/feed", get(api_feed))
         .route("/static/style.css", get(style))
         .fallback(fallback)
         .with_state(state)
 }
 
 /// Bind `addr`, print the site's address to stderr and serve until the process is stopped.
-pub async fn serve(catalog: Arc<Catalog>, addr: SocketAddr) -> std::io::Result<()> {
+pub async fn serve(site: Site, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    serve_on(listener, catalog).await
+    serve_on(listener, site).await
 }
 
 /// Serve on a listener already bound (tests bind port 0 and read the port back).
-pub async fn serve_on(
-    listener: tokio::net::TcpListener,
-    catalog: Arc<Catalog>,
-) -> std::io::Result<()> {
+pub async fn serve_on(listener: tokio::net::TcpListener, site: Site) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let shown = if local.ip().is_unspecified() {
         SocketAddr::new([127, 0, 0, 1].into(), local.port())
@@ -179,11 +256,11 @@ pub async fn serve_on(
     };
     eprintln!(
         "detdex: serving {} rules on http://{shown}/",
-        catalog.rules.len()
+        site.catalog.rules.len()
     );
     // The converters of the rule pages' translations, built while the first request comes.
     std::thread::spawn(catalog::translate::prepare);
-    axum::serve(listener, router(catalog)).await
+    axum::serve(listener, router(site)).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,11 +330,19 @@ fn not_found_html(what: &str, key: &str) -> Response {
 }
 
 fn not_found_json(message: String) -> Response {
+    error_json(StatusCode::NOT_FOUND, message)
+}
+
+fn error_json(status: StatusCode, message: String) -> Response {
     #[derive(Serialize)]
     struct Error {
         error: String,
     }
-    json(StatusCode::NOT_FOUND, &Error { error: message })
+    json(status, &Error { error: message })
+}
+
+fn store_error(e: store::Error) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,10 +362,117 @@ async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Resp
             || !f.source.is_empty()
             || !f.language.is_empty()
             || !f.technique.trim().is_empty(),
-        sources: AppState::options(&st.sources, &f.source),
+        sources: st.source_options(&f.source),
         rows,
     };
     html(StatusCode::OK, page.render())
+}
+
+async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+    let page = q.page.unwrap_or(1).max(1);
+    let offset = (page - 1).saturating_mul(FEED_PAGE);
+    // One more than a page tells whether there is a next page.
+    let mut entries = match st.store().feed(&q.filters(), FEED_PAGE + 1, offset) {
+        Ok(e) => e,
+        Err(e) => return store_error(e),
+    };
+    let more = entries.len() > FEED_PAGE;
+    entries.truncate(FEED_PAGE);
+    let filters = [
+        ("source", q.source.as_str()),
+        ("language", q.language.as_str()),
+    ];
+    let page_href = |n: usize| {
+        let n = n.to_string();
+        let mut params = filters.to_vec();
+        if n != "1" {
+            params.push(("page", &n));
+        }
+        url::feed_href(&params)
+    };
+    let view = pages::FeedPage {
+        rows: entries
+            .iter()
+            .map(|e| pages::FeedRow::new(e, st.catalog.get(&e.key).is_some()))
+            .collect(),
+        page,
+        newer: (page > 1).then(|| page_href(page - 1)),
+        older: more.then(|| page_href(page + 1)),
+        filtered: !q.source.is_empty() || !q.language.is_empty(),
+        sources: st.source_options(&q.source),
+        languages: st.language_options(&q.language),
+        total: st.catalog.rules.len(),
+    };
+    html(StatusCode::OK, view.render())
+}
+
+async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+    let hits = match st.store().search(&q.q, &q.filters(), SEARCH_LIMIT) {
+        Ok(h) => h,
+        Err(e) => return store_error(e),
+    };
+    let view = pages::SearchPage {
+        q: &q.q,
+        searched: !q.q.trim().is_empty(),
+        limit: SEARCH_LIMIT,
+        rows: hits.iter().map(|h| pages::HitRow::new(h, &q.q)).collect(),
+        sources: st.source_options(&q.source),
+        languages: st.language_options(&q.language),
+        level: &q.level,
+    };
+    html(StatusCode::OK, view.render())
+}
+
+async fn api_search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+    let limit = q.limit.unwrap_or(SEARCH_LIMIT).min(API_MAX);
+    match st.store().search(&q.q, &q.filters(), limit) {
+        Ok(hits) => json(StatusCode::OK, &hits),
+        Err(e) => error_json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn api_feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+    let limit = q.limit.unwrap_or(FEED_PAGE).min(API_MAX);
+    match st.store().feed(&q.filters(), limit, q.offset.unwrap_or(0)) {
+        Ok(entries) => json(StatusCode::OK, &entries),
+        Err(e) => error_json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+    let (entries, recorded) = {
+        let store = st.store();
+        match (
+            store.feed(&q.filters(), FEED_PAGE, 0),
+            store.last_recorded(),
+        ) {
+            (Ok(e), Ok(r)) => (e, r),
+            (Err(e), _) | (_, Err(e)) => return store_error(e),
+        }
+    };
+    let view = pages::AtomFeed::new(&entries, recorded.as_deref());
+    match view.render() {
+        Ok(body) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+                ),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("template error: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn rule_page(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
@@ -336,8 +528,8 @@ async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
     let page = pages::CoveragePage::new(
         &c,
         scope,
-        AppState::options(&st.sources, &f.source),
-        AppState::options(&st.languages, &f.language),
+        st.source_options(&f.source),
+        st.language_options(&f.language),
         |key| st.catalog.get(key).map(|r| r.meta.title.as_str()),
     );
     html(StatusCode::OK, page.render())

@@ -1,7 +1,7 @@
 //! The HTML pages: view models built from the catalog and its [`catalog::Report`], rendered by
 //! askama templates with HTML escaping on. Rule text is untrusted and never marked safe.
 
-use crate::url::{attack_href, index_href, is_http, rule_href};
+use crate::url::{attack_href, feed_href, index_href, is_http, rule_href, search_href};
 use askama::Template;
 use catalog::Report;
 use ir::{Format, Rule};
@@ -89,6 +89,182 @@ pub struct IndexPage<'a> {
     pub filtered: bool,
     pub sources: Vec<SourceOption>,
     pub rows: Vec<IndexRow<'a>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feed and search
+
+/// One entry of the feed page.
+pub struct FeedRow<'a> {
+    /// The rule's page; `None` when the rule is no longer in the catalog.
+    pub href: Option<String>,
+    pub title: &'a str,
+    pub kind: &'static str,
+    /// The date alone (`2024-03-01`), date and time when the store saw the change, or
+    /// `no date`.
+    pub date: String,
+    pub source: &'a str,
+    pub source_href: String,
+    pub language: String,
+    pub level: &'a str,
+    pub level_class: &'static str,
+}
+
+impl<'a> FeedRow<'a> {
+    pub fn new(e: &'a store::FeedEntry, in_catalog: bool) -> Self {
+        FeedRow {
+            href: in_catalog.then(|| rule_href(&e.key)),
+            title: display(&e.title, &e.key),
+            kind: e.kind.as_str(),
+            date: e.date.as_deref().map_or_else(
+                || "no date".to_string(),
+                |d| d.replacen('T', " ", 1).trim_end_matches('Z').to_string(),
+            ),
+            source: &e.source,
+            source_href: feed_href(&[("source", &e.source)]),
+            language: language_name(&e.language),
+            level: e.level.as_deref().unwrap_or(""),
+            level_class: level_class(e.level.as_deref()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feed.html")]
+pub struct FeedPage<'a> {
+    pub rows: Vec<FeedRow<'a>>,
+    pub page: usize,
+    pub newer: Option<String>,
+    pub older: Option<String>,
+    pub filtered: bool,
+    pub sources: Vec<SourceOption>,
+    pub languages: Vec<SourceOption>,
+    /// Rules in the catalog.
+    pub total: usize,
+}
+
+/// One search result.
+pub struct HitRow<'a> {
+    pub href: String,
+    pub title: &'a str,
+    pub source: &'a str,
+    /// The same search in this source only.
+    pub source_href: String,
+    pub language: String,
+    pub level: &'a str,
+    pub level_class: &'static str,
+    pub snippet: &'a [store::Fragment],
+}
+
+impl<'a> HitRow<'a> {
+    pub fn new(h: &'a store::Hit, q: &str) -> Self {
+        HitRow {
+            href: rule_href(&h.key),
+            title: display(&h.title, &h.key),
+            source: &h.source,
+            source_href: search_href(&[("q", q), ("source", &h.source)]),
+            language: language_name(&h.language),
+            level: h.level.as_deref().unwrap_or(""),
+            level_class: level_class(h.level.as_deref()),
+            snippet: &h.snippet,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage<'a> {
+    pub q: &'a str,
+    /// Whether the query has any text (else the page is only the form).
+    pub searched: bool,
+    /// The most results shown.
+    pub limit: usize,
+    pub rows: Vec<HitRow<'a>>,
+    pub sources: Vec<SourceOption>,
+    pub languages: Vec<SourceOption>,
+    pub level: &'a str,
+}
+
+/// One entry of the Atom feed.
+pub struct AtomEntry {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub updated: String,
+    pub summary: String,
+}
+
+/// The Atom feed (`feed.xml`, escaped as XML by askama's HTML escaper: numeric references).
+#[derive(Template)]
+#[template(path = "feed.xml")]
+pub struct AtomFeed {
+    pub updated: String,
+    pub entries: Vec<AtomEntry>,
+}
+
+impl AtomFeed {
+    pub fn new(entries: &[store::FeedEntry], recorded: Option<&str>) -> AtomFeed {
+        let entries: Vec<AtomEntry> = entries
+            .iter()
+            .map(|e| {
+                // An undated rule: when the store first saw it.
+                let updated = atom_date(e.date.as_deref().unwrap_or(&e.first_seen));
+                AtomEntry {
+                    id: format!(
+                        "urn:detdex:{}:{}",
+                        crate::url::encode_component(&e.key),
+                        crate::url::encode_component(&updated)
+                    ),
+                    title: xml_text(&format!(
+                        "{} ({})",
+                        display(&e.title, &e.key),
+                        e.kind.as_str()
+                    )),
+                    href: rule_href(&e.key),
+                    summary: xml_text(&format!(
+                        "{} {} rule, {}{}",
+                        e.source,
+                        language_name(&e.language),
+                        e.kind.as_str(),
+                        e.level
+                            .as_deref()
+                            .map(|l| format!(", level {l}"))
+                            .unwrap_or_default()
+                    )),
+                    updated,
+                }
+            })
+            .collect();
+        let updated = entries
+            .iter()
+            .map(|e| e.updated.clone())
+            .chain(recorded.map(atom_date))
+            .max()
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        AtomFeed { updated, entries }
+    }
+}
+
+/// A title, or the key when the title is blank.
+fn display<'a>(title: &'a str, key: &'a str) -> &'a str {
+    if title.trim().is_empty() { key } else { title }
+}
+
+/// An RFC 3339 date-time for Atom: a date alone is that day's midnight UTC.
+fn atom_date(date: &str) -> String {
+    if date.len() == 10 {
+        format!("{date}T00:00:00Z")
+    } else {
+        date.to_string()
+    }
+}
+
+/// Text without the characters XML 1.0 forbids (control characters but tab and newlines).
+fn xml_text(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .filter(|&c| c != '\u{FFFE}' && c != '\u{FFFF}')
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,11 +375,7 @@ pub struct RulePage<'a> {
 }
 
 fn display_title(rule: &Rule) -> &str {
-    if rule.meta.title.trim().is_empty() {
-        &rule.key
-    } else {
-        &rule.meta.title
-    }
+    display(&rule.meta.title, &rule.key)
 }
 
 impl<'a> RulePage<'a> {

@@ -29,9 +29,24 @@ pub fn rule_href(key: &str) -> String {
     out
 }
 
-/// A link to the index with the given query parameters (empty values left out).
+/// A link to the index of all rules with the given query parameters (empty values left out).
 pub fn index_href(params: &[(&str, &str)]) -> String {
-    let mut out = String::from("/");
+    href("/rules", params)
+}
+
+/// A link to the feed (the home page) with the given query parameters.
+pub fn feed_href(params: &[(&str, &str)]) -> String {
+    href("/", params)
+}
+
+/// A link to the search page with the given query parameters.
+pub fn search_href(params: &[(&str, &str)]) -> String {
+    href("/search", params)
+}
+
+/// `path` with the non-empty `params` as its encoded query string.
+fn href(path: &str, params: &[(&str, &str)]) -> String {
+    let mut out = String::from(path);
     let mut sep = '?';
     for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
         out.push(sep);
@@ -76,15 +91,17 @@ mod tests {
 
     #[test]
     fn index_links() {
-        assert_eq!(index_href(&[]), "/");
+        assert_eq!(index_href(&[]), "/rules");
         assert_eq!(
             index_href(&[("q", ""), ("source", "a&b")]),
-            "/?source=a%26b"
+            "/rules?source=a%26b"
         );
         assert_eq!(
             index_href(&[("q", "T1047"), ("source", "x")]),
-            "/?q=T1047&source=x"
+            "/rules?q=T1047&source=x"
         );
+        assert_eq!(feed_href(&[("page", "2")]), "/?page=2");
+        assert_eq!(search_href(&[("q", "a b")]), "/search?q=a%20b");
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn chromium_renders_the_coverage_matrix() {
         "<h1>MITRE ATT&amp;CK coverage</h1>",
         "<h2>Reconnaissance</h2>",
         "<h2>Execution</h2>",
-        "<div class=\"cell cov-1\" title=\"sigma 1\">\n<span class=\"tid\">T1047</span> <a class=\"n\" href=\"/?technique=T1047\">1</a>",
+        "<div class=\"cell cov-1\" title=\"sigma 1\">\n<span class=\"tid\">T1047</span> <a class=\"n\" href=\"/rules?technique=T1047\">1</a>",
         "<h2>Impact</h2>",
         "<code>T9999</code>",
     ] {

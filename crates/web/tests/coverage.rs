@@ -73,7 +73,7 @@ fn coverage_page_shows_the_matrix_with_counts_linking_to_the_index() {
     assert!(wmi.contains("cell cov-1"), "{wmi}");
     assert!(wmi.contains("Windows Management Instrumentation"));
     assert!(wmi.contains("title=\"sigma 1\""), "{wmi}");
-    let href = "/?technique=T1047";
+    let href = "/rules?technique=T1047";
     assert!(
         wmi.contains(&format!("<a class=\"n\" href=\"{href}\">1</a>")),
         "{wmi}"
@@ -89,7 +89,7 @@ fn coverage_page_shows_the_matrix_with_counts_linking_to_the_index() {
     assert!(cmd.contains("1/"), "one sub-technique covered: {cmd}");
     assert!(cmd.contains("<span class=\"tid\">T1059.001</span>"));
     assert!(cmd.contains("<li class=\"cov-0\"><span class=\"tid\">T1059.002</span>"));
-    let index = get(addr, "/?technique=T1059");
+    let index = get(addr, "/rules?technique=T1059");
     assert!(index.body.contains("Showing <strong>1</strong> of 3 rules"));
     assert!(index.body.contains("Zz &#60;script&#62;"));
 
@@ -115,7 +115,7 @@ fn coverage_filters_and_links_keep_source_and_language() {
     assert!(r.body.contains("<option value=\"sigma\" selected>"));
     assert!(cell_html(&r.body, "T1047").contains("cell cov-0"));
     let cmd = cell_html(&r.body, "T1059");
-    let href = "/?technique=T1059&#38;source=evil&#38;language=sigma";
+    let href = "/rules?technique=T1059&#38;source=evil&#38;language=sigma";
     assert!(cmd.contains(href), "{cmd}");
     let index = get(addr, &unescape(href));
     assert!(index.body.contains("Showing <strong>1</strong> of 3 rules"));
@@ -211,7 +211,7 @@ fn every_count_matches_the_index_it_links_to() {
             assert_eq!(listed.as_array().unwrap().len() as u64, n, "{id}");
             assert!(
                 page.body
-                    .contains(&format!("href=\"/?technique={id}\">{n}</a>")),
+                    .contains(&format!("href=\"/rules?technique={id}\">{n}</a>")),
                 "{id}: {n}"
             );
             checked += 1;

@@ -39,7 +39,7 @@ fn elastic_rule_page() {
     let html = &r.body;
     assert!(html.contains("<h1>Potential Okta MFA Bombing via Push Notifications</h1>"));
     assert!(
-        html.contains(r#"href="/?language=eql">EQL</a>"#),
+        html.contains(r#"href="/rules?language=eql">EQL</a>"#),
         "breadcrumb"
     );
     assert!(html.contains(">high</span>"), "severity badge");

@@ -29,7 +29,7 @@ fn after(hay: &str, from: usize, needle: &str) -> usize {
 #[test]
 fn index_lists_every_rule_sorted_and_every_link_resolves() {
     let addr = server();
-    let r = get(addr, "/");
+    let r = get(addr, "/rules");
     assert_eq!(r.status, 200);
     assert_html(&r);
     assert!(
@@ -86,7 +86,7 @@ fn rule_page_has_the_sections_of_seed_001_in_order() {
     let h = &r.body;
     let mut at = 0;
     for needle in [
-        ">Detection rules</a> › <a href=\"/?language=sigma\">Sigma</a>",
+        ">Detection rules</a> › <a href=\"/rules?language=sigma\">Sigma</a>",
         &format!("<h1>{SEED_TITLE}</h1>"),
         "Detects scenarios where an attacker attempts to load WMI modules",
         ">high</span>",
@@ -161,7 +161,14 @@ fn rule_page_has_the_sections_of_seed_001_in_order() {
 #[test]
 fn rule_text_is_escaped_everywhere() {
     let addr = server();
-    for path in [rule_href(XSS_KEY), "/".to_string(), "/?q=zz".to_string()] {
+    for path in [
+        rule_href(XSS_KEY),
+        "/".to_string(),
+        "/rules".to_string(),
+        "/rules?q=zz".to_string(),
+        "/search?q=zz".to_string(),
+        "/search?q=alert".to_string(),
+    ] {
         let r = get(addr, &path);
         assert_eq!(r.status, 200);
         let lower = r.body.to_lowercase();
@@ -287,26 +294,37 @@ fn query_filters() {
         }
         (t, r.body)
     };
-    let (t, body) = titles("/?q=t1047");
+    let (t, body) = titles("/rules?q=t1047");
     assert_eq!(t, [SEED_TITLE]);
     assert!(body.contains("Showing <strong>1</strong> of 3 rules"));
     assert!(body.contains("value=\"t1047\""), "query kept in the form");
     assert_eq!(
-        titles("/?q=wmi%20MODULE").0,
+        titles("/rules?q=wmi%20MODULE").0,
         [SEED_TITLE],
         "case-insensitive title"
     );
-    assert_eq!(titles("/?q=0FE3B0F4").0, [SEED_TITLE], "by id");
-    assert_eq!(titles("/?q=T1059").0, ["Zz "], "by sub-technique prefix");
-    assert_eq!(titles("/?q=+encoded+").0, ["Encoded key rule"], "trimmed");
-    assert_eq!(titles("/?source=evil").0, ["Zz "]);
-    assert_eq!(titles("/?source=other%20src").0, ["Encoded key rule"]);
-    assert_eq!(titles("/?source=sigma&q=nothing").0, Vec::<&str>::new());
-    let (t, body) = titles("/?q=zzzz-nothing");
+    assert_eq!(titles("/rules?q=0FE3B0F4").0, [SEED_TITLE], "by id");
+    assert_eq!(
+        titles("/rules?q=T1059").0,
+        ["Zz "],
+        "by sub-technique prefix"
+    );
+    assert_eq!(
+        titles("/rules?q=+encoded+").0,
+        ["Encoded key rule"],
+        "trimmed"
+    );
+    assert_eq!(titles("/rules?source=evil").0, ["Zz "]);
+    assert_eq!(titles("/rules?source=other%20src").0, ["Encoded key rule"]);
+    assert_eq!(
+        titles("/rules?source=sigma&q=nothing").0,
+        Vec::<&str>::new()
+    );
+    let (t, body) = titles("/rules?q=zzzz-nothing");
     assert!(t.is_empty());
     assert!(body.contains("No rule matches."));
-    assert_eq!(titles("/?q=").0.len(), 3);
-    assert_eq!(titles("/?language=sigma").0.len(), 3);
+    assert_eq!(titles("/rules?q=").0.len(), 3);
+    assert_eq!(titles("/rules?language=sigma").0.len(), 3);
 
     let r = get(addr, "/api/rules?q=t1047");
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -349,13 +367,13 @@ fn index_of_5000_rules_is_fast() {
     let mut best = Duration::MAX;
     for _ in 0..3 {
         let t = Instant::now();
-        let r = get(addr, "/");
+        let r = get(addr, "/rules");
         best = best.min(t.elapsed());
         assert_eq!(r.status, 200);
         assert!(r.body.contains("<strong>5000</strong> rules"));
     }
     let filtered = Instant::now();
-    let r = get(addr, "/?q=t1047");
+    let r = get(addr, "/rules?q=t1047");
     assert!(
         r.body
             .contains("Showing <strong>2500</strong> of 5000 rules")

@@ -37,7 +37,7 @@ fn falconfriday_rule_page() {
     let html = &r.body;
     assert!(html.contains("<h1>WinRM Plugin Lateral Movement</h1>"));
     assert!(
-        html.contains(r#"href="/?language=kql">KQL</a>"#),
+        html.contains(r#"href="/rules?language=kql">KQL</a>"#),
         "breadcrumb"
     );
     assert!(html.contains("<code>0xFF-0582-WinRM_Plugin_Lateral_Movement-Windows</code>"));

@@ -218,8 +218,13 @@ pub fn catalog() -> Arc<Catalog> {
     ))
 }
 
-/// Start the real server on 127.0.0.1:0 in a tokio task on a runtime of its own.
+/// Start the real server on 127.0.0.1:0 over a catalog recorded into an in-memory store now.
 pub fn start(catalog: Arc<Catalog>) -> SocketAddr {
+    start_site(web::Site::in_memory(catalog).expect("store"))
+}
+
+/// Start the real server on 127.0.0.1:0 in a tokio task on a runtime of its own.
+pub fn start_site(site: web::Site) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -232,7 +237,7 @@ pub fn start(catalog: Arc<Catalog>) -> SocketAddr {
                 .await
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send");
-            let server = tokio::spawn(web::serve_on(listener, catalog));
+            let server = tokio::spawn(web::serve_on(listener, site));
             server.await.expect("join").expect("serve");
         });
     });

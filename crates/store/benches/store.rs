@@ -1,0 +1,87 @@
+//! The store on every rule of the five corpora beside the checkout (sigma, splunk, elastic,
+//! falconfriday, mdecrevoisier; read at bench time): recording them into a fresh store (in
+//! memory and in a file), recording them again unchanged, and searching.
+//!
+//! `cargo bench -p detdex-store --bench store`
+
+use catalog::{Catalog, Source};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+use store::{Filters, Store};
+
+fn corpora() -> Catalog {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    let sources: Vec<Source> = [
+        "sigma",
+        "splunk",
+        "elastic",
+        "falconfriday",
+        "mdecrevoisier",
+    ]
+    .iter()
+    .map(|name| Source {
+        name: name.to_string(),
+        root: root.join(name),
+    })
+    .collect();
+    let cat = Catalog::load(&sources);
+    assert!(cat.rules.len() > 8000, "{} rules", cat.rules.len());
+    cat
+}
+
+fn bench(c: &mut Criterion) {
+    let cat = corpora();
+    eprintln!("{} rules", cat.rules.len());
+    let now = SystemTime::now();
+    let mut g = c.benchmark_group("record");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.bench_function("fresh in memory", |b| {
+        b.iter_batched(
+            || Store::in_memory().unwrap(),
+            |mut s| s.record(&cat, now).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    let file = std::env::temp_dir().join(format!("detdex-bench-{}.sqlite", std::process::id()));
+    g.bench_function("fresh file", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_file(&file);
+                let _ = std::fs::remove_file(file.with_extension("sqlite-journal"));
+                Store::open(&file).unwrap()
+            },
+            |mut s| s.record(&cat, now).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    let mut store = Store::open(&file).unwrap();
+    g.bench_function("unchanged file", |b| {
+        b.iter(|| store.record(&cat, now).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("search");
+    for q in [
+        "wsman provider",
+        "mimikatz",
+        "powershell -enc",
+        "T1059.001",
+        "powershell",
+        "process command line",
+        "the",
+    ] {
+        g.bench_function(q, |b| {
+            b.iter(|| store.search(q, &Filters::default(), 20).unwrap())
+        });
+    }
+    g.bench_function("feed page", |b| {
+        b.iter(|| store.feed(&Filters::default(), 50, 0).unwrap())
+    });
+    g.finish();
+    drop(store);
+    let _ = std::fs::remove_file(&file);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,645 @@
+//! The rule store: an SQLite file (or memory) that remembers every rule the catalog held, when
+//! it first appeared, when its text last changed and when it left the catalog; a full-text
+//! index (FTS5) over what a reader searches for; and the feed of new and changed rules.
+//!
+//! [`Store::record`] brings the store up to date with a catalog in one transaction and says
+//! what changed. [`Store::search`] ranks rules for a user's words (never an SQL or FTS syntax
+//! error, whatever the words). [`Store::feed`] lists rules newest change first.
+
+mod date;
+mod query;
+
+pub use date::{normalise_date, timestamp};
+
+use catalog::Catalog;
+use ir::Rule;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// The schema version this code writes (SQLite `user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE rules (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    language TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    level TEXT,
+    status TEXT,
+    tags TEXT NOT NULL,
+    attack TEXT NOT NULL,
+    rule_date TEXT,
+    rule_modified TEXT,
+    hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_changed TEXT NOT NULL,
+    removed_at TEXT,
+    change_date TEXT,
+    change_kind TEXT NOT NULL
+);
+CREATE INDEX rules_feed ON rules (change_date DESC, key);
+CREATE TABLE recordings (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    rules INTEGER NOT NULL,
+    new INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    removed INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE rules_fts USING fts5(
+    title, description, tags, indicators, text,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+";
+
+/// Weights of the FTS columns for bm25, in the order of [`SCHEMA`]: the title counts most.
+const BM25: &str = "bm25(rules_fts, 10.0, 4.0, 4.0, 2.0, 1.0)";
+
+/// Markers around the matched words of a snippet; control characters, removed from indexed text.
+const MARK_START: char = '\u{2}';
+const MARK_END: char = '\u{3}';
+
+/// Anything that went wrong in the database.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error(format!("rule store: {e}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What one [`Store::record`] found, as sorted rule keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    pub new: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Restrictions on search results and feed entries; empty fields restrict nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub source: String,
+    pub language: String,
+    /// Compared ignoring ASCII case.
+    pub level: String,
+}
+
+/// Why a rule is in the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    New,
+    Changed,
+    Removed,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::New => "new",
+            Kind::Changed => "changed",
+            Kind::Removed => "removed",
+        }
+    }
+
+    fn parse(s: &str) -> Kind {
+        match s {
+            "changed" => Kind::Changed,
+            "removed" => Kind::Removed,
+            _ => Kind::New,
+        }
+    }
+}
+
+/// One entry of the feed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedEntry {
+    pub key: String,
+    pub title: String,
+    pub source: String,
+    pub language: String,
+    pub level: Option<String>,
+    pub kind: Kind,
+    /// `YYYY-MM-DD` (the rule's own date) or `YYYY-MM-DDTHH:MM:SSZ` (when the store saw it);
+    /// `None` for a rule of the first recording that states no date (such rules come last).
+    pub date: Option<String>,
+    /// When the store first recorded the rule (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub first_seen: String,
+}
+
+/// A piece of a snippet: matched words or the text around them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fragment {
+    pub text: String,
+    #[serde(rename = "match")]
+    pub matched: bool,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub key: String,
+    pub title: String,
+    pub source: String,
+    pub language: String,
+    pub level: Option<String>,
+    /// A short passage of the best-matching column with the matched words marked.
+    pub snippet: Vec<Fragment>,
+}
+
+/// The rule store over one SQLite connection.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (or create) the store in a file, creating or upgrading its schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)
+            .map_err(|e| Error(format!("rule store {}: {e}", path.display())))?;
+        // One connection: the default rollback journal, which writes a first recording's pages
+        // once (a WAL would write them twice).
+        Store::init(conn)
+    }
+
+    /// A store that lives as long as the value.
+    pub fn in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store> {
+        // A 64 MiB page cache: a whole recording's index pages stay in memory.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        match version {
+            0 => {
+                let tx = conn.unchecked_transaction()?;
+                tx.execute_batch(SCHEMA)?;
+                // FTS5 buffers 64 MiB of new terms (not 1 MiB) before writing a segment, so a
+                // first recording writes a few large segments instead of merging many small ones.
+                tx.execute(
+                    "INSERT INTO rules_fts (rules_fts, rank) VALUES ('hashsize', 67108864)",
+                    [],
+                )?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                tx.commit()?;
+            }
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(Error(format!(
+                    "rule store: schema version {v} is newer than this detdex knows ({SCHEMA_VERSION})"
+                )));
+            }
+        }
+        Ok(Store { conn })
+    }
+
+    /// Bring the store up to date with `catalog` at time `now`: new keys get `first_seen`, a
+    /// rule whose text changed gets `last_changed`, rules gone from the catalog are marked
+    /// removed (and kept). A removed rule that comes back counts as new. One transaction.
+    pub fn record(&mut self, catalog: &Catalog, now: SystemTime) -> Result<Changes> {
+        let now = timestamp(now);
+        let tx = self.conn.transaction()?;
+        let first = tx
+            .query_row("SELECT min(at) FROM recordings", [], |r| {
+                r.get::<_, Option<String>>(0)
+            })?
+            .is_none();
+        // What the store knows: key → (id, hash, first_seen, removed).
+        let mut known: HashMap<String, (i64, String, String, bool)> = HashMap::new();
+        {
+            let mut stmt =
+                tx.prepare("SELECT id, key, hash, first_seen, removed_at IS NOT NULL FROM rules")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                ))
+            })?;
+            for row in rows {
+                let (key, v) = row?;
+                known.insert(key, v);
+            }
+        }
+        let mut changes = Changes::default();
+        let mut present = HashSet::new();
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO rules (key, source, format, language, title, description, level,
+                    status, tags, attack, rule_date, rule_modified, hash, first_seen,
+                    last_changed, removed_at, change_date, change_kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14,
+                    NULL, ?15, ?16)",
+            )?;
+            let mut update = tx.prepare(
+                "UPDATE rules SET source = ?2, format = ?3, language = ?4, title = ?5,
+                    description = ?6, level = ?7, status = ?8, tags = ?9, attack = ?10,
+                    rule_date = ?11, rule_modified = ?12, hash = ?13, first_seen = ?14,
+                    last_changed = ?15, removed_at = NULL, change_date = ?15, change_kind = ?16
+                 WHERE id = ?1",
+            )?;
+            let mut fts_delete = tx.prepare("DELETE FROM rules_fts WHERE rowid = ?1")?;
+            let mut fts_insert = tx.prepare(
+                "INSERT INTO rules_fts (rowid, title, description, tags, indicators, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for rule in &catalog.rules {
+                if !present.insert(rule.key.as_str()) {
+                    continue; // keys are unique in a catalog; a repeat would be the same rule
+                }
+                let hash = content_hash(&rule.text);
+                let row = Row::new(rule);
+                let id = match known.get(&rule.key) {
+                    Some((_, old, _, false)) if *old == hash => continue,
+                    Some((id, _, first_seen, removed)) => {
+                        // Changed text, or a removed rule come back (then it is new again).
+                        let (first_seen, kind) = if *removed {
+                            changes.new.push(rule.key.clone());
+                            (now.as_str(), Kind::New)
+                        } else {
+                            changes.changed.push(rule.key.clone());
+                            (first_seen.as_str(), Kind::Changed)
+                        };
+                        update.execute(params![
+                            id,
+                            rule.source,
+                            format_name(rule.format),
+                            rule.language,
+                            rule.meta.title,
+                            rule.meta.description,
+                            rule.meta.level,
+                            rule.meta.status,
+                            row.tags,
+                            row.attack,
+                            row.date,
+                            row.modified,
+                            hash,
+                            first_seen,
+                            now,
+                            kind.as_str(),
+                        ])?;
+                        fts_delete.execute([id])?;
+                        *id
+                    }
+                    None => {
+                        // A rule of the first recording is dated by its own history; any
+                        // later newcomer by the recording that found it.
+                        let (date, kind) = if first {
+                            row.own_change()
+                        } else {
+                            (Some(now.clone()), Kind::New)
+                        };
+                        changes.new.push(rule.key.clone());
+                        insert.execute(params![
+                            rule.key,
+                            rule.source,
+                            format_name(rule.format),
+                            rule.language,
+                            rule.meta.title,
+                            rule.meta.description,
+                            rule.meta.level,
+                            rule.meta.status,
+                            row.tags,
+                            row.attack,
+                            row.date,
+                            row.modified,
+                            hash,
+                            now,
+                            date,
+                            kind.as_str(),
+                        ])?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                fts_insert.execute(params![
+                    id,
+                    clean(&rule.meta.title),
+                    clean(&rule.meta.description),
+                    clean(&row.search_tags(rule)),
+                    clean(&indicator_text(rule)),
+                    clean(&rule.text),
+                ])?;
+            }
+            let mut remove = tx.prepare(
+                "UPDATE rules SET removed_at = ?2, change_date = ?2, change_kind = 'removed'
+                 WHERE id = ?1",
+            )?;
+            for (key, (id, _, _, removed)) in &known {
+                if !removed && !present.contains(key.as_str()) {
+                    remove.execute(params![id, now])?;
+                    fts_delete.execute([id])?;
+                    changes.removed.push(key.clone());
+                }
+            }
+        }
+        changes.new.sort();
+        changes.changed.sort();
+        changes.removed.sort();
+        tx.execute(
+            "INSERT INTO recordings (at, rules, new, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                now,
+                limit_param(present.len()),
+                limit_param(changes.new.len()),
+                limit_param(changes.changed.len()),
+                limit_param(changes.removed.len())
+            ],
+        )?;
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// The rules (not removed) matching every word of `text`, best first, at most `limit`:
+    /// rules whose title holds the words as a phrase first, then by bm25 (title weighted most).
+    /// Each word is searched as written, the last one also as a prefix; an empty text, or one
+    /// without a searchable word, finds nothing.
+    pub fn search(&self, text: &str, filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
+        let (Some(fts), Some(title)) = (query::fts_query(text), query::title_phrase(text)) else {
+            return Ok(Vec::new());
+        };
+        // Rank first, then make snippets for the hits kept only: snippet() over every match
+        // of a common word would cost far more than the ranking.
+        let sql = format!(
+            "SELECT r.id, r.key, r.title, r.source, r.language, r.level
+             FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
+             WHERE rules_fts MATCH ?1
+               AND (?2 = '' OR r.source = ?2)
+               AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
+               AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
+             ORDER BY r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
+                      {BM25}, r.key
+             LIMIT ?5"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                fts,
+                filters.source,
+                filters.language,
+                filters.level,
+                limit_param(limit),
+                title,
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Hit {
+                        key: r.get(1)?,
+                        title: r.get(2)?,
+                        source: r.get(3)?,
+                        language: r.get(4)?,
+                        level: r.get(5)?,
+                        snippet: Vec::new(),
+                    },
+                ))
+            },
+        )?;
+        let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One more pass of the same match computes the snippets of the kept rows (ids are
+        // integers from the database, so the list is safe to write into the statement).
+        let ids: Vec<String> = hits.iter().map(|(id, _)| id.to_string()).collect();
+        let mut snippets = self.conn.prepare(&format!(
+            "SELECT rowid, snippet(rules_fts, -1, ?2, ?3, '…', 16) FROM rules_fts
+             WHERE rules_fts MATCH ?1 AND rowid IN ({})",
+            ids.join(",")
+        ))?;
+        let mut by_id: HashMap<i64, String> = snippets
+            .query_map(
+                params![fts, MARK_START.to_string(), MARK_END.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, hit) in &mut hits {
+            hit.snippet = fragments(&by_id.remove(id).unwrap_or_default());
+        }
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
+    }
+
+    /// Feed entries, newest change first (ties by key), skipping `offset` entries.
+    pub fn feed(&self, filters: &Filters, limit: usize, offset: usize) -> Result<Vec<FeedEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, title, source, language, level, change_kind, change_date, first_seen
+             FROM rules
+             WHERE (?1 = '' OR source = ?1)
+               AND (?2 = '' OR language = ?2 COLLATE NOCASE)
+               AND (?3 = '' OR level = ?3 COLLATE NOCASE)
+             ORDER BY change_date DESC, key
+             LIMIT ?4 OFFSET ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filters.source,
+                filters.language,
+                filters.level,
+                limit_param(limit),
+                limit_param(offset),
+            ],
+            |r| {
+                Ok(FeedEntry {
+                    key: r.get(0)?,
+                    title: r.get(1)?,
+                    source: r.get(2)?,
+                    language: r.get(3)?,
+                    level: r.get(4)?,
+                    kind: Kind::parse(&r.get::<_, String>(5)?),
+                    date: r.get(6)?,
+                    first_seen: r.get(7)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the store last recorded a catalog (`YYYY-MM-DDTHH:MM:SSZ`), if ever.
+    pub fn last_recorded(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(at) FROM recordings", [], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+}
+
+/// SQLite integers are signed 64-bit; larger counts (and limits: "all") saturate.
+fn limit_param(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn format_name(f: ir::Format) -> &'static str {
+    match f {
+        ir::Format::Sigma => "sigma",
+        ir::Format::Splunk => "splunk",
+        ir::Format::Kql => "kql",
+        ir::Format::Elastic => "elastic",
+    }
+}
+
+/// The columns derived from a rule's metadata.
+struct Row {
+    tags: String,
+    attack: String,
+    date: Option<String>,
+    modified: Option<String>,
+}
+
+impl Row {
+    fn new(rule: &Rule) -> Row {
+        Row {
+            tags: rule.meta.tags.join(" "),
+            attack: rule.attack.join(" "),
+            date: rule.meta.date.as_deref().and_then(normalise_date),
+            modified: rule.meta.modified.as_deref().and_then(normalise_date),
+        }
+    }
+
+    /// The rule's change by its own history: modified (if later than its date), else its date;
+    /// a rule that states neither has no date (not "new today": it may be years old).
+    fn own_change(&self) -> (Option<String>, Kind) {
+        match (&self.date, &self.modified) {
+            (Some(d), Some(m)) if m > d => (Some(m.clone()), Kind::Changed),
+            (None, Some(m)) => (Some(m.clone()), Kind::Changed),
+            (d, _) => (d.clone(), Kind::New),
+        }
+    }
+
+    /// Tags and technique ids, plus each `attack.t1059.001` tag's id alone so `T1059` finds it.
+    fn search_tags(&self, rule: &Rule) -> String {
+        let mut s = format!("{} {}", self.tags, self.attack);
+        for t in &rule.attack {
+            if let Some((base, _)) = t.split_once('.') {
+                s.push(' ');
+                s.push_str(base);
+            }
+        }
+        s
+    }
+}
+
+/// The indicator fields and values of a rule, one row a line.
+fn indicator_text(rule: &Rule) -> String {
+    let mut s = String::new();
+    for row in ir::indicators(&rule.logic) {
+        if let Some(f) = &row.field {
+            s.push_str(f);
+        }
+        for v in &row.values {
+            s.push(' ');
+            s.push_str(v);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Text as indexed: without the snippet markers.
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([MARK_START, MARK_END]) {
+        s.replace([MARK_START, MARK_END], " ").into()
+    } else {
+        s.into()
+    }
+}
+
+/// Split a marked snippet into fragments.
+fn fragments(s: &str) -> Vec<Fragment> {
+    let mut out = Vec::new();
+    let mut matched = false;
+    for piece in s.split([MARK_START, MARK_END]) {
+        if !piece.is_empty() {
+            out.push(Fragment {
+                text: piece.to_string(),
+                matched,
+            });
+        }
+        matched = !matched;
+    }
+    out
+}
+
+/// A stable 64-bit FNV-1a hash of a rule's text, in hex (the same in every build and release,
+/// unlike `std`'s hasher).
+fn content_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_alternate() {
+        let f = fragments("a \u{2}wsman\u{3} b \u{2}x\u{3}");
+        let texts: Vec<(&str, bool)> = f.iter().map(|f| (f.text.as_str(), f.matched)).collect();
+        assert_eq!(
+            texts,
+            [("a ", false), ("wsman", true), (" b ", false), ("x", true)]
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let store = Store::in_memory().unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = Store::init(store.conn).err().expect("refused");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+
+    #[test]
+    fn hash_is_fnv1a() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(content_hash(""), "cbf29ce484222325");
+        assert_eq!(content_hash("a"), "af63dc4c8601ec8c");
+        assert_eq!(content_hash("foobar"), "85944171f73967e8");
+    }
+
+    #[test]
+    fn own_history_dates() {
+        let row = |d: Option<&str>, m: Option<&str>| Row {
+            tags: String::new(),
+            attack: String::new(),
+            date: d.map(str::to_string),
+            modified: m.map(str::to_string),
+        };
+        assert_eq!(
+            row(Some("2020-01-02"), Some("2021-03-04")).own_change(),
+            (Some("2021-03-04".to_string()), Kind::Changed)
+        );
+        assert_eq!(
+            row(Some("2020-01-02"), Some("2020-01-02")).own_change(),
+            (Some("2020-01-02".to_string()), Kind::New)
+        );
+        assert_eq!(row(None, None).own_change(), (None, Kind::New));
+    }
+}

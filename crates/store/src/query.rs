@@ -1,0 +1,83 @@
+//! A user's words as an FTS5 query that cannot be a syntax error.
+
+/// Every whitespace-separated word of `text` as an FTS5 string (so `AND`, `(`, `-`, `"`, `*`
+/// and `:` are only text), joined by FTS5's implicit AND; the last word also matches as a
+/// prefix when it ends in at least [`MIN_PREFIX`] letters or digits. Words without a letter or
+/// digit are dropped (the tokenizer would drop them), so is every control character. `None`
+/// when no word is left.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words = words(text);
+    let last = words.last()?;
+    let quoted: Vec<String> = words.iter().map(|w| quote(w)).collect();
+    Some(format!("{}{}", quoted.join(" "), prefix(last)))
+}
+
+/// A shorter prefix would expand to too many of the index's terms (`a*`: thousands).
+pub const MIN_PREFIX: usize = 3;
+
+/// ` *` when the word's last token is long enough to search as a prefix.
+fn prefix(word: &str) -> &'static str {
+    let last_token = word
+        .split(|c: char| !c.is_alphanumeric())
+        .rfind(|t| !t.is_empty())
+        .unwrap_or("");
+    if last_token.chars().count() >= MIN_PREFIX {
+        " *"
+    } else {
+        ""
+    }
+}
+
+/// The words of `text` as one phrase in the title column (`{title} : "w1 w2" *`): the rules
+/// whose title holds the words in the order written rank first.
+pub fn title_phrase(text: &str) -> Option<String> {
+    let words = words(text);
+    let last = words.last()?;
+    Some(format!(
+        "{{title}} : {}{}",
+        quote(&words.join(" ")),
+        prefix(last)
+    ))
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+/// An FTS5 string: in double quotes, a double quote doubled.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted() {
+        assert_eq!(
+            fts_query("powershell -enc").as_deref(),
+            Some("\"powershell\" \"-enc\" *")
+        );
+        assert_eq!(
+            fts_query("a\"b AND (").as_deref(),
+            Some("\"a\"\"b\" \"AND\" *")
+        );
+        assert_eq!(fts_query("  \" ( ) * "), None);
+        assert_eq!(
+            fts_query("a").as_deref(),
+            Some("\"a\""),
+            "too short a prefix"
+        );
+        assert_eq!(fts_query("x enc-").as_deref(), Some("\"x\" \"enc-\" *"));
+        assert_eq!(fts_query("t1059.0").as_deref(), Some("\"t1059.0\""));
+        assert_eq!(
+            title_phrase("wsman \"prov").as_deref(),
+            Some("{title} : \"wsman \"\"prov\" *")
+        );
+        assert_eq!(fts_query(""), None);
+    }
+}

@@ -1,0 +1,373 @@
+//! The store over real rules: SigmaHQ's corpus recorded into SQLite, searched, and its feed.
+
+use catalog::{Catalog, Source};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::{Filters, Kind, Store};
+
+const WSMAN_KEY: &str = "sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml";
+
+fn corpora() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    assert!(p.is_dir(), "test corpora missing at {}", p.display());
+    p
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// The SigmaHQ corpus and a store that recorded it once (at 2026-11-18T11:06:40Z).
+fn sigma() -> &'static (Catalog, Mutex<Store>) {
+    static CELL: OnceLock<(Catalog, Mutex<Store>)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let cat = Catalog::load(&[Source {
+            name: "sigma".into(),
+            root: corpora().join("sigma"),
+        }]);
+        assert!(cat.rules.len() > 3000, "{} rules", cat.rules.len());
+        let mut store = Store::in_memory().expect("store");
+        let changes = store.record(&cat, at(1_795_000_000)).expect("record");
+        assert_eq!(changes.new.len(), cat.rules.len());
+        assert!(changes.changed.is_empty() && changes.removed.is_empty());
+        (cat, Mutex::new(store))
+    })
+}
+
+/// Whether `text` has a word starting with `prefix` (lower case), words being runs of letters
+/// and digits as FTS5's unicode61 tokenizer splits them.
+fn has_word_prefix(text: &str, prefix: &str) -> bool {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.starts_with(prefix))
+}
+
+/// Every text the store indexes for a rule, computed here from the rule itself.
+fn indexed_texts(r: &ir::Rule) -> Vec<String> {
+    let mut texts = vec![
+        r.meta.title.clone(),
+        r.meta.description.clone(),
+        r.meta.tags.join(" "),
+        r.attack.join(" "),
+        r.text.clone(),
+    ];
+    for row in ir::indicators(&r.logic) {
+        texts.extend(row.field.clone());
+        texts.extend(row.values.iter().cloned());
+    }
+    texts
+}
+
+#[test]
+fn wsman_hits_are_exactly_the_rules_that_say_wsman() {
+    let (cat, store) = sigma();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let hits = store
+        .search("wsman", &Filters::default(), usize::MAX)
+        .expect("search");
+    let found: BTreeSet<&str> = hits.iter().map(|h| h.key.as_str()).collect();
+    let expected: BTreeSet<&str> = cat
+        .rules
+        .iter()
+        .filter(|r| indexed_texts(r).iter().any(|t| has_word_prefix(t, "wsman")))
+        .map(|r| r.key.as_str())
+        .collect();
+    assert!(
+        expected.len() >= 3 && expected.contains(WSMAN_KEY),
+        "{expected:?}"
+    );
+    assert_eq!(found, expected);
+    assert_eq!(found.len(), hits.len(), "each rule once");
+    for h in &hits {
+        assert!(
+            h.snippet
+                .iter()
+                .any(|f| f.matched && f.text.to_lowercase().starts_with("wsman")),
+            "{}: {:?}",
+            h.key,
+            h.snippet
+        );
+    }
+    // Filters keep a subset.
+    let high = store
+        .search(
+            "wsman",
+            &Filters {
+                level: "HIGH".into(),
+                ..Filters::default()
+            },
+            usize::MAX,
+        )
+        .unwrap();
+    assert!(!high.is_empty() && high.len() < hits.len());
+    for h in &high {
+        assert_eq!(h.level.as_deref(), Some("high"));
+    }
+}
+
+#[test]
+fn the_seed_rule_ranks_first_for_its_words() {
+    let (_, store) = sigma();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let hits = store
+        .search("wsman provider", &Filters::default(), 10)
+        .unwrap();
+    assert_eq!(hits[0].key, WSMAN_KEY);
+    assert_eq!(hits[0].title, "Suspicious WSMAN Provider Image Loads");
+    // Case, extra spaces and a prefix of the last word find it too.
+    let hits = store
+        .search("  WSMAN   Provid", &Filters::default(), 10)
+        .unwrap();
+    assert_eq!(hits[0].key, WSMAN_KEY);
+    // A technique id, with its sub-technique's rules too.
+    let t1059 = store
+        .search("T1059", &Filters::default(), usize::MAX)
+        .unwrap();
+    let t1059_001 = store
+        .search("t1059.001", &Filters::default(), usize::MAX)
+        .unwrap();
+    assert!(t1059.len() > t1059_001.len() && !t1059_001.is_empty());
+}
+
+#[test]
+fn hostile_queries_never_fail() {
+    let (_, store) = sigma();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    for q in [
+        "powershell -enc",
+        "\"",
+        "AND (",
+        "OR",
+        "NOT",
+        "NEAR(a b)",
+        "title:wsman",
+        "^wsman",
+        "*",
+        "\"\"\"",
+        "a\u{0}b",
+        "{title description}: x",
+        "'; DROP TABLE rules; --",
+        "+ - + -",
+    ] {
+        store
+            .search(q, &Filters::default(), 5)
+            .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+    }
+    assert!(
+        !store
+            .search("powershell -enc", &Filters::default(), 5)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_text_searches_without_error(q in ".{0,40}") {
+        let (_, store) = sigma();
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        prop_assert!(store.search(&q, &Filters::default(), 3).is_ok(), "{:?}", q);
+    }
+
+    #[test]
+    fn any_fts_syntax_searches_without_error(
+        words in proptest::collection::vec(
+            prop_oneof![
+                Just("AND".to_string()), Just("OR".to_string()), Just("NOT".to_string()),
+                Just("(".to_string()), Just(")".to_string()), Just("\"".to_string()),
+                Just("*".to_string()), Just(":".to_string()), Just("^".to_string()),
+                Just("NEAR(".to_string()), Just("{".to_string()), Just("}".to_string()),
+                Just("-".to_string()), Just("+".to_string()), "[a-z]{1,6}",
+            ],
+            0..8,
+        ),
+        glue in proptest::collection::vec(prop_oneof![Just(""), Just(" ")], 8),
+    ) {
+        let mut q = String::new();
+        for (w, g) in words.iter().zip(&glue) {
+            q.push_str(w);
+            q.push_str(g);
+        }
+        let (_, store) = sigma();
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        prop_assert!(store.search(&q, &Filters::default(), 3).is_ok(), "{:?}", q);
+    }
+}
+
+#[test]
+fn first_recording_orders_the_feed_by_the_rules_own_dates() {
+    let (cat, store) = sigma();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let feed = store.feed(&Filters::default(), usize::MAX, 0).unwrap();
+    assert_eq!(feed.len(), cat.rules.len());
+    for w in feed.windows(2) {
+        assert!(
+            (&w[0].date, &w[1].key) >= (&w[1].date, &w[0].key),
+            "{:?} before {:?}",
+            w[0],
+            w[1]
+        );
+    }
+    // The newest entry is the latest date any rule states; every entry is dated by its rule.
+    let own = |r: &ir::Rule| {
+        r.meta
+            .modified
+            .iter()
+            .chain(&r.meta.date)
+            .filter_map(|d| store::normalise_date(d))
+            .max()
+    };
+    let newest = cat.rules.iter().filter_map(own).max().unwrap();
+    assert_eq!(feed[0].date.as_ref(), Some(&newest));
+    for e in &feed {
+        let r = cat.get(&e.key).unwrap();
+        assert_eq!(e.date, own(r), "{}: undated rules have no date", e.key);
+        assert_eq!(e.first_seen, "2026-11-18T11:06:40Z");
+        let modified_later = r.meta.modified.as_deref().and_then(store::normalise_date)
+            > r.meta.date.as_deref().and_then(store::normalise_date);
+        let kind = if modified_later {
+            Kind::Changed
+        } else {
+            Kind::New
+        };
+        assert_eq!(e.kind, kind, "{}", e.key);
+    }
+    // Paging and filters.
+    let page2 = store.feed(&Filters::default(), 10, 10).unwrap();
+    assert_eq!(
+        page2.iter().map(|e| &e.key).collect::<Vec<_>>(),
+        feed[10..20].iter().map(|e| &e.key).collect::<Vec<_>>()
+    );
+    let none = Filters {
+        source: "splunk".into(),
+        ..Filters::default()
+    };
+    assert!(store.feed(&none, 10, 0).unwrap().is_empty());
+}
+
+/// A folder of its own under the system's temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("detdex-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_second_recording_finds_exactly_what_changed_and_the_feed_shows_it_first() {
+    let tmp = TempDir::new("changes");
+    let rules = tmp.0.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let from = corpora().join("sigma/rules/windows/image_load");
+    let names = [
+        "image_load_wsman_provider_image_load.yml",
+        "image_load_clfs_load.yml",
+        "image_load_dll_amsi_suspicious_process.yml",
+        "image_load_cmstp_load_dll_from_susp_location.yml",
+    ];
+    for n in &names[..3] {
+        std::fs::copy(from.join(n), rules.join(n)).unwrap();
+    }
+    let load = || {
+        Catalog::load(&[Source {
+            name: "s".into(),
+            root: rules.clone(),
+        }])
+    };
+    let db = tmp.0.join("store.sqlite");
+    {
+        let mut store = Store::open(&db).unwrap();
+        let c = store.record(&load(), at(1_000_000_000)).unwrap();
+        assert_eq!(c.new.len(), 3);
+        assert!(
+            store
+                .search("zebracorn", &Filters::default(), 5)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // Change one rule's description, add one, remove one.
+    let changed = rules.join(names[0]);
+    let text = std::fs::read_to_string(&changed).unwrap();
+    let edited = text.replacen("description: ", "description: zebracorn ", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&changed, edited).unwrap();
+    std::fs::copy(from.join(names[3]), rules.join(names[3])).unwrap();
+    std::fs::remove_file(rules.join(names[1])).unwrap();
+
+    // A reopened file store remembers the first recording.
+    let mut store = Store::open(&db).unwrap();
+    let cat = load();
+    let c = store.record(&cat, at(2_000_000_000)).unwrap();
+    let key = |n: &str| format!("s/{n}");
+    assert_eq!(c.new, [key(names[3])]);
+    assert_eq!(c.changed, [key(names[0])]);
+    assert_eq!(c.removed, [key(names[1])]);
+    assert_eq!(
+        store.last_recorded().unwrap().as_deref(),
+        Some("2033-05-18T03:33:20Z")
+    );
+
+    let feed = store.feed(&Filters::default(), 10, 0).unwrap();
+    let top: Vec<(&str, Kind, &str)> = feed[..3]
+        .iter()
+        .map(|e| (e.key.as_str(), e.kind, e.date.as_deref().unwrap()))
+        .collect();
+    let mut expected = [
+        (key(names[0]), Kind::Changed),
+        (key(names[3]), Kind::New),
+        (key(names[1]), Kind::Removed),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(&str, Kind, &str)> = expected
+        .iter()
+        .map(|(k, kind)| (k.as_str(), *kind, "2033-05-18T03:33:20Z"))
+        .collect();
+    assert_eq!(top, expected);
+    assert_eq!(feed.len(), 4, "the removed rule stays in the feed");
+    assert!(feed[3].date.as_deref().unwrap() < "2033");
+
+    // The index follows: the new words are found, the removed rule is not.
+    let hits = store.search("zebracorn", &Filters::default(), 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].key, key(names[0]));
+    let removed_title = Catalog::load(&[Source {
+        name: "x".into(),
+        root: from.join(names[1]),
+    }])
+    .rules[0]
+        .meta
+        .title
+        .clone();
+    let hits = store
+        .search(&removed_title, &Filters::default(), 50)
+        .unwrap();
+    assert!(hits.iter().all(|h| h.key != key(names[1])), "{hits:?}");
+
+    // Nothing changed: nothing to report; the removed rule comes back as new.
+    assert_eq!(
+        store.record(&cat, at(2_000_000_100)).unwrap(),
+        store::Changes::default()
+    );
+    std::fs::copy(from.join(names[1]), rules.join(names[1])).unwrap();
+    let c = store.record(&load(), at(2_000_000_200)).unwrap();
+    assert_eq!(
+        (c.new, c.changed.len(), c.removed.len()),
+        (vec![key(names[1])], 0, 0)
+    );
+}

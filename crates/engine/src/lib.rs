@@ -12,7 +12,7 @@ mod matcher;
 
 pub use event::{Event, FieldValue, ReadError, read_file, read_json};
 
-use matcher::Node;
+use matcher::{Needs, Node};
 use rustc_hash::FxHashMap;
 use sigma::condition::Cond;
 use sigma::{Document, LogSource};
@@ -167,6 +167,15 @@ impl CondNode {
         })
     }
 
+    fn needs(&self, rule: &Rule) -> Needs {
+        match self {
+            CondNode::And(items) => matcher::all_of(items.iter().map(|c| c.needs(rule))),
+            CondNode::Or(items) => matcher::any_of(items.iter().map(|c| c.needs(rule))),
+            CondNode::Not(_) => None,
+            CondNode::Named(i) => rule.named[*i].needs(),
+        }
+    }
+
     /// Evaluate with each named detection computed at most once.
     fn eval(&self, rule: &Rule, ev: &Event, memo: &mut [Option<bool>]) -> bool {
         match self {
@@ -221,6 +230,11 @@ impl Rule {
         })
     }
 
+    /// Texts in fields one of which an event must hold for the rule to fire (any condition).
+    fn needs(&self) -> Needs {
+        matcher::any_of(self.conditions.iter().map(|c| c.needs(self)))
+    }
+
     /// Does the rule fire on the event? (Its logsource filter first, then its conditions.)
     pub fn matches(&self, ev: &Event) -> bool {
         if !self.filters.is_empty() && !self.filters.iter().any(|f| f.accepts(ev)) {
@@ -272,7 +286,9 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// Compiled rules, with an index from (event log channel, event id) to the rules that read it.
+/// Compiled rules, with an index from (event log channel, event id) to the rules that read it,
+/// and a prefilter: the texts each rule needs one of (see [`Rule::needs`]), found in an event's
+/// values with one Aho-Corasick pass, so that only rules whose texts are there are evaluated.
 #[derive(Debug, Default)]
 pub struct Ruleset {
     pub rules: Vec<Rule>,
@@ -281,6 +297,16 @@ pub struct Ruleset {
     by_event: FxHashMap<(String, Option<u32>), Vec<usize>>,
     /// Rules without a channel filter.
     everywhere: Vec<usize>,
+    prefilter: Option<Prefilter>,
+}
+
+#[derive(Debug)]
+struct Prefilter {
+    texts: aho_corasick::AhoCorasick,
+    /// Per text: the rules that need it, with the field it must be in (`None`: any).
+    postings: Vec<Vec<(usize, Option<String>)>>,
+    /// Per rule: whether it has needs (rules without are always evaluated).
+    filtered: Vec<bool>,
 }
 
 impl Ruleset {
@@ -316,6 +342,7 @@ impl Ruleset {
                 }
             }
         }
+        set.prefilter = Prefilter::build(&set.rules);
         set
     }
 
@@ -341,6 +368,30 @@ impl Ruleset {
 
     /// The rules that fire on an event, in rule order.
     pub fn matches<'a>(&'a self, ev: &Event) -> Vec<&'a Rule> {
+        let found = self.prefilter.as_ref().map(|p| p.rules_with_texts(ev));
+        self.candidates(ev)
+            .into_iter()
+            .filter(|&i| match (&self.prefilter, &found) {
+                (Some(p), Some(found)) => !p.filtered[i] || found[i],
+                _ => true,
+            })
+            .map(|i| &self.rules[i])
+            .filter(|r| r.matches(ev))
+            .collect()
+    }
+
+    /// The same as [`Ruleset::matches`] without the prefilter (every candidate evaluated): for
+    /// checking the prefilter.
+    pub fn matches_unfiltered<'a>(&'a self, ev: &Event) -> Vec<&'a Rule> {
+        self.candidates(ev)
+            .into_iter()
+            .map(|i| &self.rules[i])
+            .filter(|r| r.matches(ev))
+            .collect()
+    }
+
+    /// The rules whose logsource covers the event.
+    fn candidates(&self, ev: &Event) -> Vec<usize> {
         let mut candidates: Vec<usize> = self.everywhere.clone();
         let ids: Vec<Option<u32>> = ev
             .get("EventID")
@@ -361,9 +412,57 @@ impl Ruleset {
         candidates.sort_unstable();
         candidates.dedup();
         candidates
-            .into_iter()
-            .map(|i| &self.rules[i])
-            .filter(|r| r.matches(ev))
-            .collect()
+    }
+}
+
+impl Prefilter {
+    fn build(rules: &[Rule]) -> Option<Prefilter> {
+        let mut ids: FxHashMap<String, usize> = FxHashMap::default();
+        let mut postings: Vec<Vec<(usize, Option<String>)>> = vec![];
+        let mut filtered = vec![false; rules.len()];
+        for (r, rule) in rules.iter().enumerate() {
+            let Some(needs) = rule.needs() else { continue };
+            filtered[r] = true;
+            for (field, text) in needs {
+                let next = ids.len();
+                let id = *ids.entry(text).or_insert(next);
+                if id == postings.len() {
+                    postings.push(vec![]);
+                }
+                postings[id].push((r, field));
+            }
+        }
+        let mut texts: Vec<(String, usize)> = ids.into_iter().collect();
+        texts.sort_by_key(|(_, id)| *id);
+        let texts = aho_corasick::AhoCorasick::new(texts.iter().map(|(t, _)| t)).ok()?;
+        Some(Prefilter {
+            texts,
+            postings,
+            filtered,
+        })
+    }
+
+    /// Per rule: whether the event holds one of the texts it needs, in the right field.
+    fn rules_with_texts(&self, ev: &Event) -> Vec<bool> {
+        let mut found = vec![false; self.filtered.len()];
+        let mut seen: Vec<usize> = vec![];
+        for name in ev.field_names() {
+            for (_, lower) in ev.get(name) {
+                seen.clear();
+                for m in self.texts.find_overlapping_iter(lower.as_str()) {
+                    let id = m.pattern().as_usize();
+                    if seen.contains(&id) {
+                        continue;
+                    }
+                    seen.push(id);
+                    for (r, field) in &self.postings[id] {
+                        if field.as_deref().is_none_or(|f| f == name) {
+                            found[*r] = true;
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 }

@@ -49,6 +49,30 @@ enum Pattern {
 struct Text {
     cased: bool,
     test: TextTest,
+    /// Its longest literal part, lower-cased: every text it matches contains this.
+    longest: String,
+}
+
+/// What an event must hold for a matcher to match: at least one of these (field, text) pairs,
+/// the text contained in a lower-cased value of the field (`None`: of any field). `None` when
+/// nothing is known (a negation, a regex, a number, …).
+pub(crate) type Needs = Option<Vec<(Option<String>, String)>>;
+
+/// Texts shorter than this select too many events to be worth it.
+const MIN_NEED: usize = 3;
+
+/// The alternatives of an OR: all of them must be known.
+pub(crate) fn any_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
+    let mut out = vec![];
+    for n in needs {
+        out.extend(n?);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The parts of an AND: any known one will do; the one with the fewest alternatives.
+pub(crate) fn all_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
+    needs.into_iter().flatten().min_by_key(|n| n.len())
 }
 
 #[derive(Debug)]
@@ -81,6 +105,14 @@ impl Node {
         })
     }
 
+    pub(crate) fn needs(&self) -> Needs {
+        match self {
+            Node::And(items) => all_of(items.iter().map(Node::needs)),
+            Node::Or(items) => any_of(items.iter().map(Node::needs)),
+            Node::Item(item) => item.needs(),
+        }
+    }
+
     pub(crate) fn matches(&self, ev: &Event) -> bool {
         match self {
             Node::And(items) => items.iter().all(|n| n.matches(ev)),
@@ -104,6 +136,17 @@ impl Item {
             all: item.all,
             negated: item.negated,
         })
+    }
+
+    fn needs(&self) -> Needs {
+        if self.negated {
+            return None;
+        }
+        let each = self.patterns.iter().map(|p| {
+            p.needs()
+                .map(|texts| texts.into_iter().map(|t| (self.field.clone(), t)).collect())
+        });
+        if self.all { all_of(each) } else { any_of(each) }
     }
 
     fn matches(&self, ev: &Event) -> bool {
@@ -162,6 +205,23 @@ impl Pattern {
                     .collect::<Result<_, _>>()?,
             ),
         })
+    }
+
+    /// Texts one of which a value this pattern matches contains.
+    fn needs(&self) -> Option<Vec<String>> {
+        match self {
+            Pattern::Text(t) if !t.cased && t.longest.chars().count() >= MIN_NEED => {
+                Some(vec![t.longest.clone()])
+            }
+            Pattern::Any(ps) => {
+                let mut out = vec![];
+                for p in ps {
+                    out.extend(p.needs()?);
+                }
+                Some(out)
+            }
+            _ => None,
+        }
     }
 
     fn matches_field(&self, ev: &Event, field: &str) -> bool {
@@ -270,7 +330,20 @@ impl Text {
                 TextTest::Glob(regex::Regex::new(&re).map_err(|e| e.to_string())?)
             }
         };
-        Ok(Text { cased, test })
+        let longest = s
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Lit(l) => Some(l.to_lowercase()),
+                _ => None,
+            })
+            .max_by_key(|l| l.len())
+            .unwrap_or_default();
+        Ok(Text {
+            cased,
+            test,
+            longest,
+        })
     }
 
     fn matches(&self, text: &str) -> bool {

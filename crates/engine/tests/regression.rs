@@ -188,3 +188,39 @@ fn rules_rarely_fire_on_other_rules_events() {
     assert!(own >= 200, "{own}");
     assert!(rate < 1.5, "{rate:.2} other rules fire per event");
 }
+
+/// The prefilter only skips rules that cannot fire: with and without it, every SigmaHQ rule
+/// gives the same detections on every regression event.
+#[test]
+fn the_prefilter_skips_no_detection() {
+    let root = shared().join("evtx/sigma-regression");
+    let mut jsons = vec![];
+    walk(
+        &root,
+        &|p| p.extension().is_some_and(|e| e == "json"),
+        &mut jsons,
+    );
+    let texts: Vec<(String, String)> = sigma_index()
+        .values()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    let set = Ruleset::compile(
+        texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        &Logsources::builtin(),
+    );
+    let mut detections = 0;
+    for f in &jsons {
+        let (evs, _) = read_file(f);
+        for ev in &evs {
+            let with: Vec<&str> = set.matches(ev).iter().map(|r| r.path.as_str()).collect();
+            let without: Vec<&str> = set
+                .matches_unfiltered(ev)
+                .iter()
+                .map(|r| r.path.as_str())
+                .collect();
+            assert_eq!(with, without, "{}", ev.origin);
+            detections += with.len();
+        }
+    }
+    assert!(detections >= 300, "{detections}");
+}

@@ -226,12 +226,12 @@ fn serve_fetches_what_is_missing_then_serves_the_cache() {
     for r in RULES {
         let name = Path::new(r).file_name().unwrap().to_str().unwrap();
         assert!(
-            index.contains(&format!("/rules/good/{name}")),
+            index.contains(&format!("/rules/good/rules/{name}")),
             "{name}\n{index}"
         );
     }
-    // The rule page says where it came from.
-    let key = "good/proc_creation_win_certutil_download.yml";
+    // The rule page says where it came from. Keys are paths in the repository.
+    let key = "good/rules/proc_creation_win_certutil_download.yml";
     let (status, page) = server.get(&format!("/rules/{key}"));
     assert!(status.contains(" 200 "), "{status}");
     assert!(page.contains("<dt>Retrieved</dt>"), "{page}");

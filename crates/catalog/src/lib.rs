@@ -19,11 +19,15 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-/// A named folder of rules (a checkout of a rule repository).
+/// A named folder of rules (a checkout of a rule repository). Rule keys are `name/` and the
+/// file's path under `root`.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
     pub root: PathBuf,
+    /// The folders under `root` to read (`rules`, `rules-emerging-threats`); empty to read all
+    /// of `root`. Listing folders does not change the keys of their rules.
+    pub include: Vec<PathBuf>,
 }
 
 /// Where a source's files came from: a repository at a commit. `detdex serve` sets it for the
@@ -36,9 +40,10 @@ pub struct Origin {
     pub commit: String,
     /// When the commit was fetched, RFC 3339 UTC.
     pub retrieved_at: String,
-    /// The folder the source was read from; rule paths start with it.
+    /// The folder the source was read from (the clone of a fetched source); rule paths start
+    /// with it.
     pub root: PathBuf,
-    /// Where `root` is in the repository (`rules`; empty for the repository itself).
+    /// Where `root` is in the repository (empty for the repository itself).
     pub path: String,
 }
 
@@ -349,6 +354,22 @@ mod tests {
         assert_eq!(
             at_root.file_url("/c/splunk/detections/x.yml").as_deref(),
             Some("https://github.com/splunk/security_content/blob/8eaafff/detections/x.yml")
+        );
+        // A fetched source is rooted at its clone: a file of any of its folders links to it.
+        let repo = Origin {
+            root: PathBuf::from("/cache/repos/sigma"),
+            path: String::new(),
+            ..o.clone()
+        };
+        assert_eq!(
+            repo.file_url("/cache/repos/sigma/rules-emerging-threats/2024/x.yml")
+                .as_deref(),
+            Some("https://github.com/SigmaHQ/sigma/blob/8eaafff/rules-emerging-threats/2024/x.yml")
+        );
+        assert_eq!(
+            repo.file_url("/cache/repos/sigma/rules/windows/y.yml")
+                .as_deref(),
+            Some("https://github.com/SigmaHQ/sigma/blob/8eaafff/rules/windows/y.yml")
         );
         let local = Origin {
             url: "file:///srv/sigma".into(),

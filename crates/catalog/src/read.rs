@@ -310,12 +310,27 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
 }
 
 impl Catalog {
-    /// Read every rule file of every source, in parallel. Problems are collected, never fatal.
+    /// Read every rule file of every source (of its `include` folders when it lists some), in
+    /// parallel. Problems are collected, never fatal.
     pub fn load(sources: &[Source]) -> Catalog {
         let mut files: Vec<(&Source, PathBuf)> = Vec::new();
         let mut checkouts: Vec<(&Source, PathBuf)> = Vec::new();
         for s in sources {
-            let (f, c) = walk_sources(&s.root);
+            let mut f = Vec::new();
+            let mut c = Vec::new();
+            if s.include.is_empty() {
+                (f, c) = walk_sources(&s.root);
+            }
+            for folder in &s.include {
+                let (more_f, more_c) = walk_sources(&s.root.join(folder));
+                f.extend(more_f);
+                c.extend(more_c);
+            }
+            // Folders listed twice, or one inside another, read their files once.
+            f.sort();
+            f.dedup();
+            c.sort();
+            c.dedup();
             files.extend(f.into_iter().map(|p| (s, p)));
             checkouts.extend(c.into_iter().map(|p| (s, p)));
         }

@@ -46,6 +46,7 @@ fn only_the_content_of_a_checkout_is_read() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "splunk".into(),
         root: repo,
+        include: Vec::new(),
     }]);
     let keys: Vec<&str> = cat.rules.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(

@@ -20,6 +20,7 @@ fn load(roots: &[&Path]) -> Catalog {
         .map(|r| Source {
             name: r.file_name().unwrap().to_string_lossy().into_owned(),
             root: r.to_path_buf(),
+            include: Vec::new(),
         })
         .collect();
     Catalog::load(&sources)

@@ -164,6 +164,7 @@ fn show_json_snapshots_of_elastic_rules() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "elastic".into(),
         root: root.clone(),
+        include: Vec::new(),
     }]);
     for (shape, rel) in RULES {
         let key = format!("elastic/{rel}");
@@ -208,6 +209,7 @@ fn the_checkout_loads_with_only_the_known_problems() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "elastic".into(),
         root,
+        include: Vec::new(),
     }]);
     let errors: Vec<_> = cat
         .diagnostics
@@ -242,10 +244,12 @@ fn corpus_counts_meet_sigma_rules() {
         catalog::Source {
             name: "sigma".into(),
             root: corpora.join("sigma"),
+            include: Vec::new(),
         },
         catalog::Source {
             name: "elastic".into(),
             root: corpora.join("elastic"),
+            include: Vec::new(),
         },
     ]);
     let count = |field: &str, value: &str| {

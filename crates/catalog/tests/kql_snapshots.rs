@@ -74,6 +74,7 @@ fn falconfriday_source_loads_and_indexes() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "falconfriday".into(),
         root,
+        include: Vec::new(),
     }]);
     assert_eq!(cat.problem_counts(), (0, 0), "{:?}", cat.diagnostics);
     // 48 rules (one without extension), 11 hunts with 66 queries; LICENSE, README.md and the

@@ -55,6 +55,7 @@ fn a_folder_of_kql_content() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "hunting".into(),
         root: dir.clone(),
+        include: Vec::new(),
     }]);
     let keys: Vec<&str> = cat.rules.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(

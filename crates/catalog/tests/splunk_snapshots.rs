@@ -135,10 +135,12 @@ fn corpus_counts_unify_fields_and_wildcards_across_formats() {
         catalog::Source {
             name: "sigma".into(),
             root: corpora.join("sigma"),
+            include: Vec::new(),
         },
         catalog::Source {
             name: "splunk".into(),
             root: corpora.join("splunk"),
+            include: Vec::new(),
         },
     ]);
     let count = |field: &str, value: &str| {

@@ -74,6 +74,7 @@ fn filters_and_correlations_have_no_translations() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "sigma".into(),
         root: dir.join("rules/windows/process_creation"),
+        include: Vec::new(),
     }]);
     let rule = cat.rules.first().unwrap();
     assert_eq!(catalog::report(&cat, rule).translations.len(), 2);

@@ -13,6 +13,7 @@ pub fn run(sources: &[String], paths: &[PathBuf], json: bool, timings: bool) -> 
         .chain(paths.iter().map(|p| Source {
             name: crate::folder_name(p),
             root: p.clone(),
+            include: Vec::new(),
         }))
         .collect();
     if sources.is_empty() {

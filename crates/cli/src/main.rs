@@ -276,10 +276,12 @@ fn parse_source(s: &str) -> Source {
         Some((name, dir)) if !name.is_empty() && !name.contains('/') => Source {
             name: name.to_string(),
             root: PathBuf::from(dir),
+            include: Vec::new(),
         },
         _ => Source {
             name: folder_name(Path::new(s)),
             root: PathBuf::from(s),
+            include: Vec::new(),
         },
     }
 }
@@ -298,6 +300,7 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
         .map(|p| Source {
             name: folder_name(p),
             root: p.clone(),
+            include: Vec::new(),
         })
         .collect();
     for s in &sources {

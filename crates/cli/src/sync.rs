@@ -99,7 +99,8 @@ pub struct Served {
 }
 
 /// The sources `detdex serve` serves without `--source`: every source of the sources file that
-/// is in the cache, each rooted at its clone joined with its `path`, with its origin. Unless
+/// is in the cache, each rooted at its clone and reading the folders of its `paths` (rule keys
+/// `NAME/<path in the repository>`), with its origin. Unless
 /// `no_sync`, the sources not in the cache yet are fetched first; a source that cannot be
 /// fetched is reported and left out. `Err` when no source is left to serve.
 pub fn cached_sources(
@@ -136,12 +137,19 @@ pub fn cached_sources(
             }
             continue;
         };
-        let root: PathBuf = cache.rules_dir(s);
-        if !root.is_dir() {
+        let root: PathBuf = cache.repo_dir(&s.name);
+        let (include, missing): (Vec<&String>, Vec<&String>) =
+            s.paths.iter().partition(|p| root.join(p).is_dir());
+        for p in &missing {
             eprintln!(
-                "detdex: {}: {} is not a folder of the repository, left out",
-                s.name,
-                s.path.as_deref().unwrap_or_default()
+                "detdex: {}: {p} is not a folder of the repository, left out",
+                s.name
+            );
+        }
+        if !s.paths.is_empty() && include.is_empty() {
+            eprintln!(
+                "detdex: {}: none of its folders is in the repository, left out",
+                s.name
             );
             continue;
         }
@@ -153,12 +161,13 @@ pub fn cached_sources(
                 commit: entry.commit,
                 retrieved_at: entry.retrieved_at,
                 root: root.clone(),
-                path: s.path.clone().unwrap_or_default(),
+                path: String::new(),
             },
         ));
         served.push(Source {
             name: s.name.clone(),
             root,
+            include: include.into_iter().map(PathBuf::from).collect(),
         });
     }
     if served.is_empty() {

@@ -226,12 +226,12 @@ fn serve_fetches_what_is_missing_then_serves_the_cache() {
     for r in RULES {
         let name = Path::new(r).file_name().unwrap().to_str().unwrap();
         assert!(
-            index.contains(&format!("/rules/good/{name}")),
+            index.contains(&format!("/rules/good/rules/{name}")),
             "{name}\n{index}"
         );
     }
-    // The rule page says where it came from.
-    let key = "good/proc_creation_win_certutil_download.yml";
+    // The rule page says where it came from. Keys are paths in the repository.
+    let key = "good/rules/proc_creation_win_certutil_download.yml";
     let (status, page) = server.get(&format!("/rules/{key}"));
     assert!(status.contains(" 200 "), "{status}");
     assert!(page.contains("<dt>Retrieved</dt>"), "{page}");
@@ -242,4 +242,43 @@ fn serve_fetches_what_is_missing_then_serves_the_cache() {
     assert_eq!(rep["origin"]["label"], "Good rules");
     // A file:// repository has no page to link to.
     assert!(rep["origin"]["file_url"].is_null());
+}
+
+#[test]
+fn serve_reads_the_listed_folders_that_exist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = origin(tmp.path());
+    // A rule outside the listed folders is not served.
+    std::fs::create_dir_all(repo.join("deprecated")).unwrap();
+    std::fs::copy(
+        corpus_rules().join(RULES[0]),
+        repo.join("deprecated/old.yml"),
+    )
+    .unwrap();
+    commit(&repo, "deprecated");
+    let cfg = tmp.path().join("s.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\nname = \"two\"\nurl = \"{0}\"\npaths = [\"rules\", \"nosuch\"]\n\n\
+             [[source]]\nname = \"none\"\nurl = \"{0}\"\npaths = [\"nosuch\"]\n",
+            url(&repo)
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let cache = tmp.path().join("cache");
+    let cache = cache.to_str().unwrap();
+
+    let server = Server::start(&["--config", cfg, "--cache", cache]);
+    for line in [
+        "two: nosuch is not a folder of the repository, left out",
+        "none: none of its folders is in the repository, left out",
+        "serving 3 rules",
+    ] {
+        assert!(server.log.contains(line), "{line}\n{}", server.log);
+    }
+    let (_, index) = server.get("/");
+    assert!(index.contains("/rules/two/rules/"), "{index}");
+    assert!(!index.contains("old.yml"), "{index}");
 }

@@ -22,8 +22,9 @@ pub struct SourceConfig {
     pub url: String,
     /// The branch or tag to follow; `None` for the repository's default branch.
     pub branch: Option<String>,
-    /// The folder of the repository detdex reads (`rules`); `None` for all of it.
-    pub path: Option<String>,
+    /// The folders of the repository detdex reads (`rules`), written with `/`; empty for all
+    /// of it. None is inside another.
+    pub paths: Vec<String>,
     pub license: Option<String>,
 }
 
@@ -73,6 +74,7 @@ struct RawSource {
     url: Spanned<String>,
     branch: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
+    paths: Option<Spanned<Vec<Spanned<String>>>>,
     license: Option<String>,
 }
 
@@ -135,8 +137,27 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 format!("bad branch `{}`", b.get_ref()),
             ));
         }
-        let path = match &s.path {
-            Some(p) => Some(relative_path(p.get_ref()).ok_or_else(|| {
+        let listed: Vec<&Spanned<String>> = match (&s.path, &s.paths) {
+            (Some(_), Some(ps)) => {
+                return Err(error(
+                    Some(ps.span()),
+                    "give `path` or `paths`, not both".into(),
+                ));
+            }
+            (Some(p), None) => vec![p],
+            (None, Some(ps)) if ps.get_ref().is_empty() => {
+                return Err(error(
+                    Some(ps.span()),
+                    "`paths` is empty: list folders, or leave it out to read the whole repository"
+                        .into(),
+                ));
+            }
+            (None, Some(ps)) => ps.get_ref().iter().collect(),
+            (None, None) => Vec::new(),
+        };
+        let mut paths: Vec<String> = Vec::new();
+        for p in listed {
+            let folder = relative_path(p.get_ref()).ok_or_else(|| {
                 error(
                     Some(p.span()),
                     format!(
@@ -144,15 +165,21 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                         p.get_ref()
                     ),
                 )
-            })?),
-            None => None,
-        };
+            })?;
+            if let Some(other) = paths.iter().find(|o| nested(o, &folder)) {
+                return Err(error(
+                    Some(p.span()),
+                    format!("path `{folder}` overlaps `{other}`, listed before"),
+                ));
+            }
+            paths.push(folder);
+        }
         sources.push(SourceConfig {
             label: s.label.unwrap_or_else(|| name.clone()),
             name: s.name.into_inner(),
             url: s.url.into_inner(),
             branch: s.branch.map(Spanned::into_inner),
-            path,
+            paths,
             license: s.license,
         });
     }
@@ -176,6 +203,15 @@ fn relative_path(p: &str) -> Option<String> {
         || parts.is_empty()
         || parts.iter().any(|s| *s == "." || *s == "..");
     (!bad).then(|| parts.join("/"))
+}
+
+/// Whether one folder is the other or inside it (`rules` and `rules/windows`).
+fn nested(a: &str, b: &str) -> bool {
+    let inside = |x: &str, y: &str| {
+        x.strip_prefix(y)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    };
+    inside(a, b) || inside(b, a)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -210,7 +246,13 @@ mod tests {
         );
         let sigma = &c.sources[0];
         assert_eq!(sigma.url, "https://github.com/SigmaHQ/sigma");
-        assert_eq!(sigma.path.as_deref(), Some("rules"));
+        assert_eq!(
+            sigma.paths,
+            ["rules", "rules-emerging-threats", "rules-threat-hunting"]
+        );
+        let elastic = &c.sources[2];
+        assert_eq!(elastic.paths, ["rules", "rules_building_block", "hunting"]);
+        assert!(c.sources[1].paths.is_empty(), "splunk is read whole");
         assert_eq!(sigma.label, "SigmaHQ");
         assert!(c.sources.iter().all(|s| s.license.is_some()));
     }
@@ -225,8 +267,20 @@ mod tests {
         let s = &c.sources[0];
         assert_eq!(s.label, "a");
         assert_eq!(s.branch.as_deref(), Some("dev"));
-        assert_eq!(s.path.as_deref(), Some("rules"));
+        assert_eq!(s.paths, ["rules"], "`path` is the one-folder form");
         assert_eq!(s.license, None);
+    }
+
+    #[test]
+    fn several_paths() {
+        let c = parse(
+            "s.toml",
+            "[[source]]\nname = \"a\"\nurl = \"u\"\npaths = [\"rules\", \"hunting/\", \"x//y\"]\n\
+             [[source]]\nname = \"b\"\nurl = \"v\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].paths, ["rules", "hunting", "x/y"]);
+        assert!(c.sources[1].paths.is_empty());
     }
 
     fn err(text: &str) -> String {
@@ -260,6 +314,30 @@ mod tests {
             err("[[source]]\nname = \"a\"\nurl = \"u\"\npath = \"../x\"\n"),
             "s.toml:4:8: bad path `../x`: a folder inside the repository, without `..`"
         );
+        // Each entry of `paths` is checked, and points at itself.
+        assert_eq!(
+            err("[[source]]\nname = \"a\"\nurl = \"u\"\npaths = [\"rules\", \"a/../b\"]\n"),
+            "s.toml:4:19: bad path `a/../b`: a folder inside the repository, without `..`"
+        );
+        assert_eq!(
+            err("[[source]]\nname = \"a\"\nurl = \"u\"\npaths = [\"rules\", \"/etc\"]\n"),
+            "s.toml:4:19: bad path `/etc`: a folder inside the repository, without `..`"
+        );
+        assert_eq!(
+            err("[[source]]\nname = \"a\"\nurl = \"u\"\npaths = [\"rules/\", \"rules/windows\"]\n"),
+            "s.toml:4:20: path `rules/windows` overlaps `rules`, listed before"
+        );
+        assert_eq!(
+            err("[[source]]\nname = \"a\"\nurl = \"u\"\npaths = []\n"),
+            "s.toml:4:9: `paths` is empty: list folders, or leave it out to read the whole repository"
+        );
+        assert_eq!(
+            err("[[source]]\nname = \"a\"\nurl = \"u\"\npath = \"r\"\npaths = [\"s\"]\n"),
+            "s.toml:5:9: give `path` or `paths`, not both"
+        );
+        // `paths` is a list.
+        let e = err("[[source]]\nname = \"a\"\nurl = \"u\"\npaths = \"rules\"\n");
+        assert!(e.starts_with("s.toml:4:9: "), "{e}");
         assert_eq!(
             err("[[source]]\nname = \"a\"\nurl = \"--upload-pack=x\"\n"),
             "s.toml:3:7: bad url `--upload-pack=x`"

@@ -39,7 +39,7 @@ pub struct Entry {
     pub commit: String,
     /// When the source was last synced, RFC 3339 UTC (`2026-05-05T11:00:00Z`).
     pub retrieved_at: String,
-    /// What the last sync changed under the source's `path`: `None` after a clone, or when
+    /// What the last sync changed under the source's `paths`: `None` after a clone, or when
     /// git could not tell (the old commit was gone).
     #[serde(default)]
     pub changes: Option<Changes>,
@@ -122,15 +122,6 @@ impl Cache {
     /// The clone of a source.
     pub fn repo_dir(&self, name: &str) -> PathBuf {
         self.root.join("repos").join(name)
-    }
-
-    /// The folder detdex reads for a source: its clone, joined with its `path`.
-    pub fn rules_dir(&self, source: &SourceConfig) -> PathBuf {
-        let repo = self.repo_dir(&source.name);
-        match &source.path {
-            Some(p) => repo.join(p),
-            None => repo,
-        }
     }
 
     fn state_file(&self) -> PathBuf {
@@ -228,7 +219,7 @@ impl Cache {
             Some(old) if *old == commit => (Outcome::Unchanged, Some(Changes::default())),
             // Both commits are in the clone (the old one stays after a shallow fetch), so
             // their trees compare; if the old one is gone, the changes are unknown.
-            Some(old) => (outcome, diff(&dir, old, &commit, s.path.as_deref()).ok()),
+            Some(old) => (outcome, diff(&dir, old, &commit, &s.paths).ok()),
             None => (outcome, None),
         };
         Ok(Synced {
@@ -244,8 +235,8 @@ impl Cache {
     }
 }
 
-/// The files that changed between two commits, under `path` if given.
-fn diff(dir: &Path, old: &str, new: &str, path: Option<&str>) -> Result<Changes, SyncError> {
+/// The files that changed between two commits, under any of `paths` (anywhere if none).
+fn diff(dir: &Path, old: &str, new: &str, paths: &[String]) -> Result<Changes, SyncError> {
     let mut args = vec![
         "diff",
         "--name-status",
@@ -255,7 +246,7 @@ fn diff(dir: &Path, old: &str, new: &str, path: Option<&str>) -> Result<Changes,
         new,
         "--",
     ];
-    args.extend(path);
+    args.extend(paths.iter().map(String::as_str));
     let out = git(Some(dir), &args)?;
     let mut changes = Changes::default();
     let mut fields = out.split('\0').filter(|f| !f.is_empty());

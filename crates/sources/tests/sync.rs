@@ -6,12 +6,16 @@ use common::*;
 use sources::{Cache, Changes, Outcome, SourceConfig};
 
 fn source(name: &str, url: String, path: Option<&str>) -> SourceConfig {
+    sourced(name, url, path.as_slice())
+}
+
+fn sourced(name: &str, url: String, paths: &[&str]) -> SourceConfig {
     SourceConfig {
         name: name.into(),
         label: name.into(),
         url,
         branch: None,
-        path: path.map(String::from),
+        paths: paths.iter().map(|p| p.to_string()).collect(),
         license: None,
     }
 }
@@ -31,7 +35,8 @@ fn clone_then_update_reports_changed_files() {
     assert_eq!(r.previous, None);
     assert!(
         cache
-            .rules_dir(&s)
+            .repo_dir("sigma")
+            .join("rules")
             .join("proc_creation_win_whoami_all_execution.yml")
             .is_file()
     );
@@ -65,7 +70,7 @@ fn clone_then_update_reports_changed_files() {
             deleted: vec!["rules/proc_creation_win_bitsadmin_download.yml".into()],
         })
     );
-    let dir = cache.rules_dir(&s);
+    let dir = cache.repo_dir("sigma").join("rules");
     assert!(dir.join("proc_creation_win_net_user_add.yml").is_file());
     assert!(
         !dir.join("proc_creation_win_bitsadmin_download.yml")
@@ -85,6 +90,34 @@ fn clone_then_update_reports_changed_files() {
     // The state records the update.
     let state = cache.state().unwrap();
     assert_eq!(state.sources["sigma"], r.entry);
+}
+
+#[test]
+fn changes_are_counted_under_each_listed_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = origin(tmp.path());
+    let cache = Cache::new(tmp.path().join("cache"));
+    let s = sourced("sigma", url(&repo), &["rules", "hunting"]);
+    cache.sync(&[&s]).unwrap();
+
+    for dir in ["hunting", "tests"] {
+        std::fs::create_dir_all(repo.join(dir)).unwrap();
+        std::fs::write(repo.join(dir).join("h.yml"), "title: h\n").unwrap();
+    }
+    update(&repo);
+    let r = cache.sync(&[&s]).unwrap().remove(0).unwrap();
+    // The README and tests/ are outside the listed folders.
+    assert_eq!(
+        r.entry.changes,
+        Some(Changes {
+            added: vec![
+                "hunting/h.yml".into(),
+                "rules/proc_creation_win_net_user_add.yml".into()
+            ],
+            modified: vec!["rules/proc_creation_win_whoami_all_execution.yml".into()],
+            deleted: vec!["rules/proc_creation_win_bitsadmin_download.yml".into()],
+        })
+    );
 }
 
 #[test]

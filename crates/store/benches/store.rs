@@ -23,6 +23,7 @@ fn corpora() -> Catalog {
     .map(|name| Source {
         name: name.to_string(),
         root: root.join(name),
+        include: Vec::new(),
     })
     .collect();
     let cat = Catalog::load(&sources);

@@ -27,6 +27,7 @@ fn sigma() -> &'static (Catalog, Mutex<Store>) {
         let cat = Catalog::load(&[Source {
             name: "sigma".into(),
             root: corpora().join("sigma"),
+            include: Vec::new(),
         }]);
         assert!(cat.rules.len() > 3000, "{} rules", cat.rules.len());
         let mut store = Store::in_memory().expect("store");
@@ -287,6 +288,7 @@ fn a_second_recording_finds_exactly_what_changed_and_the_feed_shows_it_first() {
         Catalog::load(&[Source {
             name: "s".into(),
             root: rules.clone(),
+            include: Vec::new(),
         }])
     };
     let db = tmp.0.join("store.sqlite");
@@ -349,6 +351,7 @@ fn a_second_recording_finds_exactly_what_changed_and_the_feed_shows_it_first() {
     let removed_title = Catalog::load(&[Source {
         name: "x".into(),
         root: from.join(names[1]),
+        include: Vec::new(),
     }])
     .rules[0]
         .meta

@@ -191,6 +191,7 @@ fn every_count_matches_the_index_it_links_to() {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "sigma".into(),
         root: dir,
+        include: Vec::new(),
     }]);
     let addr = start(Arc::new(cat));
     let c = json(&get(addr, "/api/coverage"));

@@ -25,6 +25,7 @@ fn elastic_catalog() -> Option<Arc<catalog::Catalog>> {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "elastic".into(),
         root: dir,
+        include: Vec::new(),
     }]);
     assert!(cat.get(KEY).is_some());
     Some(Arc::new(cat))

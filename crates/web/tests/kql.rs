@@ -23,6 +23,7 @@ fn kql_catalog() -> Option<Arc<catalog::Catalog>> {
     let cat = catalog::Catalog::load(&[catalog::Source {
         name: "falconfriday".into(),
         root: dir,
+        include: Vec::new(),
     }]);
     assert!(cat.get(KEY).is_some());
     Some(Arc::new(cat))

@@ -380,10 +380,12 @@ pub fn corpus_catalog() -> Arc<Catalog> {
         catalog::Source {
             name: "sigma".into(),
             root: rules.join("image_load/image_load_wsman_provider_image_load.yml"),
+            include: Vec::new(),
         },
         catalog::Source {
             name: "sigma".into(),
             root: rules.join("process_creation/proc_creation_win_wmiprvse_spawning_process.yml"),
+            include: Vec::new(),
         },
     ]);
     assert!(cat.get(WSMAN_KEY).is_some() && cat.get(WMIPRVSE_KEY).is_some());

@@ -16,6 +16,11 @@ pub struct Args<'a> {
     pub timings: bool,
 }
 
+/// The first value of a field, as text.
+fn first<'a>(ev: &'a Event, field: &str) -> Option<&'a str> {
+    ev.get(field).first().and_then(|(v, _)| v.text())
+}
+
 fn is_event_file(f: &std::path::Path) -> bool {
     f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         ["evtx", "json", "jsonl", "ndjson"].contains(&e.to_ascii_lowercase().as_str())
@@ -74,9 +79,14 @@ pub fn run(a: Args) -> ExitCode {
         for (ev, rules) in events.iter().zip(hits) {
             for r in rules {
                 detections += 1;
+                let time = first(ev, "TimeCreated_SystemTime");
                 if a.jsonl {
                     let v = serde_json::json!({
                         "event": ev.origin,
+                        "time": time,
+                        "computer": first(ev, "Computer"),
+                        "channel": first(ev, "Channel"),
+                        "event_id": first(ev, "EventID"),
                         "rule": r.path,
                         "id": r.id,
                         "title": r.title,
@@ -85,8 +95,9 @@ pub fn run(a: Args) -> ExitCode {
                     out.push_str(&format!("{v}\n"));
                 } else {
                     out.push_str(&format!(
-                        "{}\t{}\t{}\t{}\n",
+                        "{}\t{}\t{}\t{}\t{}\n",
                         ev.origin,
+                        time.unwrap_or("-"),
                         r.level.as_deref().unwrap_or("-"),
                         r.title,
                         r.path

@@ -94,7 +94,7 @@ enum Command {
         timings: bool,
     },
     /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
-    /// detection: event, level, rule title, rule file.
+    /// detection: event, time, level, rule title, rule file.
     Hunt {
         /// Sigma rule files or folders.
         #[arg(long = "rules", required = true)]

@@ -64,7 +64,7 @@ impl<'a> IndexRow<'a> {
                 .iter()
                 .map(|t| Link {
                     text: t.clone(),
-                    href: Some(index_href(&[("q", t)])),
+                    href: Some(index_href(&[("technique", t)])),
                 })
                 .collect(),
         }

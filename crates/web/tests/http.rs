@@ -42,6 +42,11 @@ fn index_lists_every_rule_sorted_and_every_link_resolves() {
     let c = r.body.find("Zz &#60;script&#62;").unwrap();
     assert!(a < b && b < c, "sorted by title");
     assert!(r.body.contains(">T1047<"), "technique ids listed");
+    // each links to the rules the coverage counts for it
+    assert!(
+        r.body.contains("href=\"/rules?technique=T1047\">T1047</a>"),
+        "technique links"
+    );
     assert!(r.body.contains(">high<") && r.body.contains(">experimental<"));
 
     let links = hrefs(&r.body);

@@ -114,14 +114,19 @@ pub fn run(a: Args) -> ExitCode {
             eprintln!("{}:{}:{}: skipped: {}", s.path, s.line, s.column, s.reason);
         }
     }
-    // The reasons rules were left out, by how often, with the variable part cut off.
+    // The reasons rules were left out, by how often: what varies (quoted in backticks, or the
+    // logsource) cut out.
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for s in &set.skipped {
-        let key = s.reason.split(" has no").next().unwrap_or(&s.reason);
         let key = if s.reason.contains("has no event log mapping") {
             "logsource with no event log mapping".to_string()
         } else {
-            key.chars().take(80).collect()
+            s.reason
+                .split('`')
+                .enumerate()
+                .map(|(i, part)| if i % 2 == 1 { "…" } else { part })
+                .collect::<Vec<_>>()
+                .join("`")
         };
         *reasons.entry(key).or_default() += 1;
     }

@@ -205,6 +205,7 @@ impl Rule {
         let mut conditions = vec![];
         for (cond, aggregation) in &det.resolved {
             if let Some(agg) = aggregation {
+                let agg = agg.trim().trim_start_matches('|').trim();
                 return Err(format!(
                     "the Sigma 1 aggregation `| {agg}` counts events over time; it needs a correlation, not a single-event match"
                 ));

@@ -1,6 +1,7 @@
 //! `detdex hunt`: Sigma rules run on events (EVTX files, their JSON form, JSON lines).
 
 use catalog::read::{FileFormat, detect, walk};
+use engine::correlate::format_time_ms;
 use engine::{Event, Logsources, Ruleset, read_file};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -69,15 +70,17 @@ pub fn run(a: Args) -> ExitCode {
     let mut out = String::new();
     let mut detections = 0;
     let mut problems = 0;
-    for (events, errors) in &read {
-        for e in errors {
+    let mut all_events: Vec<Event> = vec![];
+    let mut all_hits: Vec<Vec<usize>> = vec![];
+    for (events, errors) in read {
+        for e in &errors {
             eprintln!("{e}");
             problems += 1;
         }
         n_events += events.len();
-        let hits: Vec<Vec<&engine::Rule>> = events.par_iter().map(|ev| set.matches(ev)).collect();
-        for (ev, rules) in events.iter().zip(hits) {
-            for r in rules {
+        let hits: Vec<Vec<usize>> = events.par_iter().map(|ev| set.match_indexes(ev)).collect();
+        for (ev, rules) in events.iter().zip(&hits) {
+            for r in rules.iter().map(|&i| &set.rules[i]) {
                 detections += 1;
                 let time = first(ev, "TimeCreated_SystemTime");
                 if a.jsonl {
@@ -104,6 +107,42 @@ pub fn run(a: Args) -> ExitCode {
                     ));
                 }
             }
+        }
+        if !set.correlations.is_empty() {
+            all_events.extend(events);
+            all_hits.extend(hits);
+        }
+    }
+    let correlated = set.correlate(&all_events, &all_hits);
+    for h in &correlated {
+        let c = &set.correlations[h.correlation];
+        let (first_t, last_t) = (format_time_ms(h.first_ms), format_time_ms(h.last_ms));
+        let group: Vec<String> = h.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
+        if a.jsonl {
+            let v = serde_json::json!({
+                "correlation": c.path,
+                "id": c.id,
+                "title": c.title,
+                "level": c.level,
+                "group": h.group.iter().cloned().collect::<BTreeMap<String, String>>(),
+                "first": first_t,
+                "last": last_t,
+                "count": h.count,
+                "events": h.events,
+            });
+            out.push_str(&format!("{v}\n"));
+        } else {
+            out.push_str(&format!(
+                "correlation {}\t{}..{}\t{}\t{}\t{} in {} events\t{}\n",
+                group.join(","),
+                first_t,
+                last_t,
+                c.level.as_deref().unwrap_or("-"),
+                c.title,
+                h.count,
+                h.events.len(),
+                c.path
+            ));
         }
     }
     crate::print_out(&out);
@@ -133,10 +172,12 @@ pub fn run(a: Args) -> ExitCode {
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     eprintln!(
-        "{} rules ({} skipped), {} event files, {n_events} events, {problems} read problems, {detections} detections",
+        "{} rules and {} correlations ({} skipped), {} event files, {n_events} events, {problems} read problems, {detections} detections, {} correlation detections",
         set.rules.len(),
+        set.correlations.len(),
         set.skipped.len(),
-        event_files.len()
+        event_files.len(),
+        correlated.len()
     );
     for (r, n) in reasons.iter().take(5) {
         eprintln!("  skipped {n}: {r}");

@@ -471,15 +471,63 @@ fn hunt_reports_unreadable_events_and_goes_on() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert!(
-        stdout.lines().all(|l| l.contains("\tlow\tWhoami\t")),
+        // no TimeCreated in these events: the time column says so
+        stdout.lines().all(|l| l.contains("\t-\tlow\tWhoami\t")),
         "{stdout}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("b.json:2:1: not JSON"), "{stderr}");
     assert!(
         stderr.contains(
-            "1 rules (0 skipped), 2 event files, 2 events, 1 read problems, 2 detections"
+            "1 rules and 0 correlations (0 skipped), 2 event files, 2 events, 1 read problems, 2 detections, 0 correlation detections"
         ),
         "{stderr}"
+    );
+}
+
+#[test]
+fn hunt_correlates_detections_over_time() {
+    let dir = std::env::temp_dir().join(format!("detdex-corr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.yml");
+    std::fs::write(
+        &rules,
+        "title: Failed logon\nname: failed\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID: 4625\n    condition: sel\n---\ntitle: Brute force\ncorrelation:\n    type: event_count\n    rules:\n        - failed\n    group-by:\n        - IpAddress\n    timespan: 1m\n    condition:\n        gte: 2\nlevel: high\n",
+    )
+    .unwrap();
+    let ev = |t: &str, ip: &str| {
+        format!(
+            r##"{{"Event": {{"System": {{"Channel": "Security", "EventID": 4625, "TimeCreated": {{"#attributes": {{"SystemTime": "{t}"}}}}}}, "EventData": {{"IpAddress": "{ip}"}}}}}}"##
+        )
+    };
+    let events = [
+        ev("2026-01-01T10:00:00Z", "10.0.0.1"),
+        ev("2026-01-01T10:00:30Z", "10.0.0.1"),
+        ev("2026-01-01T10:00:40Z", "10.0.0.2"),
+    ];
+    let file = dir.join("events.json");
+    std::fs::write(&file, events.join("\n")).unwrap();
+    let out = detdex(&[
+        "hunt",
+        "--rules",
+        rules.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let corr: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("correlation "))
+        .collect();
+    assert_eq!(corr.len(), 1, "{stdout}");
+    assert!(
+        corr[0].starts_with("correlation IpAddress=10.0.0.1\t2026-01-01T10:00:00.000Z..2026-01-01T10:00:30.000Z\thigh\tBrute force\t2 in 2 events\t"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().count(),
+        4,
+        "three detections and one correlation: {stdout}"
     );
 }

@@ -7,9 +7,11 @@
 //! A rule that cannot be evaluated (a logsource with no mapping, a Sigma 1 aggregation, a
 //! timestamp-part modifier) is left out with the reason, never evaluated half-way.
 
+pub mod correlate;
 pub mod event;
 mod matcher;
 
+pub use correlate::{Correlation, CorrelationHit};
 pub use event::{Event, FieldValue, ReadError, read_file, read_json};
 
 use matcher::{Needs, Node};
@@ -131,6 +133,8 @@ pub struct Rule {
     /// Where the rule was read from.
     pub path: String,
     pub id: Option<String>,
+    /// The Sigma `name` other rules (correlations) may refer to it by.
+    pub name: Option<String>,
     pub title: String,
     pub level: Option<String>,
     /// Empty: every event.
@@ -223,6 +227,7 @@ impl Rule {
         Ok(Rule {
             path: path.to_string(),
             id: doc.meta.id.clone(),
+            name: doc.meta.name.clone(),
             title: doc.meta.title.clone(),
             level: doc.meta.level.clone(),
             filters,
@@ -293,6 +298,8 @@ pub struct Skipped {
 #[derive(Debug, Default)]
 pub struct Ruleset {
     pub rules: Vec<Rule>,
+    /// Sigma correlations over the rules' detections ([`Ruleset::correlate`]).
+    pub correlations: Vec<Correlation>,
     pub skipped: Vec<Skipped>,
     /// (channel, Some(event id)) for filters naming ids, (channel, None) for whole channels.
     by_event: FxHashMap<(String, Option<u32>), Vec<usize>>,
@@ -317,6 +324,7 @@ impl Ruleset {
         logsources: &Logsources,
     ) -> Ruleset {
         let mut set = Ruleset::default();
+        let mut pending: Vec<(&str, sigma::Document)> = vec![];
         for (path, text) in files {
             let parsed = sigma::parse(text);
             for p in &parsed.problems {
@@ -331,6 +339,10 @@ impl Ruleset {
                 }
             }
             for doc in &parsed.documents {
+                if doc.doc.kind == ir::RuleKind::Correlation {
+                    pending.push((path, doc.doc.clone()));
+                    continue;
+                }
                 match Rule::compile(&doc.doc, path, logsources) {
                     Ok(rule) => set.push(rule),
                     Err(reason) => set.skipped.push(Skipped {
@@ -344,7 +356,36 @@ impl Ruleset {
             }
         }
         set.prefilter = Prefilter::build(&set.rules);
+        // Correlations last: they name rules by id or name.
+        for (path, doc) in pending {
+            let find = |r: &str| -> Vec<usize> {
+                (set.rules.iter().enumerate())
+                    .filter(|(_, x)| x.id.as_deref() == Some(r) || x.name.as_deref() == Some(r))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            match Correlation::compile(&doc, path, &find) {
+                Ok(c) => set.correlations.push(c),
+                Err(reason) => set.skipped.push(Skipped {
+                    path: path.to_string(),
+                    line: doc.pos.line,
+                    column: doc.pos.col,
+                    title: doc.meta.title.clone(),
+                    reason,
+                }),
+            }
+        }
         set
+    }
+
+    /// The correlations that fire over a set of events, given the rules each event fired
+    /// (`hits[i]`, indexes into `rules`, as [`Ruleset::match_indexes`] gives them).
+    pub fn correlate(&self, events: &[Event], hits: &[Vec<usize>]) -> Vec<CorrelationHit> {
+        self.correlations
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.evaluate(i, events, hits))
+            .collect()
     }
 
     fn push(&mut self, rule: Rule) {
@@ -369,6 +410,14 @@ impl Ruleset {
 
     /// The rules that fire on an event, in rule order.
     pub fn matches<'a>(&'a self, ev: &Event) -> Vec<&'a Rule> {
+        self.match_indexes(ev)
+            .into_iter()
+            .map(|i| &self.rules[i])
+            .collect()
+    }
+
+    /// The same as [`Ruleset::matches`], as indexes into `rules`.
+    pub fn match_indexes(&self, ev: &Event) -> Vec<usize> {
         let found = self.prefilter.as_ref().map(|p| p.rules_with_texts(ev));
         self.candidates(ev)
             .into_iter()
@@ -376,8 +425,7 @@ impl Ruleset {
                 (Some(p), Some(found)) => !p.filtered[i] || found[i],
                 _ => true,
             })
-            .map(|i| &self.rules[i])
-            .filter(|r| r.matches(ev))
+            .filter(|&i| self.rules[i].matches(ev))
             .collect()
     }
 

@@ -171,7 +171,9 @@ impl Correlation {
             items.sort_by_key(|(t, ..)| *t);
             // The first window (starting at each event in turn) in which the condition holds.
             for start in 0..items.len() {
-                let end = items.partition_point(|(t, ..)| *t <= items[start].0 + self.timespan_ms);
+                let end = items.partition_point(|(t, ..)| {
+                    *t <= items[start].0.saturating_add(self.timespan_ms)
+                });
                 let window = &items[start..end];
                 let count = match self.kind {
                     Kind::EventCount => self.holds(window.len()).then_some(window.len()),

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const FIELDS: &str = include_str!("../../../data/concepts/fields.tsv");
+const NAMES: &str = include_str!("../../../data/concepts/names.tsv");
 
 fn format_name(f: Format) -> &'static str {
     match f {
@@ -46,15 +47,62 @@ pub fn concept(format: Format, field: &str) -> Option<&'static str> {
 /// lower-cased), the kind and the value, with an `eq` value that is a wildcard pattern of one
 /// literal (`*x*`, `*x`, `x*`) read as the `contains`/`ends_with`/`starts_with` it means, and the
 /// value lower-cased.
-pub fn indicator_key(
-    format: Format,
-    field: Option<&str>,
-    kind: Kind,
-    value: &str,
-) -> (Option<String>, Kind, String) {
+pub fn indicator_key(format: Format, field: Option<&str>, kind: Kind, value: &str) -> IndicatorKey {
     let field = field.map(|f| concept(format, f).map_or_else(|| f.to_lowercase(), str::to_string));
     let (kind, value) = normalise(format, kind, value);
-    (field, kind, value.to_lowercase())
+    (field, kind, value.to_lowercase(), Vec::new())
+}
+
+/// The name concept of a path concept (`process.executable` → `process.name`), from
+/// `data/concepts/names.tsv`.
+fn name_concept(path_concept: &str) -> Option<&'static str> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            NAMES
+                .lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .filter_map(|l| l.split_once('\t'))
+                .collect()
+        })
+        .get(path_concept)
+        .copied()
+}
+
+/// The second key under which a path indicator counts: a path suffix that is one separator
+/// and a file name (`Image ends_with "\powershell.exe"`) selects the events whose process
+/// name is `powershell.exe`, so it also counts as `process.name eq "powershell.exe"`. A suffix
+/// without the separator (`ends_with "powershell.exe"`) is broader and has none.
+pub fn name_key(key: &IndicatorKey) -> Option<IndicatorKey> {
+    let (Some(field), Kind::EndsWith, value, transforms) = key else {
+        return None;
+    };
+    if !transforms.is_empty() {
+        return None;
+    }
+    let name = name_concept(field)?;
+    let rest = value.strip_prefix(['\\', '/'])?;
+    let plain = !rest.is_empty() && !rest.contains(['\\', '/', '*', '?']);
+    plain.then(|| {
+        (
+            Some(name.to_string()),
+            Kind::Eq,
+            rest.to_string(),
+            Vec::new(),
+        )
+    })
+}
+
+/// An indicator as the corpus counts it: the field's concept (or the field, lower-cased), the
+/// kind, the value lower-cased, and the value's transforms (`base64offset|contains` is not a
+/// plain-text `contains`).
+pub type IndicatorKey = (Option<String>, Kind, String, Vec<String>);
+
+/// The key of one value of an indicator row.
+pub fn row_key(format: Format, row: &ir::Row, value: &str) -> IndicatorKey {
+    let mut key = indicator_key(format, row.field.as_deref(), row.kind, value);
+    key.3 = row.transforms.clone();
+    key
 }
 
 /// `eq "*x*"` → `contains "x"`, `eq "*x"` → `ends_with "x"`, `eq "x*"` → `starts_with "x"`,
@@ -131,6 +179,31 @@ mod tests {
                 "invoke-command"
             )
         );
+    }
+
+    #[test]
+    fn a_path_suffix_of_one_name_also_counts_as_the_name() {
+        let key = indicator_key(
+            Format::Sigma,
+            Some("Image"),
+            Kind::EndsWith,
+            "\\PowerShell.exe",
+        );
+        assert_eq!(
+            name_key(&key),
+            Some(indicator_key(
+                Format::Elastic,
+                Some("process.name"),
+                Kind::Eq,
+                "powershell.exe"
+            ))
+        );
+        let no = |f, k, v| name_key(&indicator_key(Format::Sigma, Some(f), k, v));
+        assert_eq!(no("Image", Kind::EndsWith, "powershell.exe"), None);
+        assert_eq!(no("Image", Kind::EndsWith, "\\x\\powershell.exe"), None);
+        assert_eq!(no("Image", Kind::EndsWith, "\\p*.exe"), None);
+        assert_eq!(no("Image", Kind::Contains, "\\powershell.exe"), None);
+        assert_eq!(no("CommandLine", Kind::EndsWith, "\\powershell.exe"), None);
     }
 
     #[test]

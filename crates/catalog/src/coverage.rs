@@ -20,11 +20,14 @@ pub struct Scope<'a> {
     pub source: &'a str,
     /// Rule language (`sigma`, `spl`, `eql`, …), ignoring ASCII case.
     pub language: &'a str,
+    /// Count retired rules (deprecated, unsupported, placeholders) too.
+    pub retired: bool,
 }
 
 impl Scope<'_> {
     pub fn includes(&self, rule: &Rule) -> bool {
-        (self.source.is_empty() || rule.source == self.source)
+        (self.retired || rule.meta.retired.is_none())
+            && (self.source.is_empty() || rule.source == self.source)
             && (self.language.is_empty() || rule.language.eq_ignore_ascii_case(self.language))
     }
 }
@@ -33,6 +36,9 @@ impl Scope<'_> {
 pub struct Coverage<'a> {
     /// Rules in scope.
     pub rules: usize,
+    /// Retired rules (deprecated, unsupported, placeholders) otherwise in scope, left out
+    /// unless the scope asks for them.
+    pub retired_rules: usize,
     /// Rules in scope that map to at least one active technique.
     pub mapped_rules: usize,
     /// Active techniques (sub-techniques aside) of the tables.
@@ -114,6 +120,15 @@ pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
     let mut per_tactic: HashMap<&str, usize> = HashMap::new();
     let mut stale: BTreeMap<&'a str, StaleTechnique<'a>> = BTreeMap::new();
     let mut tactics_of_rule: Vec<&str> = Vec::new();
+    let all = Scope {
+        retired: true,
+        ..scope
+    };
+    let retired_rules = catalog
+        .rules
+        .iter()
+        .filter(|r| !scope.includes(r) && all.includes(r))
+        .count();
     for rule in catalog.rules.iter().filter(|r| scope.includes(r)) {
         rules += 1;
         let ids = counted_ids(attack, rule);
@@ -204,6 +219,7 @@ pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
         .collect();
     Coverage {
         rules,
+        retired_rules,
         mapped_rules,
         techniques_total: parents.len(),
         techniques_covered: parents
@@ -311,8 +327,8 @@ mod tests {
         let c = coverage(
             &cat,
             Scope {
-                source: "",
                 language: "SPL",
+                ..Scope::default()
             },
         );
         assert_eq!(c.rules, 3);
@@ -321,7 +337,7 @@ mod tests {
             &cat,
             Scope {
                 source: "a",
-                language: "",
+                ..Scope::default()
             },
         );
         assert_eq!(technique(&c, "execution", "T1059").rules, 2);

@@ -14,7 +14,8 @@ pub use report::{
 };
 pub use translate::{DataSource, Translation, Translations};
 
-use ir::{Diagnostic, Rule};
+use concepts::IndicatorKey;
+use ir::{Diagnostic, Retired, Rule};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -100,22 +101,36 @@ pub struct Catalog {
     by_ref: HashMap<String, Vec<usize>>,
     /// For each rule, the filters and correlations that name it.
     referrers: Vec<Vec<usize>>,
-    corpus: HashMap<IndicatorKey, BTreeMap<String, usize>>,
+    corpus: HashMap<IndicatorKey, Counted>,
 }
 
-/// An indicator as the corpus counts it ([`concepts::indicator_key`]): the field's concept,
-/// the kind and the value, compared case-insensitively.
-type IndicatorKey = (Option<String>, ir::Kind, String);
+/// The rules counted under one indicator key: live rules per source, retired ones apart.
+#[derive(Debug, Clone, Default)]
+struct Counted {
+    by_source: BTreeMap<String, usize>,
+    retired: usize,
+}
 
-/// How many rules of the catalog match one indicator, in all and per source.
+/// How many rules of the catalog match one indicator: live rules in all and per source, and
+/// the retired rules (deprecated, unsupported, placeholders) that also do, counted apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CorpusCount {
     pub total: usize,
     pub by_source: BTreeMap<String, usize>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retired: usize,
+    /// Set when a path indicator is counted as the file name it ends with (`process.name`):
+    /// rules testing the name and rules testing a path ending in `\name` count together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_name: Option<String>,
 }
 
-/// `120 (sigma 84, splunk 30, elastic 6)`: the total, then each source by falling count when
-/// there are several.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// `120 (sigma 84, splunk 30, elastic 6) (+1 retired)`: the total, then each source by falling
+/// count when there are several, then the retired rules.
 impl std::fmt::Display for CorpusCount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.total)?;
@@ -125,13 +140,50 @@ impl std::fmt::Display for CorpusCount {
             let parts: Vec<String> = parts.iter().map(|(s, n)| format!("{s} {n}")).collect();
             write!(f, " ({})", parts.join(", "))?;
         }
+        if self.retired > 0 {
+            write!(f, " (+{} retired)", self.retired)?;
+        }
+        if let Some(name) = &self.as_name {
+            write!(f, " as {name}")?;
+        }
         Ok(())
+    }
+}
+
+/// Why a rule is retired, from where its repository keeps it (a `deprecated/`, `unsupported/`,
+/// `rules-placeholder/` or Elastic `_deprecated/` folder of its key) or from its own status
+/// (`deprecated`, `unsupported`).
+pub fn retired(rule: &Rule) -> Option<Retired> {
+    let folders = rule.key.split('/').rev().skip(1);
+    for f in folders {
+        match f.to_ascii_lowercase().as_str() {
+            "deprecated" | "_deprecated" => return Some(Retired::Deprecated),
+            "unsupported" => return Some(Retired::Unsupported),
+            "rules-placeholder" => return Some(Retired::Placeholder),
+            _ => {}
+        }
+    }
+    match rule
+        .meta
+        .status
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("deprecated") => Some(Retired::Deprecated),
+        Some("unsupported") => Some(Retired::Unsupported),
+        _ => None,
     }
 }
 
 impl Catalog {
     /// Build a catalog from rules and diagnostics already read.
-    pub fn from_parts(rules: Vec<Rule>, diagnostics: Vec<Diagnostic>, files: usize) -> Catalog {
+    pub fn from_parts(mut rules: Vec<Rule>, diagnostics: Vec<Diagnostic>, files: usize) -> Catalog {
+        for r in &mut rules {
+            if r.meta.retired.is_none() {
+                r.meta.retired = retired(r);
+            }
+        }
         let by_key = rules
             .iter()
             .enumerate()
@@ -141,24 +193,29 @@ impl Catalog {
         let per_rule: Vec<HashSet<IndicatorKey>> = rules
             .par_iter()
             .map(|r| {
-                ir::indicators(&r.logic)
-                    .iter()
-                    .flat_map(|row| {
-                        row.values.iter().map(|v| {
-                            concepts::indicator_key(r.format, row.field.as_deref(), row.kind, v)
-                        })
-                    })
-                    .collect()
+                let mut keys = HashSet::new();
+                for row in ir::indicators(&r.logic) {
+                    for v in &row.values {
+                        let key = concepts::row_key(r.format, &row, v);
+                        keys.extend(concepts::name_key(&key));
+                        keys.insert(key);
+                    }
+                }
+                keys
             })
             .collect();
-        let mut corpus: HashMap<IndicatorKey, BTreeMap<String, usize>> = HashMap::new();
+        let mut corpus: HashMap<IndicatorKey, Counted> = HashMap::new();
         for (r, keys) in rules.iter().zip(per_rule) {
             for key in keys {
-                let sources = corpus.entry(key).or_default();
-                match sources.get_mut(&r.source) {
+                let counted = corpus.entry(key).or_default();
+                if r.meta.retired.is_some() {
+                    counted.retired += 1;
+                    continue;
+                }
+                match counted.by_source.get_mut(&r.source) {
                     Some(n) => *n += 1,
                     None => {
-                        sources.insert(r.source.clone(), 1);
+                        counted.by_source.insert(r.source.clone(), 1);
                     }
                 }
             }
@@ -210,8 +267,9 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// How many rules match this indicator of a rule of `format`: the same field concept, kind
-    /// and value, ignoring case, with wildcard values normalised ([`concepts`]).
+    /// How many rules match this indicator (one without transforms) of a rule of `format`:
+    /// the same field concept, kind and value, ignoring case, with wildcard values normalised
+    /// ([`concepts`]).
     pub fn corpus_count(
         &self,
         format: ir::Format,
@@ -219,14 +277,29 @@ impl Catalog {
         kind: ir::Kind,
         value: &str,
     ) -> CorpusCount {
-        let by_source = self
-            .corpus
-            .get(&concepts::indicator_key(format, field, kind, value))
-            .cloned()
-            .unwrap_or_default();
+        self.count_key(concepts::indicator_key(format, field, kind, value))
+    }
+
+    /// How many rules match one value of an indicator row of a rule of `format` (the same
+    /// test: concept, kind, value and transforms). A path ending in `\name` counts as the name.
+    pub fn corpus_count_of(&self, format: ir::Format, row: &ir::Row, value: &str) -> CorpusCount {
+        self.count_key(concepts::row_key(format, row, value))
+    }
+
+    fn count_key(&self, key: IndicatorKey) -> CorpusCount {
+        let (key, as_name) = match concepts::name_key(&key) {
+            Some(name) => {
+                let as_name = name.0.clone();
+                (name, as_name)
+            }
+            None => (key, None),
+        };
+        let counted = self.corpus.get(&key).cloned().unwrap_or_default();
         CorpusCount {
-            total: by_source.values().sum(),
-            by_source,
+            total: counted.by_source.values().sum(),
+            by_source: counted.by_source,
+            retired: counted.retired,
+            as_name,
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::attack::Attack;
 use crate::translate::{DataSource, Translations, data_sources, translations};
 use crate::{Catalog, CorpusCount};
-use ir::{Expr, Predicate, Row, Rule};
+use ir::{Exclusion, Expr, Predicate, Rule};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +29,7 @@ pub struct Report<'a> {
     /// What the rule's results are grouped by: the `by` fields of its last grouping stage.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub group_by: &'a [String],
-    pub exclusions: Vec<Row>,
+    pub exclusions: Vec<Exclusion>,
     pub indicators: Vec<Indicator>,
     /// The rules a filter or correlation applies to.
     pub links: Vec<LinkView<'a>>,
@@ -72,6 +72,10 @@ pub struct Indicator {
     pub field: Option<String>,
     pub kind: ir::Kind,
     pub values: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub case_sensitive: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<String>,
     /// One count per value, in the order of `values`.
     pub corpus: Vec<CorpusCount>,
 }
@@ -169,11 +173,13 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
                 corpus: row
                     .values
                     .iter()
-                    .map(|v| catalog.corpus_count(rule.format, row.field.as_deref(), row.kind, v))
+                    .map(|v| catalog.corpus_count_of(rule.format, &row, v))
                     .collect(),
                 field: row.field,
                 kind: row.kind,
                 values: row.values,
+                case_sensitive: row.case_sensitive,
+                transforms: row.transforms,
             })
             .collect(),
         links: catalog
@@ -203,6 +209,8 @@ fn flatten<'a>(e: &'a Expr, negated: bool, out: &mut Vec<PredicateView<'a>>) {
     match e {
         Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| flatten(e, negated, out)),
         Expr::Not(e) => flatten(e, !negated, out),
+        // The other side of a join: its predicates are the stage's too, as written.
+        Expr::Join { side, .. } => flatten(side, negated, out),
         Expr::Stage(_) => {}
         Expr::Pred(Predicate {
             field,

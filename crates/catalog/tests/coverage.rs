@@ -176,7 +176,13 @@ fn deprecated_and_revoked_ids_are_listed() {
         .collect();
     assert!(stale.len() >= 2, "{stale:?}");
     let cat = load(&[&roots[0], &roots[1]]);
-    let c = coverage(&cat, Scope::default());
+    let c = coverage(
+        &cat,
+        Scope {
+            retired: true,
+            ..Scope::default()
+        },
+    );
     for id in &stale {
         let s = c.stale.iter().find(|s| s.id == id).unwrap();
         assert_eq!(s.state, attack.technique(id).unwrap().state);

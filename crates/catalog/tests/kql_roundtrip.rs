@@ -61,6 +61,7 @@ fn walk<'a>(
             .for_each(|e| walk(logic, e, positive, depth + 1, out)),
         Expr::Not(e) => walk(logic, e, !positive, depth + 1, out),
         Expr::Pred(p) => out.push((positive, p)),
+        Expr::Join { side, .. } => walk(logic, side, positive, depth + 1, out),
         Expr::Stage(i) => {
             if let Some(e) = logic.stages.get(*i).and_then(|s| s.expr.as_ref()) {
                 walk(logic, e, positive, depth + 1, out)
@@ -74,7 +75,7 @@ fn predicates(logic: &Logic) -> Vec<(bool, &ir::Predicate)> {
     fn mark(e: &Expr, r: &mut [bool]) {
         match e {
             Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| mark(e, r)),
-            Expr::Not(e) => mark(e, r),
+            Expr::Not(e) | Expr::Join { side: e, .. } => mark(e, r),
             Expr::Stage(i) => r[*i] = true,
             Expr::Pred(_) => {}
         }

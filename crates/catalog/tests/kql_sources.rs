@@ -78,7 +78,7 @@ fn a_folder_of_kql_content() {
     let third = cat.get("hunting/Notes/hunts.md#3").unwrap();
     assert_eq!(third.meta.title, "Hunts: Third");
     assert_eq!(
-        ir::exclusions(&third.logic)[0].values,
+        ir::exclusions(&third.logic)[0].all[0].values,
         ["0"],
         "ResultType != \"0\" is an exclusion"
     );

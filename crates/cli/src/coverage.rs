@@ -6,7 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-pub fn run(sources: &[String], paths: &[PathBuf], json: bool, timings: bool) -> ExitCode {
+pub fn run(
+    sources: &[String],
+    paths: &[PathBuf],
+    json: bool,
+    timings: bool,
+    retired: bool,
+) -> ExitCode {
     let sources: Vec<Source> = sources
         .iter()
         .map(|s| crate::parse_source(s))
@@ -30,7 +36,13 @@ pub fn run(sources: &[String], paths: &[PathBuf], json: bool, timings: bool) -> 
     let cat = Catalog::load(&sources);
     let t_load = t0.elapsed();
     let t1 = Instant::now();
-    let c = catalog::coverage(&cat, Scope::default());
+    let c = catalog::coverage(
+        &cat,
+        Scope {
+            retired,
+            ..Scope::default()
+        },
+    );
     let t_coverage = t1.elapsed();
     let out = if json {
         match serde_json::to_string_pretty(&c) {
@@ -61,8 +73,19 @@ fn text(c: &catalog::Coverage) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} rules, {} mapped to ATT&CK; {}/{} techniques covered",
-        c.rules, c.mapped_rules, c.techniques_covered, c.techniques_total
+        "{} rules{}, {} mapped to ATT&CK; {}/{} techniques covered",
+        c.rules,
+        if c.retired_rules > 0 {
+            format!(
+                " (+{} retired, left out; --retired counts them)",
+                c.retired_rules
+            )
+        } else {
+            String::new()
+        },
+        c.mapped_rules,
+        c.techniques_covered,
+        c.techniques_total
     );
     let width = c.tactics.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &c.tactics {

@@ -92,6 +92,9 @@ enum Command {
         /// Print how long loading and the coverage took (to stderr).
         #[arg(long)]
         timings: bool,
+        /// Count retired rules (deprecated, unsupported, placeholders) too.
+        #[arg(long)]
+        retired: bool,
     },
     /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
     /// detection: event, time, level, rule title, rule file.
@@ -204,7 +207,8 @@ fn main() -> ExitCode {
             paths,
             format,
             timings,
-        } => coverage::run(&sources, &paths, format == Format::Json, timings),
+            retired,
+        } => coverage::run(&sources, &paths, format == Format::Json, timings, retired),
         Command::Hunt {
             rules,
             events,

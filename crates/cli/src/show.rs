@@ -154,18 +154,15 @@ fn text(r: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(o, "\nExclusions");
+    let _ = writeln!(
+        o,
+        "\nExclusions (an event is dropped when the whole condition of one holds)"
+    );
     if r.exclusions.is_empty() {
         let _ = writeln!(o, "  (none)");
     }
-    for row in &r.exclusions {
-        let _ = writeln!(
-            o,
-            "  {} {} {}",
-            row.field.as_deref().unwrap_or("(keyword)"),
-            row.kind,
-            values(&row.values)
-        );
+    for x in &r.exclusions {
+        let _ = writeln!(o, "  {}: {}", x.stage, one_line(&x.text));
     }
     let _ = writeln!(
         o,
@@ -176,11 +173,21 @@ fn text(r: &Report) -> String {
     }
     for row in &r.indicators {
         let field = row.field.as_deref().unwrap_or("(keyword)");
+        let mut kind = row.kind.to_string();
+        for t in &row.transforms {
+            kind.push('|');
+            kind.push_str(t);
+        }
+        if row.case_sensitive {
+            kind.push_str(" (case-sensitive)");
+        }
+        if row.values.is_empty() {
+            let _ = writeln!(o, "  {field} {kind}");
+        }
         for (v, c) in row.values.iter().zip(&row.corpus) {
             let _ = writeln!(
                 o,
-                "  {field} {} {}  corpus {}",
-                row.kind,
+                "  {field} {kind} {}  corpus {}",
                 values(std::slice::from_ref(v)),
                 c
             );
@@ -221,7 +228,13 @@ fn text(r: &Report) -> String {
     o
 }
 
-/// A custom attribute of an Elastic rule (`risk_score`), empty for other formats.
+/// Text from a rule on one line: line breaks written as `\n`, so rule content cannot start
+/// a line of its own in the output.
+fn one_line(s: &str) -> String {
+    s.replace('\r', "\\r").replace('\n', "\\n")
+}
+
+/// Values quoted as in Sigma's YAML.
 fn values(v: &[String]) -> String {
     // Quoted as Sigma's YAML would: backslashes stay single, as written in the rule.
     let quoted: Vec<String> = v

@@ -126,6 +126,11 @@ fn stale_ids_are_listed_in_text() {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/deprecated");
     let text = stdout(&detdex(&["coverage", dir.to_str().unwrap()]));
+    assert!(
+        text.contains(" rules (+"),
+        "retired rules are left out by default: {text}"
+    );
+    let text = stdout(&detdex(&["coverage", "--retired", dir.to_str().unwrap()]));
     let stale = text
         .split_once("stale technique ids (counted nowhere above):\n")
         .expect("a stale section")

@@ -59,7 +59,7 @@ fn show_seed_002_json_by_id() {
         .collect();
     assert!(labels.contains(&"let PotentialPlugins") && labels.contains(&"let PotentialWrites"));
     assert_eq!(labels.last(), Some(&"join"));
-    let ex = &v["exclusions"][0];
+    let ex = &v["exclusions"][0]["all"][0];
     assert_eq!(ex["field"], "FolderPath");
     assert_eq!(ex["kind"], "starts_with");
     let tables: Vec<&str> = v["meta"]["data_sources"]
@@ -86,7 +86,7 @@ fn show_seed_002_text_by_file() {
         "Stage 3: let PotentialPlugins",
         "| invoke FileProfile(SHA1, 1000)",
         "- NOT FolderPath starts_with 'C:\\windows\\assembly\\nativeimages_'",
-        "Exclusions\n  FolderPath starts_with 'C:\\windows\\assembly\\nativeimages_'",
+        "FolderPath starts_with \"C:\\windows\\assembly\\nativeimages_\"",
         "InitiatingProcessFileName eq 'wsmprovhost.exe'",
     ] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");

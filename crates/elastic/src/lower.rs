@@ -853,6 +853,7 @@ mod tests {
                 p.values,
                 if p.case_sensitive { " cs" } else { "" }
             )),
+            Expr::Join { side, .. } => preds(side, out, neg),
             Expr::Stage(_) => {}
         }
     }
@@ -946,7 +947,11 @@ until [process where event.type == "end"]
         let ex = ir::exclusions(&Logic {
             stages: l.stages.clone(),
         });
-        let fields: Vec<_> = ex.iter().map(|r| r.field.clone().unwrap()).collect();
+        let fields: Vec<_> = ex
+            .iter()
+            .flat_map(|x| &x.all)
+            .map(|r| r.field.clone().unwrap())
+            .collect();
         assert_eq!(fields, ["file.name", "event.type"]);
     }
 

@@ -10,8 +10,10 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod eval;
 mod passes;
-pub use passes::{exclusions, indicators};
+pub use eval::{eval, render};
+pub use passes::{exclusions, exclusions_of, indicators, indicators_of, roots};
 
 /// Where something is in a source file. Lines and columns count from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -137,6 +139,31 @@ pub struct Meta {
     pub related: Vec<(String, String)>,
     /// Attributes outside the format's schema, kept verbatim as `key: text`.
     pub custom: BTreeMap<String, String>,
+    /// Set when the rule is retired (deprecated, unsupported, a placeholder): it is still read
+    /// and shown, but left out of corpus counts and coverage by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Retired>,
+}
+
+/// Why a rule is retired: its repository keeps it aside (a `deprecated/` folder, Elastic's
+/// `_deprecated`) or its own status says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Retired {
+    Deprecated,
+    Unsupported,
+    /// A rule that needs values its user must fill in (SigmaHQ `rules-placeholder/`).
+    Placeholder,
+}
+
+impl Retired {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Retired::Deprecated => "deprecated",
+            Retired::Unsupported => "unsupported",
+            Retired::Placeholder => "placeholder",
+        }
+    }
 }
 
 /// What a rule does, as ordered stages.
@@ -182,6 +209,41 @@ pub enum Expr {
     Pred(Predicate),
     /// A reference to another stage of the same rule, by index in [`Logic::stages`].
     Stage(usize),
+    /// The row's `on` columns appear in some row of another data set, the one `side` selects
+    /// (a KQL `join`); `Not` of it is an anti-join. `side` says what those *other* rows hold:
+    /// its predicates are not tests on this rule's rows.
+    Join {
+        on: Vec<String>,
+        side: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// `Not(e)`, with a double negation removed.
+    pub fn not(e: Expr) -> Expr {
+        match e {
+            Expr::Not(inner) => *inner,
+            e => Expr::Not(Box::new(e)),
+        }
+    }
+
+    /// The conjunction of `parts`: `None` for none, the part itself for one.
+    pub fn and(mut parts: Vec<Expr>) -> Option<Expr> {
+        match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(Expr::And(parts)),
+        }
+    }
+
+    /// The disjunction of `parts`: `None` for none, the part itself for one.
+    pub fn or(mut parts: Vec<Expr>) -> Option<Expr> {
+        match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(Expr::Or(parts)),
+        }
+    }
 }
 
 /// One test on one field: `field kind values`, the values joined by OR.
@@ -246,11 +308,59 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// A row of the exclusion and indicator tables: one field and kind with all its values.
+/// A row of the exclusion and indicator tables: one test (field, kind, case, transforms) with
+/// all its values, OR-ed. Only identical tests share a row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Row {
     /// `None` for keyword (full-text) values.
     pub field: Option<String>,
     pub kind: Kind,
     pub values: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub case_sensitive: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<String>,
+    /// In an exclusion: the row must *not* hold (a re-inclusion: `not (A and not B)`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
+
+impl Row {
+    /// The row of one predicate.
+    pub fn of(p: &Predicate, negated: bool) -> Row {
+        Row {
+            field: p.field.clone(),
+            kind: p.kind,
+            values: p.values.clone(),
+            case_sensitive: p.case_sensitive,
+            transforms: p.transforms.clone(),
+            negated,
+        }
+    }
+
+    /// Whether `p` is the same test as this row's (field, kind, case, transforms).
+    pub fn same_test(&self, p: &Predicate) -> bool {
+        self.field == p.field
+            && self.kind == p.kind
+            && self.case_sensitive == p.case_sensitive
+            && self.transforms == p.transforms
+    }
+}
+
+/// One exclusion: a negated top-level conjunct of a root stage. The rule drops an event when
+/// **all** of its rows hold; when the conjunct is not a conjunction of rows (an OR of ANDs
+/// inside), `all` is empty and `expr`/`text` say what it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exclusion {
+    /// The label of the stage the exclusion comes from (`not filter`, `where`, `condition`).
+    pub stage: String,
+    /// For an anti-join: the columns whose values must not appear in the other data set;
+    /// `all` is then what the other data set's rows hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub join_on: Vec<String>,
+    pub all: Vec<Row>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expr: Option<Expr>,
+    /// The excluded condition as text (`Image ends_with "\\svchost.exe" and …`).
+    pub text: String,
 }

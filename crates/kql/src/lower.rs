@@ -25,7 +25,9 @@
 //!   holding a subquery) gives no predicate: within an `And` it is left out, so the rule reads as
 //!   matching at least what the predicates say.
 //! - **Joins**: `inner`, `innerunique` (the default), `leftsemi` join the right side's
-//!   expression; `leftanti` joins its `Not` (rows the right side holds are suppressed), except
+//!   expression; `leftanti` (and `x !in (subquery)`) is `Not(Join { on: keys, side })`: rows
+//!   whose keys appear on the right side are suppressed, the right side's predicates being
+//!   that side's condition, not tests of the rule's own rows; except
 //!   the FalconFriday **de-duplication** join, a `leftanti` join whose right side reads
 //!   `SecurityAlert` (alerts already raised): its stage is labelled `join (de-duplication)`
 //!   and its predicates are not part of the rule's logic (neither exclusions nor indicators).
@@ -366,7 +368,14 @@ impl Lowerer<'_> {
                 match join_kind(params).as_str() {
                     _ if dedup => None,
                     "inner" | "innerunique" | "leftsemi" => r,
-                    "leftanti" | "anti" | "leftantisemi" => r.map(not),
+                    // Rows whose keys appear on the right side are dropped: an anti-join on
+                    // those keys, the right side's predicates being that side's condition.
+                    "leftanti" | "anti" | "leftantisemi" => r.map(|side| {
+                        not(Expr::Join {
+                            on: join_keys(on),
+                            side: Box::new(side),
+                        })
+                    }),
                     _ => None,
                 }
             }
@@ -535,12 +544,15 @@ impl Lowerer<'_> {
             ExprKind::List { op, expr, list }
                 if list.iter().any(|i| is_subquery(i, &self.lets)) =>
             {
-                // `x in (subquery)`: a semi-join, read as the subquery's expression (`!in`: its
-                // `Not`), as joins are.
+                // `x in (subquery)`: a semi-join, read as the subquery's expression; `!in`
+                // an anti-join on `x`, as joins are.
                 let parts: Option<Vec<Expr>> = list.iter().map(|i| self.tabular(i)).collect();
                 let e = and(parts?)?;
                 Some(match op {
-                    ListOp::NotIn | ListOp::NotInCi => not(e),
+                    ListOp::NotIn | ListOp::NotInCi => not(Expr::Join {
+                        on: vec![crate::print_expr(expr)],
+                        side: Box::new(e),
+                    }),
                     _ => e,
                 })
             }
@@ -744,6 +756,28 @@ fn flip(op: BinOp) -> Option<BinOp> {
 }
 
 /// A join's `kind=` (lowercased), `innerunique` when not given.
+/// The left side's columns a join matches on: `on A, B` and `on $left.A == $right.B` give
+/// `A`, `B`, as written.
+fn join_keys(on: &[ast::Expr]) -> Vec<String> {
+    let left = |e: &ast::Expr| match &e.kind {
+        ExprKind::Member { expr, name } if matches!(&expr.kind, ExprKind::Ident(n) if n == "$left") => {
+            Some(name.clone())
+        }
+        ExprKind::Ident(n) if !n.starts_with('$') => Some(n.clone()),
+        _ => None,
+    };
+    on.iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Binary {
+                op: BinOp::Eq,
+                lhs,
+                rhs,
+            } => left(lhs).or_else(|| left(rhs)),
+            _ => left(e).or_else(|| Some(crate::print_expr(e))),
+        })
+        .collect()
+}
+
 fn join_kind(params: &[ast::OptParam]) -> String {
     join_kind_or(params, "innerunique")
 }

@@ -97,7 +97,7 @@ fn every_rule_and_hunt() {
                 // The de-duplication join's predicates (SecurityAlert's) are not the rule's.
                 let ex = ir::exclusions(&r.logic);
                 let ind = ir::indicators(&r.logic);
-                for row in ex.iter().chain(&ind) {
+                for row in ex.iter().flat_map(|x| &x.all).chain(&ind) {
                     let f = row.field.as_deref().unwrap_or("");
                     assert!(
                         !["AlertName", "ProviderName", "DedupEntity"].contains(&f),

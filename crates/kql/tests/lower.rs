@@ -30,7 +30,35 @@ fn row(field: &str, kind: Kind, values: &[&str]) -> Row {
         field: Some(field.into()),
         kind,
         values: values.iter().map(|s| s.to_string()).collect(),
+        case_sensitive: false,
+        transforms: vec![],
+        negated: false,
     }
+}
+
+/// A row as these tests compare it: field, kind, values and whether it is negated.
+fn plain(r: &Row) -> Row {
+    Row {
+        case_sensitive: false,
+        transforms: vec![],
+        ..r.clone()
+    }
+}
+
+/// The rows of each exclusion, and the join keys of an anti-join.
+fn excluded(l: &ir::Logic) -> Vec<(Vec<String>, Vec<Row>)> {
+    ir::exclusions(l)
+        .iter()
+        .map(|x| (x.join_on.clone(), x.all.iter().map(plain).collect()))
+        .collect()
+}
+
+fn indicated(l: &ir::Logic) -> Vec<Row> {
+    ir::indicators(l).iter().map(plain).collect()
+}
+
+fn each(rows: &[Row]) -> Vec<(Vec<String>, Vec<Row>)> {
+    rows.iter().map(|r| (vec![], vec![r.clone()])).collect()
 }
 
 #[test]
@@ -89,17 +117,17 @@ fn seed_002_winrm_plugin() {
         .collect();
     assert_eq!(tables, ["DeviceImageLoadEvents", "DeviceFileEvents"]);
     assert_eq!(
-        ir::exclusions(&r.logic),
-        [
+        excluded(&r.logic),
+        each(&[
             row(
                 "FolderPath",
                 Kind::StartsWith,
                 &[r"C:\windows\assembly\nativeimages_"]
             ),
             row("ProfileAvailability", Kind::Eq, &["Error"]),
-        ]
+        ])
     );
-    let ind = ir::indicators(&r.logic);
+    let ind = indicated(&r.logic);
     assert!(ind.contains(&row(
         "InitiatingProcessFileName",
         Kind::Eq,
@@ -126,17 +154,17 @@ fn string_operators_and_negations() {
          | where isnotempty(M) and not(isnull(N)) and O > 5 and 10 >= P and Q == R",
     );
     assert_eq!(
-        ir::exclusions(&l),
-        [
+        excluded(&l),
+        each(&[
             row("C", Kind::Eq, &["z"]),
             row("D", Kind::Eq, &["w"]),
             row("F", Kind::Contains, &["c"]),
             row("H", Kind::EndsWith, &["e"]),
             row("K", Kind::Eq, &["3"]),
             row("N", Kind::Null, &[]),
-        ]
+        ])
     );
-    let ind = ir::indicators(&l);
+    let ind = indicated(&l);
     for r in [
         row("A", Kind::Eq, &["x"]),
         row("B", Kind::Eq, &["y"]),
@@ -177,6 +205,7 @@ fn collect(e: &Expr) -> Vec<&ir::Predicate> {
         Expr::And(v) | Expr::Or(v) => v.iter().flat_map(collect).collect(),
         Expr::Not(e) => collect(e),
         Expr::Pred(p) => vec![p],
+        Expr::Join { side, .. } => collect(side),
         Expr::Stage(_) => vec![],
     }
 }
@@ -208,7 +237,7 @@ fn stages_labels_texts_and_flow() {
     // Each stage refers to the one before; the last is the only root.
     assert_eq!(l.stages[3].expr, Some(Expr::Stage(2)));
     assert_eq!(
-        ir::indicators(&l),
+        indicated(&l),
         [
             row("FileName", Kind::Eq, &["a.exe", "b.exe"]),
             row("count_", Kind::Lt, &["50"]),
@@ -253,11 +282,11 @@ fn joins_dedup_union_and_tables() {
     // A leftanti join suppresses the rows of its right side; the de-duplication join and the
     // outer join do not decide what matches.
     assert_eq!(
-        ir::exclusions(&low.logic),
+        excluded(&low.logic),
         [],
         "the leftanti join is inside the union's Or, not a top-level conjunct"
     );
-    let ind = ir::indicators(&low.logic);
+    let ind = indicated(&low.logic);
     assert_eq!(
         ind,
         [
@@ -266,7 +295,11 @@ fn joins_dedup_union_and_tables() {
         ]
     );
     let l = lower("T | where A == 1 | join kind=leftanti (U | where B == 2) on K");
-    assert_eq!(ir::exclusions(&l), [row("B", Kind::Eq, &["2"])]);
+    // An anti-join excludes rows whose keys the right side holds.
+    assert_eq!(
+        excluded(&l),
+        [(vec!["K".to_string()], vec![row("B", Kind::Eq, &["2"])])]
+    );
 }
 
 #[test]
@@ -315,8 +348,11 @@ fn in_subquery_is_a_semi_join() {
     let l = lower(
         "let K = U | where B == 1;\nT | where A in ((K | project A)) and C !in ((V | where D == 2 | project C)) and E in (F)",
     );
-    assert_eq!(ir::exclusions(&l), [row("D", Kind::Eq, &["2"])]);
-    assert_eq!(ir::indicators(&l), [row("B", Kind::Eq, &["1"])]);
+    assert_eq!(
+        excluded(&l),
+        [(vec!["C".to_string()], vec![row("D", Kind::Eq, &["2"])])]
+    );
+    assert_eq!(indicated(&l), [row("B", Kind::Eq, &["1"])]);
     let q = kql::parse("T | where E in (F, G)").unwrap();
     assert_eq!(
         lower_query(&q, "T | where E in (F, G)").tables,
@@ -331,7 +367,10 @@ fn cidr_functions() {
         "T | where not(ipv4_is_in_range(RemoteIP, \"10.0.0.0/8\") or ipv6_is_in_range(RemoteIP, \"fe80::/10\"))",
     );
     assert_eq!(
-        ir::exclusions(&l),
-        [row("RemoteIP", Kind::Cidr, &["10.0.0.0/8", "fe80::/10"])]
+        excluded(&l),
+        each(&[
+            row("RemoteIP", Kind::Cidr, &["10.0.0.0/8"]),
+            row("RemoteIP", Kind::Cidr, &["fe80::/10"])
+        ])
     );
 }

@@ -144,10 +144,14 @@ fn seed_001_wmi_module_loaded_by_suspicious_process() {
     );
     let ex = ir::exclusions(&r.logic);
     assert_eq!(ex.len(), 1);
-    assert_eq!(ex[0].field.as_deref(), Some("Image"));
-    assert_eq!(ex[0].kind, Kind::EndsWith);
+    assert_eq!(ex[0].stage, "not filter");
+    assert_eq!(ex[0].all.len(), 1, "one row of three values");
+    let row = &ex[0].all[0];
+    assert_eq!(row.field.as_deref(), Some("Image"));
+    assert_eq!(row.kind, Kind::EndsWith);
+    assert!(!row.negated);
     assert_eq!(
-        ex[0].values,
+        row.values,
         [r"\svchost.exe", r"\wmiapsrv.exe", r"\wmiprvse.exe"]
     );
     let ind = ir::indicators(&r.logic);
@@ -192,45 +196,78 @@ fn wsman_exclusions_list_every_filter_selection() {
         ]
     );
     let ex = ir::exclusions(&r.logic);
-    let has = |field: &str, kind: Kind, value: &str| {
+    // Each `1 of filter*` selection is an exclusion of its own, all of its rows together.
+    let single = |field: &str, kind: Kind, value: &str| {
         ex.iter().any(|e| {
-            e.field.as_deref() == Some(field)
-                && e.kind == kind
-                && e.values.iter().any(|v| v == value)
+            e.all.len() == 1
+                && e.all[0].field.as_deref() == Some(field)
+                && e.all[0].kind == kind
+                && e.all[0].values.iter().any(|v| v == value)
         })
     };
-    assert!(has("Image", Kind::Eq, r"C:\Windows\System32\services.exe")); // filter_general
-    assert!(has("CommandLine", Kind::Contains, "svchost.exe -k netsvcs")); // filter_svchost
-    assert!(has(
+    assert!(single(
         "Image",
-        Kind::StartsWith,
-        r"C:\Windows\Microsoft.NET\Framework64\v"
-    )); // filter_mscorsvw
-    assert!(has("Image", Kind::EndsWith, r"\mscorsvw.exe"));
-    assert!(has(
-        "Image",
-        Kind::StartsWith,
-        r"C:\Program Files\WindowsApps\Microsoft.GetHelp_"
-    )); // filter_gethelp
-    assert!(has("Image", Kind::EndsWith, r"\GetHelp.exe"));
-    assert!(has(
+        Kind::Eq,
+        r"C:\Windows\System32\services.exe"
+    )); // filter_general
+    assert!(single(
+        "CommandLine",
+        Kind::Contains,
+        "svchost.exe -k netsvcs"
+    )); // filter_svchost
+    assert!(single(
         "Image",
         Kind::Eq,
         r"C:\Windows\System32\ServerManager.exe"
     )); // filter_svr_2019
-    assert!(has(
+    assert!(single(
         "Image",
         Kind::StartsWith,
         r"C:\Windows\Temp\asgard2-agent\"
     )); // filter_nextron
-    assert!(has("Image", Kind::StartsWith, r"C:\Program Files\Citrix\")); // filter_citrix
-    assert!(has("Image", Kind::StartsWith, r"C:\$WINDOWS.~BT\Sources\")); // filter_upgrade
-    assert!(has("Image", Kind::EndsWith, r"\mmc.exe")); // filter_mmc
-    assert!(has("Image", Kind::EndsWith, r"\svchost.exe")); // svchost
+    assert!(single(
+        "Image",
+        Kind::StartsWith,
+        r"C:\Program Files\Citrix\"
+    )); // filter_citrix
+    assert!(single(
+        "Image",
+        Kind::StartsWith,
+        r"C:\$WINDOWS.~BT\Sources\"
+    )); // filter_upgrade
+    assert!(single("Image", Kind::EndsWith, r"\mmc.exe")); // filter_mmc
+    // filter_mscorsvw: a .NET folder *and* mscorsvw.exe.
+    let rows_of = |stage: &str| {
+        let e = ex.iter().find(|e| e.stage == stage).unwrap();
+        e.all
+            .iter()
+            .map(|r| (r.field.clone().unwrap(), r.kind, r.values.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows_of("not filter_mscorsvw"),
+        [
+            ("Image".to_string(), Kind::StartsWith, 4),
+            ("Image".to_string(), Kind::EndsWith, 1)
+        ]
+    );
+    // `not (svchost and commandline_null)`: svchost only with an empty command line.
     assert!(
-        ex.iter()
-            .any(|e| e.field.as_deref() == Some("CommandLine") && e.kind == Kind::Null)
-    ); // commandline_null
+        !single("Image", Kind::EndsWith, r"\svchost.exe"),
+        "svchost alone is not excluded: respond_server requires it"
+    );
+    let last = ex.last().unwrap();
+    assert_eq!(
+        last.all
+            .iter()
+            .map(|r| (r.field.as_deref().unwrap(), r.kind, r.values.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("Image", Kind::EndsWith, vec![r"\svchost.exe".to_string()]),
+            ("CommandLine", Kind::Null, vec![])
+        ]
+    );
+    assert_eq!(ex.len(), 10);
     let ind = ir::indicators(&r.logic);
     let fields: Vec<_> = ind
         .iter()

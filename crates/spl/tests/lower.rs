@@ -142,8 +142,8 @@ fn where_functions() {
     assert_eq!(find("count", Kind::Gt), ["5"]);
     let ex = ir::exclusions(&r.logic);
     assert_eq!(ex.len(), 1, "{ex:#?}");
-    assert_eq!(ex[0].field.as_deref(), Some("user"));
-    assert_eq!(ex[0].values, ["a", "b"]);
+    assert_eq!(ex[0].all[0].field.as_deref(), Some("user"));
+    assert_eq!(ex[0].all[0].values, ["a", "b"]);
     assert!(r.logic.stages[2].expr.is_none());
 }
 

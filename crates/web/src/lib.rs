@@ -185,6 +185,7 @@ impl Filter {
         catalog::Scope {
             source: &self.source,
             language: &self.language,
+            retired: false,
         }
     }
 }

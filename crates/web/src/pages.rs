@@ -314,15 +314,38 @@ pub struct StageBlock<'a> {
     pub preds: Vec<PredRow<'a>>,
 }
 
+/// One exclusion: the rule drops an event when all its rows hold.
+pub struct ExclusionGroup {
+    pub stage: String,
+    /// For an anti-join: `rows whose UserPrincipalName appears in the other data set, where`.
+    pub join: String,
+    pub rows: Vec<ExclusionRow>,
+    /// The condition as text, when it is not a conjunction of rows.
+    pub text: String,
+}
+
 pub struct ExclusionRow {
     pub field: Option<String>,
     pub kind: &'static str,
-    pub value: String,
+    /// A re-inclusion: the event is excluded only when this row does *not* hold.
+    pub negated: bool,
+    pub notes: Vec<String>,
+    pub values: Vec<String>,
+}
+
+/// The notes shown beside a test's kind: its transforms, and its case when it matters.
+fn test_notes(transforms: &[String], case_sensitive: bool) -> Vec<String> {
+    let mut notes = transforms.to_vec();
+    if case_sensitive {
+        notes.push("case-sensitive".into());
+    }
+    notes
 }
 
 pub struct IndicatorRow {
     pub field: Option<String>,
     pub kind: &'static str,
+    pub notes: Vec<String>,
     pub value: String,
     /// `12 (sigma 10, other 2)`; empty when only this rule has it.
     pub corpus: String,
@@ -366,7 +389,7 @@ pub struct RulePage<'a> {
     pub unknown_techniques: Vec<&'a str>,
     pub text: &'a str,
     pub stages: Vec<StageBlock<'a>>,
-    pub exclusions: Vec<ExclusionRow>,
+    pub exclusions: Vec<ExclusionGroup>,
     pub indicators: Vec<IndicatorRow>,
     pub translations: Vec<TranslationBlock>,
     pub data_sources: Vec<DataSourceRow>,
@@ -546,18 +569,12 @@ impl<'a> RulePage<'a> {
                 preds: s
                     .predicates
                     .iter()
-                    .map(|p| {
-                        let mut notes: Vec<String> = p.transforms.to_vec();
-                        if p.case_sensitive {
-                            notes.push("case-sensitive".into());
-                        }
-                        PredRow {
-                            field: p.field,
-                            kind: p.kind.as_str(),
-                            negated: p.negated,
-                            notes,
-                            values: p.values,
-                        }
+                    .map(|p| PredRow {
+                        field: p.field,
+                        kind: p.kind.as_str(),
+                        negated: p.negated,
+                        notes: test_notes(p.transforms, p.case_sensitive),
+                        values: p.values,
                     })
                     .collect(),
             })
@@ -566,27 +583,54 @@ impl<'a> RulePage<'a> {
         let exclusions = r
             .exclusions
             .iter()
-            .flat_map(|row| {
-                row.values.iter().map(|v| ExclusionRow {
-                    field: row.field.clone(),
-                    kind: row.kind.as_str(),
-                    value: v.clone(),
-                })
+            .map(|x| ExclusionGroup {
+                stage: x.stage.clone(),
+                join: if x.join_on.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "rows whose {} appear in the other data set, where",
+                        x.join_on.join(", ")
+                    )
+                },
+                rows: x
+                    .all
+                    .iter()
+                    .map(|row| ExclusionRow {
+                        field: row.field.clone(),
+                        kind: row.kind.as_str(),
+                        negated: row.negated,
+                        notes: test_notes(&row.transforms, row.case_sensitive),
+                        values: row.values.clone(),
+                    })
+                    .collect(),
+                text: if x.all.is_empty() {
+                    x.text.clone()
+                } else {
+                    String::new()
+                },
             })
             .collect();
         let indicators = r
             .indicators
             .iter()
             .flat_map(|row| {
-                row.values
+                let row_of = |value: &str, corpus: String| IndicatorRow {
+                    field: row.field.clone(),
+                    kind: row.kind.as_str(),
+                    notes: test_notes(&row.transforms, row.case_sensitive),
+                    value: value.to_string(),
+                    corpus,
+                };
+                // A test without values (`exists`, `null`) is a row too.
+                let valueless = row.values.is_empty().then(|| row_of("", String::new()));
+                let valued: Vec<IndicatorRow> = row
+                    .values
                     .iter()
                     .zip(&row.corpus)
-                    .map(|(v, c)| IndicatorRow {
-                        field: row.field.clone(),
-                        kind: row.kind.as_str(),
-                        value: v.clone(),
-                        corpus: corpus_text(c),
-                    })
+                    .map(|(v, c)| row_of(v, corpus_text(c)))
+                    .collect();
+                valueless.into_iter().chain(valued)
             })
             .collect();
 

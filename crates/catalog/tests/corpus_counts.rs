@@ -1,0 +1,124 @@
+//! The corpus counts against an independent count: for `OriginalFileName == PowerShell.EXE`, the
+//! catalog's figure for SigmaHQ equals the number of live rule files a plain reading of their YAML
+//! finds (a selection not used under `not` that maps `OriginalFileName` to that value), and the
+//! retired ones (deprecated, unsupported, placeholders) are counted apart.
+
+use catalog::{Catalog, Source};
+use std::path::{Path, PathBuf};
+
+fn sigma() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma")
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Whether the condition uses the selection `name` other than right after `not` (directly or
+/// through `1 of`/`all of` a pattern that matches it).
+fn used_positively(condition: &str, name: &str) -> bool {
+    let words: Vec<&str> = condition
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names = |w: &str| match w.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => w == name || w == "them",
+    };
+    (0..words.len()).any(|i| {
+        if !names(words[i]) {
+            return false;
+        }
+        let of = i >= 2 && words[i - 1] == "of";
+        let before = if of { i.checked_sub(3) } else { i.checked_sub(1) };
+        before.is_none_or(|b| words[b] != "not")
+    })
+}
+
+/// Whether one Sigma file has a positive `OriginalFileName: PowerShell.EXE` (any case, as one
+/// value or in a list).
+fn names_powershell(text: &str) -> bool {
+    let Ok(stream) = yaml::load(text) else {
+        return false;
+    };
+    stream.documents.iter().any(|doc| {
+        let Some(det) = doc.get("detection") else {
+            return false;
+        };
+        let condition = match det.get("condition").map(|c| &c.value) {
+            Some(yaml::Value::Str { text, .. }) => text.clone(),
+            Some(yaml::Value::Seq(v)) => v
+                .iter()
+                .filter_map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            _ => return false,
+        };
+        det.as_map().unwrap_or_default().iter().any(|(k, sel)| {
+            let Some(name) = k.as_str() else { return false };
+            if name == "condition" || !used_positively(&condition, name) {
+                return false;
+            }
+            let maps: Vec<&yaml::Node> = match sel.as_seq() {
+                Some(v) => v.iter().collect(),
+                None => vec![sel],
+            };
+            maps.iter()
+                .flat_map(|m| m.as_map().unwrap_or_default())
+                .filter(|(f, _)| f.as_str() == Some("OriginalFileName"))
+                .any(|(_, v)| {
+                    let values: Vec<&yaml::Node> = match v.as_seq() {
+                        Some(v) => v.iter().collect(),
+                        None => vec![v],
+                    };
+                    values
+                        .iter()
+                        .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("PowerShell.EXE")))
+                })
+        })
+    })
+}
+
+#[test]
+fn powershell_original_file_name_counts_live_rules_and_retired_apart() {
+    let root = sigma();
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    let (mut live, mut retired) = (0, 0);
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !names_powershell(&text) {
+            continue;
+        }
+        let rel = f.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let is_retired = rel
+            .split('/')
+            .any(|d| matches!(d, "deprecated" | "unsupported" | "rules-placeholder"));
+        if is_retired {
+            retired += 1;
+        } else {
+            live += 1;
+        }
+    }
+    let cat = Catalog::load(&[Source {
+        name: "sigma".into(),
+        root: root.clone(),
+        include: vec![],
+    }]);
+    let c = cat.corpus_count(
+        ir::Format::Sigma,
+        Some("OriginalFileName"),
+        ir::Kind::Eq,
+        "PowerShell.EXE",
+    );
+    println!("independent: {live} live + {retired} retired; catalog: {c}");
+    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
+    assert!(live > 50 && retired >= 1, "{live} {retired}");
+}

@@ -37,7 +37,11 @@ fn used_positively(condition: &str, name: &str) -> bool {
             return false;
         }
         let of = i >= 2 && words[i - 1] == "of";
-        let before = if of { i.checked_sub(3) } else { i.checked_sub(1) };
+        let before = if of {
+            i.checked_sub(3)
+        } else {
+            i.checked_sub(1)
+        };
         before.is_none_or(|b| words[b] != "not")
     })
 }
@@ -78,9 +82,10 @@ fn names_powershell(text: &str) -> bool {
                         Some(v) => v.iter().collect(),
                         None => vec![v],
                     };
-                    values
-                        .iter()
-                        .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("PowerShell.EXE")))
+                    values.iter().any(|v| {
+                        v.as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("PowerShell.EXE"))
+                    })
                 })
         })
     })
@@ -97,7 +102,11 @@ fn powershell_original_file_name_counts_live_rules_and_retired_apart() {
         if !names_powershell(&text) {
             continue;
         }
-        let rel = f.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let is_retired = rel
             .split('/')
             .any(|d| matches!(d, "deprecated" | "unsupported" | "rules-placeholder"));

@@ -23,8 +23,11 @@ fn rule(rel: &str) -> Rule {
     read.rules.into_iter().next().expect("a rule")
 }
 
-/// Each exclusion as its rows: (field, kind, values, negated).
-fn rows(ex: &[Exclusion]) -> Vec<Vec<(String, Kind, Vec<String>, bool)>> {
+/// A row as (field, kind, values, negated).
+type Plain = (String, Kind, Vec<String>, bool);
+
+/// Each exclusion as its rows.
+fn rows(ex: &[Exclusion]) -> Vec<Vec<Plain>> {
     ex.iter()
         .map(|x| {
             x.all

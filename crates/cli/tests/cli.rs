@@ -209,7 +209,7 @@ fn show_text_has_every_section() {
         "Stage 0: condition",
         "Stage 2: not filter",
         "Exclusions",
-        r#"not filter: Image ends_with any of ("\svchost.exe", "\wmiapsrv.exe", "\wmiprvse.exe")"#,
+        r#"not filter: Image ends_with any of ("\wmiprvse.exe", "\wmiapsrv.exe", "\svchost.exe")"#,
         "Indicators",
         r"ImageLoaded ends_with '\wmi*'  corpus 1",
     ] {

@@ -218,34 +218,6 @@ pub enum Expr {
     },
 }
 
-impl Expr {
-    /// `Not(e)`, with a double negation removed.
-    pub fn not(e: Expr) -> Expr {
-        match e {
-            Expr::Not(inner) => *inner,
-            e => Expr::Not(Box::new(e)),
-        }
-    }
-
-    /// The conjunction of `parts`: `None` for none, the part itself for one.
-    pub fn and(mut parts: Vec<Expr>) -> Option<Expr> {
-        match parts.len() {
-            0 => None,
-            1 => parts.pop(),
-            _ => Some(Expr::And(parts)),
-        }
-    }
-
-    /// The disjunction of `parts`: `None` for none, the part itself for one.
-    pub fn or(mut parts: Vec<Expr>) -> Option<Expr> {
-        match parts.len() {
-            0 => None,
-            1 => parts.pop(),
-            _ => Some(Expr::Or(parts)),
-        }
-    }
-}
-
 /// One test on one field: `field kind values`, the values joined by OR.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Predicate {

@@ -333,6 +333,46 @@ pub struct ExclusionRow {
     pub values: Vec<String>,
 }
 
+/// One exclusion as the page shows it. An exclusion of one row is one group per value (`not (x
+/// in (a, b))` drops `a` and drops `b`), as on the seed pages; the rows of a larger group are
+/// AND-ed.
+fn exclusion_groups(x: &ir::Exclusion) -> Vec<ExclusionGroup> {
+    let row = |row: &ir::Row, values: Vec<String>| ExclusionRow {
+        field: row.field.clone(),
+        kind: row.kind.as_str(),
+        negated: row.negated,
+        notes: test_notes(&row.transforms, row.case_sensitive),
+        values,
+    };
+    let group = |rows: Vec<ExclusionRow>| ExclusionGroup {
+        stage: x.stage.clone(),
+        join: if x.join_on.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "rows whose {} appear in the other data set, where",
+                x.join_on.join(", ")
+            )
+        },
+        text: if x.all.is_empty() {
+            x.text.clone()
+        } else {
+            String::new()
+        },
+        rows,
+    };
+    match x.all.as_slice() {
+        [one] if !one.negated && x.join_on.is_empty() && one.values.len() > 1 => one
+            .values
+            .iter()
+            .map(|v| group(vec![row(one, vec![v.clone()])]))
+            .collect(),
+        all => vec![group(
+            all.iter().map(|r| row(r, r.values.clone())).collect(),
+        )],
+    }
+}
+
 /// The notes shown beside a test's kind: its transforms, and its case when it matters.
 fn test_notes(transforms: &[String], case_sensitive: bool) -> Vec<String> {
     let mut notes = transforms.to_vec();
@@ -580,37 +620,7 @@ impl<'a> RulePage<'a> {
             })
             .collect();
 
-        let exclusions = r
-            .exclusions
-            .iter()
-            .map(|x| ExclusionGroup {
-                stage: x.stage.clone(),
-                join: if x.join_on.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "rows whose {} appear in the other data set, where",
-                        x.join_on.join(", ")
-                    )
-                },
-                rows: x
-                    .all
-                    .iter()
-                    .map(|row| ExclusionRow {
-                        field: row.field.clone(),
-                        kind: row.kind.as_str(),
-                        negated: row.negated,
-                        notes: test_notes(&row.transforms, row.case_sensitive),
-                        values: row.values.clone(),
-                    })
-                    .collect(),
-                text: if x.all.is_empty() {
-                    x.text.clone()
-                } else {
-                    String::new()
-                },
-            })
-            .collect();
+        let exclusions = r.exclusions.iter().flat_map(exclusion_groups).collect();
         let indicators = r
             .indicators
             .iter()

@@ -270,8 +270,9 @@ fn json_api() {
     assert_eq!(rep["stages"].as_array().unwrap().len(), 3);
     let ex = rep["exclusions"].as_array().unwrap();
     assert_eq!(ex.len(), 1);
-    assert_eq!(ex[0]["field"], "Image");
-    assert_eq!(ex[0]["values"].as_array().unwrap().len(), 3);
+    assert_eq!(ex[0]["stage"], "not filter");
+    assert_eq!(ex[0]["all"][0]["field"], "Image");
+    assert_eq!(ex[0]["all"][0]["values"].as_array().unwrap().len(), 3);
     assert!(!rep["indicators"].as_array().unwrap().is_empty());
     assert_eq!(rep["techniques"][0]["tactic"], "Execution");
 

@@ -42,6 +42,7 @@ fn every_rule_and_hunt() {
     let (mut rule_files, mut hunt_files, mut rules, mut hunts, mut dedup) = (0, 0, 0, 0, 0);
     let mut not_rules = Vec::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for p in &all {
         let rel = p
             .strip_prefix(&root)
@@ -61,7 +62,25 @@ fn every_rule_and_hunt() {
         }
         let doc = read_markdown(&rel, &text);
         let l = document_rules(&doc, "falconfriday", &rel, &rel, &text);
-        errors.extend(l.problems.iter().map(|d| d.to_string()));
+        for d in &l.problems {
+            match d.severity {
+                ir::Severity::Error => errors.push(d.to_string()),
+                ir::Severity::Warning => warnings.push(d.to_string()),
+            }
+        }
+        // Every clause left out of a rule's logic is a warning and a note of its stage.
+        let notes: Vec<&String> = l
+            .rules
+            .iter()
+            .flat_map(|r| &r.logic.stages)
+            .flat_map(|s| &s.notes)
+            .collect();
+        for d in &l.problems {
+            if d.severity == ir::Severity::Warning {
+                let (_, note) = d.message.split_once(": ").unwrap();
+                assert!(notes.contains(&&note.to_string()), "{d}: not a stage note");
+            }
+        }
         let hunt = rel.starts_with("hunts/");
         if hunt {
             hunt_files += 1;
@@ -113,6 +132,11 @@ fn every_rule_and_hunt() {
          de-duplication joins {dedup}; not rules: {not_rules:?}"
     );
     assert!(errors.is_empty(), "{errors:#?}");
+    println!("{} warnings:\n{}", warnings.len(), warnings.join("\n"));
+    assert!(
+        warnings.iter().all(|w| w.contains(": not analysed: ")),
+        "{warnings:#?}"
+    );
     assert_eq!(rule_files, 48);
     assert_eq!(hunts, 66);
     assert_eq!(hunt_files, 11);

@@ -151,12 +151,9 @@ pub fn lower(
                 (label, None)
             }
         };
-        stages.push(Stage {
-            label,
-            text,
-            expr,
-            group_by,
-        });
+        let mut stage = Stage::new(label, text, expr);
+        stage.group_by = group_by;
+        stages.push(stage);
     }
     let rule = Rule {
         key: key.to_string(),

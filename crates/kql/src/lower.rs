@@ -275,11 +275,22 @@ struct Lowerer<'a> {
     depth: usize,
 }
 
-/// A `where` (sub-)expression that gives no predicate: where it is, and whether it only
-/// bounds the time (`Timestamp > ago(1d)`), which is noted but not a warning.
+/// A `where` (sub-)expression that gives no predicate: where it is, and why.
 struct Lost {
     span: ast::Span,
-    window: bool,
+    why: Why,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Why {
+    /// Not analysed (a computed value, an unknown function): a warning.
+    Unread,
+    /// A bound on the time (`Timestamp > ago(1d)`): a note only.
+    Window,
+    /// Always true or always false whatever the row (`x !in (empty_list)`), as written.
+    Always(bool),
+    /// Not analysed, and its parts already noted.
+    Noted,
 }
 
 fn and(mut parts: Vec<Expr>) -> Option<Expr> {
@@ -340,18 +351,21 @@ impl<'a> Lowerer<'a> {
     /// Note a part of a `where` left out of the stage's expression (`branch`: one operand of
     /// an `or`, so the rule may match more than its expression says).
     fn lose(&mut self, l: Lost, branch: bool) {
-        if self.quiet > 0 {
+        if self.quiet > 0 || l.why == Why::Noted {
             return;
         }
         let text = one_line(self.src(&l.span));
-        let note = if l.window && !branch {
-            format!("time window: {text}")
-        } else if branch {
-            format!("not analysed: {text} (one branch of an `or`: the rule may match more)")
-        } else {
-            format!("not analysed: {text}")
+        let (note, warn) = match l.why {
+            Why::Always(true) => (format!("always true: {text}"), false),
+            Why::Always(false) => (format!("never true: {text}"), true),
+            Why::Window if !branch => (format!("time window: {text}"), false),
+            _ if branch => (
+                format!("not analysed: {text} (one branch of an `or`: the rule may match more)"),
+                true,
+            ),
+            _ => (format!("not analysed: {text}"), true),
         };
-        if !l.window || branch {
+        if warn {
             let u = Unanalysed {
                 offset: l.span.start,
                 message: note.clone(),
@@ -736,9 +750,9 @@ impl<'a> Lowerer<'a> {
     /// events it names). A negated `and` with a part that cannot be read is lost whole:
     /// `not(A and ?)` does not exclude every `A`.
     fn pred(&mut self, e: &'a ast::Expr, neg: bool) -> Result<Expr, Lost> {
-        let whole = |window: bool| Lost {
+        let whole = |why: Why| Lost {
             span: e.span.clone(),
-            window,
+            why,
         };
         match &e.kind {
             ExprKind::And(v) | ExprKind::Or(v) => {
@@ -751,18 +765,43 @@ impl<'a> Lowerer<'a> {
                         Err(l) => lost.push(l),
                     }
                 }
-                if parts.is_empty() || (is_and && neg && !lost.is_empty()) {
-                    return Err(whole(is_and && lost.iter().all(|l| l.window)));
+                // An operand that decides the whole (`false` in an `and`, `true` in an `or`);
+                // one that decides nothing (`true` in an `and`, `false` in an `or`) is exact
+                // to leave out, whatever the polarity.
+                if lost.iter().any(|l| l.why == Why::Always(!is_and)) {
+                    return Err(whole(Why::Always(!is_and)));
+                }
+                let unread = lost.iter().any(|l| l.why != Why::Always(is_and));
+                if parts.is_empty() || (is_and && neg && unread) {
+                    let why = if !unread {
+                        Why::Always(is_and)
+                    } else if is_and && lost.iter().all(|l| l.why == Why::Window) {
+                        Why::Window
+                    } else if is_and && !neg {
+                        // Each required part is noted on its own.
+                        for l in lost {
+                            self.lose(l, false);
+                        }
+                        Why::Noted
+                    } else {
+                        Why::Unread
+                    };
+                    return Err(whole(why));
                 }
                 for l in lost {
                     self.lose(l, !is_and);
                 }
                 Ok(if is_and { and(parts) } else { or(parts) }.expect("parts"))
             }
-            ExprKind::Not(x) => self.pred(x, !neg).map(not).map_err(|_| whole(false)),
+            ExprKind::Not(x) => self.pred(x, !neg).map(not).map_err(|l| {
+                whole(match l.why {
+                    Why::Always(b) => Why::Always(!b),
+                    _ => Why::Unread,
+                })
+            }),
             _ => match self.atom(e, neg) {
                 Some(x) => Ok(x),
-                None => Err(whole(self.is_window(e))),
+                None => Err(whole(self.why_not(e))),
             },
         }
     }
@@ -782,13 +821,33 @@ impl<'a> Lowerer<'a> {
                 })
             }
             ExprKind::List { op, expr, list } => {
-                let field = self.field(expr)?;
+                // `tolower(col) in ("a", "b")`: the column, not case-sensitive, when every value
+                // is in that case.
+                let folded = self.folded(expr);
+                let (field, op) = match (&folded, op) {
+                    (Some((f, _)), ListOp::In | ListOp::InCi) => (f.clone(), ListOp::InCi),
+                    (Some((f, _)), ListOp::NotIn | ListOp::NotInCi) => (f.clone(), ListOp::NotInCi),
+                    (Some(_), _) => return None,
+                    (None, op) => (self.field(expr)?, *op),
+                };
                 let mut values = Vec::new();
                 for item in list {
                     values.extend(self.literal_values(item)?);
                 }
                 if values.is_empty() {
                     return None;
+                }
+                if let Some((_, lower)) = folded {
+                    let case = |v: &String| {
+                        if lower {
+                            v.to_lowercase()
+                        } else {
+                            v.to_uppercase()
+                        }
+                    };
+                    if values.iter().any(|v| case(v) != *v) {
+                        return None;
+                    }
                 }
                 Some(match op {
                     ListOp::In => pred(field, Kind::Eq, values, true, &[]),
@@ -922,6 +981,30 @@ impl<'a> Lowerer<'a> {
                 base
             });
         }
+        // `tolower(col) == "x"`: the column, not case-sensitive (a value not in that case never
+        // matches: no predicate).
+        if let Some((field, lower)) = self.folded(lhs) {
+            let value = self.literal(rhs)?;
+            let same = if lower {
+                value.to_lowercase() == value
+            } else {
+                value.to_uppercase() == value
+            };
+            let op = match op {
+                BinOp::Eq | BinOp::EqCi => BinOp::EqCi,
+                BinOp::Ne | BinOp::NeCi => BinOp::NeCi,
+                BinOp::Str(s) => BinOp::Str(StrOp {
+                    case_sensitive: false,
+                    ..s
+                }),
+                _ => return None,
+            };
+            return if same {
+                compare(field, op, value)
+            } else {
+                None
+            };
+        }
         let field = self.field(lhs)?;
         let value = self.literal(rhs);
         if value.is_none()
@@ -942,6 +1025,30 @@ impl<'a> Lowerer<'a> {
             });
         }
         compare(field, op, value?)
+    }
+
+    /// Why the atom `e` gives no predicate.
+    fn why_not(&self, e: &ast::Expr) -> Why {
+        if self.is_window(e) {
+            return Why::Window;
+        }
+        // `x in (list)` of a list bound to nothing (an environment's empty allow-list).
+        if let ExprKind::List { op, expr, list } = &e.kind
+            && self.field(expr).is_some()
+            && !list.iter().any(|i| is_subquery(i, &self.lets))
+            && let Some(values) = list
+                .iter()
+                .map(|i| self.literal_values(i))
+                .collect::<Option<Vec<_>>>()
+            && values.iter().all(Vec::is_empty)
+        {
+            match op {
+                ListOp::In | ListOp::InCi | ListOp::HasAny => return Why::Always(false),
+                ListOp::NotIn | ListOp::NotInCi => return Why::Always(true),
+                ListOp::HasAll => {}
+            }
+        }
+        Why::Unread
     }
 
     /// Does `e` bound a time column by a point in time (`Timestamp > ago(1d)`,
@@ -980,10 +1087,35 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// A column or a path into one (`a.b`, `a["b"]`), as written canonically; never a let,
-    /// but a parameter given a column is that column.
+    /// `tolower(col)` / `toupper(col)`: the column and whether it is lower-cased.
+    fn folded(&self, e: &ast::Expr) -> Option<(String, bool)> {
+        match &e.kind {
+            ExprKind::Call { name, args } if args.len() == 1 => {
+                let lower = match name.as_str() {
+                    "tolower" => true,
+                    "toupper" => false,
+                    _ => return None,
+                };
+                Some((self.field(&args[0])?, lower))
+            }
+            _ => None,
+        }
+    }
+
+    /// A column or a path into one (`a.b`, `a["b"]`), as written canonically, also under a
+    /// conversion (`tostring(col)`); never a let, but a parameter given a column is that
+    /// column.
     fn field(&self, e: &ast::Expr) -> Option<String> {
         match &e.kind {
+            ExprKind::Call { name, args }
+                if args.len() == 1
+                    && matches!(
+                        name.as_str(),
+                        "tostring" | "toint" | "tolong" | "todouble" | "toreal" | "todecimal"
+                    ) =>
+            {
+                self.field(&args[0])
+            }
             ExprKind::Ident(n) => match self.lets.get(n) {
                 Some(Bound::Column(c)) => Some(c.clone()),
                 Some(_) => None,

@@ -580,3 +580,41 @@ fn what_cannot_be_read_is_noted_and_never_guessed() {
         ]
     );
 }
+
+#[test]
+fn case_folding_conversions_and_empty_lists() {
+    let src = "let Trusted = dynamic([]);\n\
+        T | where tolower(A) in (\"x.exe\", \"y.exe\") and tostring(B) contains \".msc\"\n\
+        | where not(C in (Trusted)) and toupper(D) == \"Mixed\"";
+    let q = kql::parse(src).unwrap();
+    let low = lower_query(&q, src);
+    let got = reached(&low.logic);
+    let a = got
+        .iter()
+        .find(|(p, _)| p.field.as_deref() == Some("A"))
+        .unwrap();
+    assert_eq!((a.0.kind, a.0.case_sensitive), (Kind::Eq, false));
+    assert!(has(&got, "B", Kind::Contains, ".msc", true));
+    assert!(
+        !got.iter()
+            .any(|(p, _)| matches!(p.field.as_deref(), Some("C" | "D")))
+    );
+    let notes: Vec<&str> = low
+        .logic
+        .stages
+        .iter()
+        .flat_map(|s| s.notes.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "always true: not(C in (Trusted))",
+            "not analysed: toupper(D) == \"Mixed\""
+        ]
+    );
+    assert_eq!(
+        low.unanalysed.len(),
+        1,
+        "an always-true clause is no warning"
+    );
+}

@@ -36,7 +36,7 @@
 //! - A macro the table does not define (`drop_dm_object_name`, `*_filter`, …) stays a stage
 //!   (or an operand) with no expression, never a problem; but a detection lowered with no
 //!   macro definitions at all (read without its checkout) is warned about.
-//! - Values stay as written in the IR. Reading `eq "*x*"` as `contains "x"` for indicator
+//! - Values keep their wildcards in the IR. Reading `eq "*x*"` as `contains "x"` for indicator
 //!   matching is the catalog's (`catalog::concepts`), not the reader's.
 //! - The `by` fields of a `stats`-family command are the stage's `group_by`.
 

@@ -19,8 +19,12 @@
 //!     list as `And`/`Not`; `f: *` is `exists`; `f < v`… `lt`…; `f: { … }` prefixes the
 //!     inner fields with `f.`; a value without field is a `keyword`. Kibana matches keyword
 //!     fields exactly, case included (Elastic's KQL reference), so predicates are
-//!     case-sensitive, except on `.caseless` and `.text` fields (a lower-casing normaliser, an
-//!     analysed field).
+//!     case-sensitive, except on `.caseless` fields (a lower-casing normaliser). On analysed
+//!     text fields (`*.text`, and those of `data/elastic/text_fields.txt`: `message`,
+//!     `powershell.file.script_block_text`, …) a value is a phrase of whole words anywhere in
+//!     the text: `contains`, not case-sensitive, noted [`PHRASE_NOTE`] (a wildcard value
+//!     there: `eq` with the pattern, noted [`TEXT_WILDCARD_NOTE`]). A quoted value's `*` is a
+//!     character, not a wildcard: noted [`LITERAL_STAR_NOTE`].
 //!   - EQL: `==` is `eq` case-sensitive, `:` `eq` not case-sensitive; `like`/`like~` `eq` with
 //!     the wildcard pattern, `regex`/`regex~` `regex`, `in`/`in~` one `eq` with all values (the
 //!     `~` forms not case-sensitive); `wildcard(f, …)` `eq` with the patterns;
@@ -34,13 +38,15 @@
 //!     `STARTS_WITH`, `ENDS_WITH`, `CIDR_MATCH`, `f : "text"` (`eq`, noted `match: full-text`),
 //!     comparisons with literals.
 //!   - `not`, `!=`, `not in`, `NOT LIKE` are `Not`, so [`ir::exclusions`] lists them. Anything
-//!     else (arithmetic, other functions, computed values) gives no predicate: within an `And`
-//!     or `Or` it is left out.
+//!     else (arithmetic, other functions, computed values) gives no predicate: it is left out
+//!     of a required `and` and of an `or`, but a negated `and` holding such a part gives no
+//!     predicate at all (`not (A and ?)` does not exclude every `A`).
 //! - **Rule types** ([`document_rules`]): a threshold rule adds a `threshold` stage grouped by
 //!   its fields; a machine-learning rule is one `machine_learning` stage naming its jobs (no
 //!   query, no problem); `[[rule.filters]]` are `filter` stages showing the JSON, with the
-//!   simple shapes as predicates (`negate` as `Not`, disabled filters without expression); a
-//!   threat-match rule's indicator query is a `threat query` stage shown, parsed, but without
+//!   simple shapes as predicates (`negate` as `Not`, disabled filters without expression;
+//!   wildcard values with the query's escapes resolved, `match_phrase` on a text field a
+//!   phrase); a threat-match rule's indicator query is a `threat query` stage shown, parsed, but without
 //!   predicates (it selects indicator documents, not events).
 //! - A query that does not parse is an **error** at its position in the file (the query's line
 //!   in the TOML plus the parser's line and column); the rule is still listed, its query as a
@@ -282,7 +288,14 @@ fn filter_stage(f: &Filter) -> Stage {
         None
     } else {
         f.test.as_ref().map(|t| {
-            let p = pred(&t.field, t.kind, t.values.clone(), t.case_sensitive);
+            let p = if t.phrase && is_text_field(&t.field) {
+                noted(
+                    pred(&t.field, Kind::Contains, t.values.clone(), false),
+                    PHRASE_NOTE,
+                )
+            } else {
+                pred(&t.field, t.kind, t.values.clone(), t.case_sensitive)
+            };
             if f.negate { not(p) } else { p }
         })
     };
@@ -336,11 +349,10 @@ fn merge_or(parts: Vec<Expr>) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
     for p in parts {
         if let Expr::Pred(ref new) = p
-            && new.transforms.is_empty()
             && !matches!(new.kind, Kind::Exists | Kind::Null)
             && let Some(Expr::Pred(old)) = out.iter_mut().find(|e| {
                 matches!(e, Expr::Pred(o) if o.field == new.field && o.kind == new.kind
-                    && o.case_sensitive == new.case_sensitive && o.transforms.is_empty())
+                    && o.case_sensitive == new.case_sensitive && o.transforms == new.transforms)
             })
         {
             for v in &new.values {
@@ -374,7 +386,37 @@ pub fn lower_kuery(q: &kuery::Query, text: &str) -> LoweredQuery {
 /// Kibana matches keyword fields exactly; `.caseless` (lower-casing normaliser) and `.text`
 /// (analysed) fields are not case-sensitive.
 fn kuery_case_sensitive(field: &str) -> bool {
-    !(field.ends_with(".caseless") || field.ends_with(".text"))
+    !(field.ends_with(".caseless") || is_text_field(field))
+}
+
+/// The fields mapped as analysed text (`data/elastic/text_fields.txt`, and any `*.text`).
+const TEXT_FIELDS: &str = include_str!("../../../data/elastic/text_fields.txt");
+
+/// Is `field` analysed text: matched as words, not as one exact value?
+pub fn is_text_field(field: &str) -> bool {
+    field.ends_with(".text")
+        || TEXT_FIELDS
+            .lines()
+            .map(str::trim)
+            .any(|l| !l.starts_with('#') && l == field)
+}
+
+/// The note on a value matched against an analysed text field: a phrase of whole words,
+/// anywhere in the text, not case-sensitive (`contains` with this note).
+pub const PHRASE_NOTE: &str = "phrase: whole words";
+
+/// The note on a wildcard value matched against an analysed text field: the pattern applies to
+/// each word of the text.
+pub const TEXT_WILDCARD_NOTE: &str = "text field: wildcards match single words";
+
+/// The note on a quoted kuery value holding `*`: the asterisk is a character, not a wildcard.
+pub const LITERAL_STAR_NOTE: &str = "quoted: * is literal";
+
+fn noted(mut e: Expr, note: &str) -> Expr {
+    if let Expr::Pred(p) = &mut e {
+        p.transforms.push(note.to_string());
+    }
+    e
 }
 
 fn kuery_expr(e: &kuery::Expr, prefix: &str) -> Option<Expr> {
@@ -414,12 +456,35 @@ fn kuery_expr(e: &kuery::Expr, prefix: &str) -> Option<Expr> {
     }
 }
 
+/// One kuery value tested on `field`: on a text field a phrase (`contains`, whole words, not
+/// case-sensitive) or a per-word wildcard pattern; elsewhere `eq`, the `*` of a quoted value
+/// (or an escaped `\*`) being a character, noted as such.
+fn kuery_value(field: &str, l: &kuery::Literal) -> Expr {
+    let text = l.text();
+    if is_text_field(field) {
+        return if l.has_wildcard() {
+            noted(pred(field, Kind::Eq, vec![text], false), TEXT_WILDCARD_NOTE)
+        } else {
+            noted(pred(field, Kind::Contains, vec![text], false), PHRASE_NOTE)
+        };
+    }
+    let p = pred(field, Kind::Eq, vec![text], kuery_case_sensitive(field));
+    let literal_star = l
+        .parts
+        .iter()
+        .any(|p| matches!(p, kuery::Part::Text(t) if t.contains('*')));
+    if literal_star {
+        noted(p, LITERAL_STAR_NOTE)
+    } else {
+        p
+    }
+}
+
 fn kuery_values(field: &str, v: &kuery::ValueExpr) -> Option<Expr> {
     use kuery::ValueKind as V;
-    let cs = kuery_case_sensitive(field);
     match &v.kind {
         V::Value(l) if l.is_wildcard_only() => Some(pred(field, Kind::Exists, vec![], false)),
-        V::Value(l) => Some(pred(field, Kind::Eq, vec![l.text()], cs)),
+        V::Value(l) => Some(kuery_value(field, l)),
         V::Or(vs) => or(merge_or(
             vs.iter().filter_map(|v| kuery_values(field, v)).collect(),
         )),
@@ -439,7 +504,7 @@ pub fn lower_eql(q: &eql::Query, text: &str) -> LoweredQuery {
             out.stages.push(Stage::new(
                 format!("{} where", ev.category),
                 src(text, ev.span),
-                eql_expr(&ev.condition),
+                eql_expr(&ev.condition, false),
             ));
         }
         eql::Body::Multi(m) => {
@@ -456,7 +521,7 @@ pub fn lower_eql(q: &eql::Query, text: &str) -> LoweredQuery {
                 if let Some(r) = t.runs {
                     label.push_str(&format!(" (runs={r})"));
                 }
-                let mut expr = eql_expr(&t.query.condition);
+                let mut expr = eql_expr(&t.query.condition, t.missing);
                 if t.missing {
                     label.push_str(" (missing)");
                     expr = expr.map(not);
@@ -472,7 +537,7 @@ pub fn lower_eql(q: &eql::Query, text: &str) -> LoweredQuery {
                 out.stages.push(s);
             }
             if let Some(u) = &m.until {
-                let expr = eql_expr(&u.query.condition).map(not);
+                let expr = eql_expr(&u.query.condition, true).map(not);
                 out.stages
                     .push(Stage::new("until", src(text, u.span), expr));
             }
@@ -480,7 +545,7 @@ pub fn lower_eql(q: &eql::Query, text: &str) -> LoweredQuery {
     }
     for p in &q.pipes {
         let expr = if p.name.eq_ignore_ascii_case("filter") {
-            and(p.args.iter().filter_map(eql_expr).collect())
+            and(p.args.iter().filter_map(|a| eql_expr(a, false)).collect())
         } else {
             None
         };
@@ -526,12 +591,25 @@ fn eql_field(e: &eql::Expr) -> Option<String> {
     }
 }
 
-fn eql_expr(e: &eql::Expr) -> Option<Expr> {
+/// The parts of an `and` read under `neg` negations: a part without predicate is left out of
+/// a required `and` (the rule matches at least what the rest says), but a negated `and` with
+/// such a part gives nothing (`not (A and ?)` does not exclude every `A`).
+fn and_parts(parts: Vec<Option<Expr>>, neg: bool) -> Option<Expr> {
+    if neg && parts.iter().any(Option::is_none) {
+        return None;
+    }
+    and(parts.into_iter().flatten().collect())
+}
+
+/// The predicates of an EQL condition under `neg` negations.
+fn eql_expr(e: &eql::Expr, neg: bool) -> Option<Expr> {
     use eql::ExprKind as K;
     match &e.kind {
-        K::Or(v) => or(merge_or(v.iter().filter_map(eql_expr).collect())),
-        K::And(v) => and(v.iter().filter_map(eql_expr).collect()),
-        K::Not(e) => eql_expr(e).map(not),
+        K::Or(v) => or(merge_or(
+            v.iter().filter_map(|e| eql_expr(e, neg)).collect(),
+        )),
+        K::And(v) => and_parts(v.iter().map(|e| eql_expr(e, neg)).collect(), neg),
+        K::Not(e) => eql_expr(e, !neg).map(not),
         K::Compare { op, left, right } => eql_compare(*op, left, right),
         K::Match {
             left,
@@ -558,7 +636,7 @@ fn eql_expr(e: &eql::Expr) -> Option<Expr> {
             let p = pred(&field, kind, values, cs);
             Some(if *negated { not(p) } else { p })
         }
-        K::Relationship { query, .. } => eql_expr(&query.condition),
+        K::Relationship { query, .. } => eql_expr(&query.condition, neg),
         K::Call {
             name,
             insensitive,
@@ -660,7 +738,7 @@ pub fn lower_esql(q: &esql::Query, text: &str) -> LoweredQuery {
             }
             C::Row(_) => ("row".into(), None),
             C::Show(_) => ("show".into(), None),
-            C::Where(e) => ("where".into(), esql_expr(e)),
+            C::Where(e) => ("where".into(), esql_expr(e, false)),
             C::Eval(_) => ("eval".into(), None),
             C::Stats(s) => {
                 group_by =
@@ -728,12 +806,15 @@ fn esql_literal(e: &esql::Expr) -> Option<String> {
     }
 }
 
-fn esql_expr(e: &esql::Expr) -> Option<Expr> {
+/// The predicates of an ES|QL condition under `neg` negations.
+fn esql_expr(e: &esql::Expr, neg: bool) -> Option<Expr> {
     use esql::ExprKind as K;
     match &e.kind {
-        K::Or(v) => or(merge_or(v.iter().filter_map(esql_expr).collect())),
-        K::And(v) => and(v.iter().filter_map(esql_expr).collect()),
-        K::Not(e) => esql_expr(e).map(not),
+        K::Or(v) => or(merge_or(
+            v.iter().filter_map(|e| esql_expr(e, neg)).collect(),
+        )),
+        K::And(v) => and_parts(v.iter().map(|e| esql_expr(e, neg)).collect(), neg),
+        K::Not(e) => esql_expr(e, !neg).map(not),
         K::Binary { op, lhs, rhs } if op.is_comparison() => esql_compare(*op, lhs, rhs),
         K::In {
             expr,

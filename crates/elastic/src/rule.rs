@@ -93,8 +93,11 @@ pub struct Filter {
 pub struct FilterTest {
     pub field: String,
     pub kind: Kind,
+    /// Wildcard values with the query's escapes resolved (`\\\\` in the TOML is `\`).
     pub values: Vec<String>,
     pub case_sensitive: bool,
+    /// A `match_phrase` (on an analysed text field: a phrase of whole words).
+    pub phrase: bool,
 }
 
 /// `[rule.threshold]`: alert when `count >= value` per group of `fields` (and the
@@ -685,6 +688,7 @@ fn filter_test(q: &Table) -> Option<FilterTest> {
             kind: Kind::Exists,
             values: Vec::new(),
             case_sensitive: false,
+            phrase: false,
         });
     }
     for (key, kind) in [
@@ -707,14 +711,42 @@ fn filter_test(q: &Table) -> Option<FilterTest> {
             ),
             other => (scalar(other)?, false),
         };
+        let value = if key == "wildcard" {
+            wildcard_unescape(&value)
+        } else {
+            value
+        };
         return Some(FilterTest {
             field: field.get_ref().to_string(),
             kind,
             values: vec![value],
             case_sensitive: !insensitive,
+            phrase: key == "match_phrase",
         });
     }
     None
+}
+
+/// A wildcard query value with its escapes resolved: `\\c` is the character `c`, except an
+/// escaped `*` or `?`, kept escaped (`\\*`) so it does not read as a wildcard.
+fn wildcard_unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(n @ ('*' | '?')) => {
+                out.push('\\');
+                out.push(n);
+            }
+            Some(n) => out.push(n),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn write_json_str(s: &str, out: &mut String) {
@@ -874,7 +906,9 @@ name = "Execution"
                 t.values.as_slice(),
                 t.case_sensitive
             ),
-            ("file.path", Kind::Eq, &["C:\\x\\*".to_string()][..], false)
+            // The wildcard query's escapes resolved: `\x` is `x`, `\*` a literal `*` (kept
+            // escaped).
+            ("file.path", Kind::Eq, &["C:x\\*".to_string()][..], false)
         );
         assert!(f.json.contains(r#""value": "C:\\x\\*""#), "{}", f.json);
     }

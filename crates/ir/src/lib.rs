@@ -185,6 +185,10 @@ pub struct Stage {
     /// Sigma correlation `group-by`, EQL `sequence by`), as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<String>,
+    /// What the reader could not analyse in this stage, or noticed about it, in words
+    /// (`not analysed: array_length(A) == array_length(B)`), in source order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Stage {
@@ -195,6 +199,7 @@ impl Stage {
             text: text.into(),
             expr,
             group_by: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }

@@ -13,17 +13,32 @@
 //!   stage; so the last stage is the root and the passes see every predicate that decides what
 //!   the query returns. A let's expression is the `And` of its pipe's operators, the same way.
 //! - **Predicates** come from `where`/`filter`: a column (or a path `a.b`, `a["b"]`) compared
-//!   with a literal, or with a let bound to a literal (`let lolbins = dynamic([...])`):
-//!   `==` is `eq` case-sensitive, `=~` `eq`, `!=`/`!~` a `Not(eq)`; `contains`, `startswith`,
-//!   `endswith`, `hasprefix`, `hassuffix` the same kinds (`_cs`: case-sensitive); `has` is
-//!   `contains` with the note `has: whole terms` (Kusto matches whole terms); `matches regex`
-//!   is `regex`; `in`/`in~` one `eq` with all values, `has_any` one `contains`, `has_all` an
-//!   `And`; the `!` forms and `not(…)` are `Not`; `isnull`/`isempty` `null`,
-//!   `isnotnull`/`isnotempty` `exists`; `<`, `<=`, `>`, `>=` with a literal `lt`…`gte`;
-//!   `between` an `And` of `gte` and `lte`; `ipv4_is_in_range`/`ipv6_is_in_range`/`ipv4_is_match(col, "cidr")`
-//!   `cidr`; two columns compared, `fieldref`. Anything else (`ago()`, computed values, a list
-//!   holding a subquery) gives no predicate: within an `And` it is left out, so the rule reads as
-//!   matching at least what the predicates say.
+//!   with a literal, or with a let bound to a literal (`let lolbins = dynamic([...])`, an
+//!   `array_concat` of such lets, `-limit`): `==` is `eq` case-sensitive, `=~` `eq`,
+//!   `!=`/`!~` a `Not(eq)`; `contains`, `startswith`, `endswith`, `hasprefix`, `hassuffix` the
+//!   same kinds (`_cs`: case-sensitive); `has` is `contains` with the note `has: whole terms`
+//!   (Kusto matches whole terms); `matches regex` is `regex`; `in`/`in~` one `eq` with all
+//!   values, `has_any` one `contains`, `has_all` an `And`; the `!` forms and `not(…)` are
+//!   `Not`; `isnull`/`isempty` `null`, `isnotnull`/`isnotempty` `exists`; `<`, `<=`, `>`,
+//!   `>=` with a literal `lt`…`gte`, either way round (`-15 < TimeDiff` is `TimeDiff > -15`);
+//!   `between` an `And` of `gte` and `lte`; `ipv4_is_in_range`/`ipv6_is_in_range`/
+//!   `ipv4_is_match(col, "cidr")` `cidr`, `ipv4_is_private(col)` `cidr` with the three RFC 1918
+//!   ranges; a bool column alone (`where IsCertificateValid`) `eq "true"`; a boolean compared
+//!   with `true`/`false` that boolean or its `Not`; `coalesce(col, default) op v` the column's
+//!   comparison, `Or` `null` when the default passes it; two columns compared, `fieldref`.
+//! - **Functions** (`let F = (p:timespan) { … }`) are lowered where they are called: the
+//!   parameters bound to the arguments (a literal, a column, a table) or their defaults, the
+//!   body's lets to their values, and the body's expression put in place of the call (a
+//!   tabular body where a table is read, a scalar one in `where`). The `let F` stage has no
+//!   expression of its own.
+//! - **Nothing is dropped silently.** What gives no predicate (`array_length(A) > 2`,
+//!   computed values) is left out only where the rule's reading stays sound: a conjunct of an
+//!   `and` the rule requires (the rule reads as matching at least what its predicates say),
+//!   an operand of an `or` (its other operands still hold for the events they name). A
+//!   negated `and` with such a part is left out whole (`not(A and ?)` does not exclude every
+//!   `A`). Each part left out is a note of its stage (`not analysed: …`) and in
+//!   [`LoweredQuery::unanalysed`], which [`document_rules`] reports as warnings at their line
+//!   and column; a time bound (`Timestamp > ago(1d)`) is a note (`time window: …`) only.
 //! - **Joins**: `inner`, `innerunique` (the default), `leftsemi` join the right side's
 //!   expression; `leftanti` (and `x !in (subquery)`) is `Not(Join { on: keys, side })`: rows
 //!   whose keys appear on the right side are suppressed, the right side's predicates being
@@ -58,6 +73,17 @@ pub struct Lowered {
 pub struct LoweredQuery {
     pub logic: Logic,
     pub tables: Vec<String>,
+    /// The `where` clauses (or parts) that gave no predicate, in the order met; each is also
+    /// a note of its stage.
+    pub unanalysed: Vec<Unanalysed>,
+}
+
+/// A `where` clause, or a part of one, left out of the rule's logic: at byte `offset` of the
+/// query text, with the note its stage carries (`not analysed: …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unanalysed {
+    pub offset: usize,
+    pub message: String,
 }
 
 /// The note on predicates made from `has` (and its kin): Kusto matches whole terms.
@@ -98,6 +124,15 @@ pub fn document_rules(
             }
         };
         let lowered = lower_query(&q, &b.text);
+        for u in &lowered.unanalysed {
+            let (line, col) = block_pos(file_text, b, u.offset);
+            out.problems.push(Diagnostic::new(
+                path,
+                Pos { line, col },
+                Severity::Warning,
+                format!("KQL query {}: {}", i + 1, u.message),
+            ));
+        }
         let key = if i == 0 {
             format!("{source}/{rel}")
         } else {
@@ -170,8 +205,11 @@ pub fn lower_query(q: &ast::Query, text: &str) -> LoweredQuery {
         text,
         stages: Vec::new(),
         lets: HashMap::new(),
-        params: Vec::new(),
         tables: Vec::new(),
+        notes: Vec::new(),
+        unanalysed: Vec::new(),
+        quiet: 0,
+        depth: 0,
     };
     let last = q
         .statements
@@ -191,27 +229,70 @@ pub fn lower_query(q: &ast::Query, text: &str) -> LoweredQuery {
     LoweredQuery {
         logic: Logic { stages: l.stages },
         tables: l.tables,
+        unanalysed: l.unanalysed,
     }
 }
 
-/// What a let name stands for.
+/// What a let name (or a parameter of a function being read) stands for.
 #[derive(Clone)]
-enum Bound {
-    /// A tabular (or other computed) value: its stage.
+enum Bound<'a> {
+    /// A tabular value of the query: its stage.
     Stage(usize),
+    /// A tabular value inside a function body (a let of the body, a tabular argument): its
+    /// expression, repeated where it is used.
+    Inline(Option<Expr>),
     /// Literal values (a string, a number, a dynamic array of them).
     Values(Vec<String>),
-    /// Anything else (`ago(1d)`, a function).
+    /// A parameter given a column (`F(UserAgent)`): that column.
+    Column(String),
+    /// A point in time (`ago(1d)`, `now() - 2h`, `datetime(…)`).
+    Time,
+    /// A user-defined function: lowered where it is called.
+    Function {
+        params: &'a [ast::Param],
+        body: &'a [ast::Statement],
+    },
+    /// Anything else (a computed scalar).
     Other,
 }
+
+/// How deep function calls are followed (Kusto forbids recursion; this bounds bad input).
+const MAX_CALL_DEPTH: usize = 16;
+
+/// The private IPv4 ranges `ipv4_is_private` tests (RFC 1918, as Kusto's reference lists).
+const PRIVATE_IPV4: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 struct Lowerer<'a> {
     text: &'a str,
     stages: Vec<Stage>,
-    lets: HashMap<String, Bound>,
-    /// Parameters of the function bodies being lowered (not tables).
-    params: Vec<String>,
+    lets: HashMap<String, Bound<'a>>,
     tables: Vec<String>,
+    /// Notes for the next stage pushed.
+    notes: Vec<String>,
+    unanalysed: Vec<Unanalysed>,
+    /// While above 0 nothing is noted: what is read then (a function's body read for its
+    /// tables, a de-duplication join's right side) is not part of the rule's logic.
+    quiet: u32,
+    /// Function calls being followed.
+    depth: usize,
+}
+
+/// A `where` (sub-)expression that gives no predicate: where it is, and why.
+struct Lost {
+    span: ast::Span,
+    why: Why,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Why {
+    /// Not analysed (a computed value, an unknown function): a warning.
+    Unread,
+    /// A bound on the time (`Timestamp > ago(1d)`): a note only.
+    Window,
+    /// Always true or always false whatever the row (`x !in (empty_list)`), as written.
+    Always(bool),
+    /// Not analysed, and its parts already noted.
+    Noted,
 }
 
 fn and(mut parts: Vec<Expr>) -> Option<Expr> {
@@ -219,6 +300,14 @@ fn and(mut parts: Vec<Expr>) -> Option<Expr> {
         0 => None,
         1 => parts.pop(),
         _ => Some(Expr::And(parts)),
+    }
+}
+
+fn or(mut parts: Vec<Expr>) -> Option<Expr> {
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(Expr::Or(parts)),
     }
 }
 
@@ -239,13 +328,20 @@ fn pred(field: String, kind: Kind, values: Vec<String>, cs: bool, notes: &[&str]
     })
 }
 
-impl Lowerer<'_> {
-    fn src(&self, span: &ast::Span) -> &str {
+/// Source text on one line (newlines and runs of spaces as one space).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl<'a> Lowerer<'a> {
+    fn src(&self, span: &ast::Span) -> &'a str {
         self.text.get(span.clone()).unwrap_or("").trim()
     }
 
     fn push(&mut self, label: String, text: String, expr: Option<Expr>) -> usize {
-        self.stages.push(Stage::new(label, text, expr));
+        let mut stage = Stage::new(label, text, expr);
+        stage.notes = std::mem::take(&mut self.notes);
+        self.stages.push(stage);
         self.stages.len() - 1
     }
 
@@ -254,7 +350,38 @@ impl Lowerer<'_> {
         self.stages[i].expr.as_ref().map(|_| Expr::Stage(i))
     }
 
-    fn let_statement(&mut self, name: &ast::Name, value: &LetValue, span: &ast::Span) {
+    /// Note a part of a `where` left out of the stage's expression (`branch`: one operand of
+    /// an `or`, so the rule may match more than its expression says).
+    fn lose(&mut self, l: Lost, branch: bool) {
+        if self.quiet > 0 || l.why == Why::Noted {
+            return;
+        }
+        let text = one_line(self.src(&l.span));
+        let (note, warn) = match l.why {
+            Why::Always(true) => (format!("always true: {text}"), false),
+            Why::Always(false) => (format!("never true: {text}"), true),
+            Why::Window if !branch => (format!("time window: {text}"), false),
+            _ if branch => (
+                format!("not analysed: {text} (one branch of an `or`: the rule may match more)"),
+                true,
+            ),
+            _ => (format!("not analysed: {text}"), true),
+        };
+        if warn {
+            let u = Unanalysed {
+                offset: l.span.start,
+                message: note.clone(),
+            };
+            if !self.unanalysed.contains(&u) {
+                self.unanalysed.push(u);
+            }
+        }
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    fn let_statement(&mut self, name: &'a ast::Name, value: &'a LetValue, span: &ast::Span) {
         let text = self.src(span).to_string();
         let label = format!("let {}", name.text);
         match value {
@@ -262,6 +389,11 @@ impl Lowerer<'_> {
                 if let Some(values) = self.literal_values(e) {
                     self.push(label, text, None);
                     self.lets.insert(name.text.clone(), Bound::Values(values));
+                    return;
+                }
+                if self.is_time(e) {
+                    self.push(label, text, None);
+                    self.lets.insert(name.text.clone(), Bound::Time);
                     return;
                 }
                 let tabular = is_tabular(e, &self.lets);
@@ -275,30 +407,95 @@ impl Lowerer<'_> {
                 self.lets.insert(name.text.clone(), bound);
             }
             LetValue::Function { params, body } => {
-                let n = self.params.len();
-                self.params
-                    .extend(params.iter().map(|p| p.name.text.clone()));
-                for s in body {
-                    match &s.kind {
-                        StatementKind::Let {
-                            value: LetValue::Expr(e),
-                            ..
-                        }
-                        | StatementKind::Expr(e) => {
-                            self.tabular(e);
-                        }
-                        _ => {}
-                    }
-                }
-                self.params.truncate(n);
+                // Read once for the tables it names (also when it is never called); its
+                // predicates are lowered where it is called, with its arguments.
+                self.quiet += 1;
+                self.call(params, body, &[], |l, e| l.tabular(e));
+                self.quiet -= 1;
                 self.push(label, text, None);
-                self.lets.insert(name.text.clone(), Bound::Other);
+                self.lets
+                    .insert(name.text.clone(), Bound::Function { params, body });
             }
         }
     }
 
+    /// Follow a call of a function with `params` and `body`: the parameters bound to `args`
+    /// (or their defaults), the body's lets to their values, then `f` on the body's last
+    /// expression. `None` when the body has no expression or calls are nested too deep.
+    fn call<R>(
+        &mut self,
+        params: &'a [ast::Param],
+        body: &'a [ast::Statement],
+        args: &'a [ast::Expr],
+        f: impl FnOnce(&mut Self, &'a ast::Expr) -> R,
+    ) -> Option<R> {
+        if self.depth >= MAX_CALL_DEPTH {
+            return None;
+        }
+        // Arguments are read where the call is, before the parameters hide any name.
+        let bound: Vec<(String, Bound<'a>)> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let b = match args.get(i).or(p.default.as_ref()) {
+                    Some(a) if p.ty.starts_with('(') => Bound::Inline(self.tabular(a)),
+                    Some(a) => self.bind(a),
+                    None => Bound::Other,
+                };
+                (p.name.text.clone(), b)
+            })
+            .collect();
+        let saved = self.lets.clone();
+        self.lets.extend(bound);
+        self.depth += 1;
+        let mut last = None;
+        for (i, s) in body.iter().enumerate() {
+            match &s.kind {
+                StatementKind::Let {
+                    name,
+                    value: LetValue::Expr(e),
+                } => {
+                    let b = self.bind(e);
+                    self.lets.insert(name.text.clone(), b);
+                }
+                StatementKind::Let {
+                    name,
+                    value: LetValue::Function { params, body },
+                } => {
+                    self.lets
+                        .insert(name.text.clone(), Bound::Function { params, body });
+                }
+                StatementKind::Set { .. } => {}
+                StatementKind::Expr(e) if i + 1 == body.len() => last = Some(e),
+                StatementKind::Expr(e) => {
+                    self.tabular(e);
+                }
+            }
+        }
+        let out = last.map(|e| f(self, e));
+        self.depth -= 1;
+        self.lets = saved;
+        out
+    }
+
+    /// What a name bound to `e` (in a function body, or a parameter given `e`) stands for.
+    fn bind(&mut self, e: &'a ast::Expr) -> Bound<'a> {
+        if let Some(v) = self.literal_values(e) {
+            Bound::Values(v)
+        } else if self.is_time(e) {
+            Bound::Time
+        } else if let Some(c) = self.field(e) {
+            Bound::Column(c)
+        } else if is_tabular(e, &self.lets) {
+            Bound::Inline(self.tabular(e))
+        } else {
+            self.scan(e);
+            Bound::Other
+        }
+    }
+
     /// The final query: one stage for the source and one per operator.
-    fn final_query(&mut self, e: &ast::Expr) {
+    fn final_query(&mut self, e: &'a ast::Expr) {
         let (source, ops) = match &e.kind {
             ExprKind::Pipe { source, ops } => (source.as_ref(), ops.as_slice()),
             _ => (e, &[][..]),
@@ -357,14 +554,20 @@ impl Lowerer<'_> {
     }
 
     /// One operator of a pipe whose input is `input`: its label and expression.
-    fn operator(&mut self, op: &ast::Operator, input: Option<Expr>) -> (String, Option<Expr>) {
+    fn operator(&mut self, op: &'a ast::Operator, input: Option<Expr>) -> (String, Option<Expr>) {
         let label = self.op_label(op);
         let own: Option<Expr> = match &op.kind {
             OperatorKind::Where(e) => self.predicate(e),
             OperatorKind::Join { params, right, on } => {
                 self.scan_exprs(on);
                 let dedup = self.is_dedup(params, right);
+                if dedup {
+                    self.quiet += 1;
+                }
                 let r = self.tabular(right);
+                if dedup {
+                    self.quiet -= 1;
+                }
                 match join_kind(params).as_str() {
                     _ if dedup => None,
                     "inner" | "innerunique" | "leftsemi" => r,
@@ -401,13 +604,14 @@ impl Lowerer<'_> {
     }
 
     /// The expression of a tabular expression (what its rows satisfy), recording its tables.
-    fn tabular(&mut self, e: &ast::Expr) -> Option<Expr> {
+    fn tabular(&mut self, e: &'a ast::Expr) -> Option<Expr> {
         match &e.kind {
             ExprKind::Ident(n) => match self.lets.get(n) {
                 Some(Bound::Stage(i)) => self.stage_ref(*i),
+                Some(Bound::Inline(e)) => e.clone(),
                 Some(_) => None,
                 None => {
-                    if !self.params.contains(n) && !self.tables.contains(n) {
+                    if !self.tables.contains(n) {
                         self.tables.push(n.clone());
                     }
                     None
@@ -433,6 +637,16 @@ impl Lowerer<'_> {
                 let parts: Vec<Expr> = args.iter().filter_map(|a| self.tabular(a)).collect();
                 and(parts)
             }
+            ExprKind::Call { name, args } => match self.lets.get(name) {
+                Some(Bound::Function { params, body }) => {
+                    let (params, body) = (*params, *body);
+                    self.call(params, body, args, |l, e| l.tabular(e)).flatten()
+                }
+                _ => {
+                    self.scan(e);
+                    None
+                }
+            },
             _ => {
                 self.scan(e);
                 None
@@ -441,7 +655,7 @@ impl Lowerer<'_> {
     }
 
     /// Record the tables of subqueries anywhere inside a scalar expression.
-    fn scan(&mut self, e: &ast::Expr) {
+    fn scan(&mut self, e: &'a ast::Expr) {
         match &e.kind {
             ExprKind::Pipe { .. } | ExprKind::Source(_) => {
                 self.tabular(e);
@@ -489,11 +703,11 @@ impl Lowerer<'_> {
         }
     }
 
-    fn scan_exprs(&mut self, v: &[ast::Expr]) {
+    fn scan_exprs(&mut self, v: &'a [ast::Expr]) {
         v.iter().for_each(|e| self.scan(e));
     }
 
-    fn scan_operator(&mut self, op: &OperatorKind) {
+    fn scan_operator(&mut self, op: &'a OperatorKind) {
         match op {
             OperatorKind::Extend(a)
             | OperatorKind::Project(a)
@@ -525,22 +739,86 @@ impl Lowerer<'_> {
 
     // ---- predicates ----
 
-    /// The predicates of a `where` expression.
-    fn predicate(&mut self, e: &ast::Expr) -> Option<Expr> {
+    /// The predicates of a `where` expression; what cannot be read is noted.
+    fn predicate(&mut self, e: &'a ast::Expr) -> Option<Expr> {
         self.scan(e);
-        self.pred(e)
+        match self.pred(e, false) {
+            Ok(x) => Some(x),
+            Err(l) => {
+                self.lose(l, false);
+                None
+            }
+        }
     }
 
-    fn pred(&mut self, e: &ast::Expr) -> Option<Expr> {
+    /// The expression of a boolean `e` under an odd number of negations when `neg`.
+    ///
+    /// What cannot be read is left out only where that keeps the rule's reading sound: a
+    /// conjunct of an `and` the rule requires (the rule then reads as matching at least what
+    /// its predicates say), an operand of an `or` (each predicate read still holds for the
+    /// events it names). A negated `and` with a part that cannot be read is lost whole:
+    /// `not(A and ?)` does not exclude every `A`.
+    fn pred(&mut self, e: &'a ast::Expr, neg: bool) -> Result<Expr, Lost> {
+        let whole = |why: Why| Lost {
+            span: e.span.clone(),
+            why,
+        };
         match &e.kind {
-            ExprKind::And(v) => and(v.iter().filter_map(|e| self.pred(e)).collect()),
-            ExprKind::Or(v) => {
-                // An operand without predicates could match anything: the Or says nothing.
-                let parts: Option<Vec<Expr>> = v.iter().map(|e| self.pred(e)).collect();
-                parts.map(Expr::Or)
+            ExprKind::And(v) | ExprKind::Or(v) => {
+                let is_and = matches!(e.kind, ExprKind::And(_));
+                let mut parts = Vec::new();
+                let mut lost = Vec::new();
+                for x in v {
+                    match self.pred(x, neg) {
+                        Ok(p) => parts.push(p),
+                        Err(l) => lost.push(l),
+                    }
+                }
+                // An operand that decides the whole (`false` in an `and`, `true` in an `or`);
+                // one that decides nothing (`true` in an `and`, `false` in an `or`) is exact
+                // to leave out, whatever the polarity.
+                if lost.iter().any(|l| l.why == Why::Always(!is_and)) {
+                    return Err(whole(Why::Always(!is_and)));
+                }
+                let unread = lost.iter().any(|l| l.why != Why::Always(is_and));
+                if parts.is_empty() || (is_and && neg && unread) {
+                    let why = if !unread {
+                        Why::Always(is_and)
+                    } else if is_and && lost.iter().all(|l| l.why == Why::Window) {
+                        Why::Window
+                    } else if is_and && !neg {
+                        // Each required part is noted on its own.
+                        for l in lost {
+                            self.lose(l, false);
+                        }
+                        Why::Noted
+                    } else {
+                        Why::Unread
+                    };
+                    return Err(whole(why));
+                }
+                for l in lost {
+                    self.lose(l, !is_and);
+                }
+                Ok(if is_and { and(parts) } else { or(parts) }.expect("parts"))
             }
-            ExprKind::Not(x) => self.pred(x).map(not),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Not(x) => self.pred(x, !neg).map(not).map_err(|l| {
+                whole(match l.why {
+                    Why::Always(b) => Why::Always(!b),
+                    _ => Why::Unread,
+                })
+            }),
+            _ => match self.atom(e, neg) {
+                Some(x) => Ok(x),
+                None => Err(whole(self.why_not(e))),
+            },
+        }
+    }
+
+    /// A boolean that is not an `and`, `or` or `not`.
+    fn atom(&mut self, e: &'a ast::Expr, neg: bool) -> Option<Expr> {
+        match &e.kind {
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, neg),
             ExprKind::List { op, expr, list }
                 if list.iter().any(|i| is_subquery(i, &self.lets)) =>
             {
@@ -557,13 +835,33 @@ impl Lowerer<'_> {
                 })
             }
             ExprKind::List { op, expr, list } => {
-                let field = self.field(expr)?;
+                // `tolower(col) in ("a", "b")`: the column, not case-sensitive, when every value
+                // is in that case.
+                let folded = self.folded(expr);
+                let (field, op) = match (&folded, op) {
+                    (Some((f, _)), ListOp::In | ListOp::InCi) => (f.clone(), ListOp::InCi),
+                    (Some((f, _)), ListOp::NotIn | ListOp::NotInCi) => (f.clone(), ListOp::NotInCi),
+                    (Some(_), _) => return None,
+                    (None, op) => (self.field(expr)?, *op),
+                };
                 let mut values = Vec::new();
                 for item in list {
                     values.extend(self.literal_values(item)?);
                 }
                 if values.is_empty() {
                     return None;
+                }
+                if let Some((_, lower)) = folded {
+                    let case = |v: &String| {
+                        if lower {
+                            v.to_lowercase()
+                        } else {
+                            v.to_uppercase()
+                        }
+                    };
+                    if values.iter().any(|v| case(v) != *v) {
+                        return None;
+                    }
                 }
                 Some(match op {
                     ListOp::In => pred(field, Kind::Eq, values, true, &[]),
@@ -596,12 +894,24 @@ impl Lowerer<'_> {
                 ]);
                 Some(if *negated { not(e) } else { e })
             }
-            ExprKind::Call { name, args } => self.call(name, args),
+            ExprKind::Call { name, args } => self.call_pred(name, args, neg),
+            // A bool column on its own (`where IsCertificateValid`).
+            ExprKind::Ident(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => Some(pred(
+                self.field(e)?,
+                Kind::Eq,
+                vec!["true".into()],
+                true,
+                &[],
+            )),
             _ => None,
         }
     }
 
-    fn call(&mut self, name: &str, args: &[ast::Expr]) -> Option<Expr> {
+    fn call_pred(&mut self, name: &str, args: &'a [ast::Expr], neg: bool) -> Option<Expr> {
+        if let Some(Bound::Function { params, body }) = self.lets.get(name) {
+            let (params, body) = (*params, *body);
+            return self.call(params, body, args, |l, e| l.pred(e, neg).ok())?;
+        }
         let kind = match name {
             "isnull" | "isempty" => Kind::Null,
             "isnotnull" | "isnotempty" => Kind::Exists,
@@ -620,6 +930,23 @@ impl Lowerer<'_> {
                 }
                 return Some(pred(field, Kind::Cidr, values, false, &[]));
             }
+            "ipv4_is_private" if args.len() == 1 => {
+                let field = self.field(&args[0])?;
+                let values = PRIVATE_IPV4.iter().map(|s| s.to_string()).collect();
+                return Some(pred(field, Kind::Cidr, values, false, &[]));
+            }
+            // `coalesce(IsCertificateValid, false)` as a bool: the column is true, or empty
+            // and the default true.
+            "coalesce" if args.len() >= 2 => {
+                let field = self.field(&args[0])?;
+                let default = self.literal(&args[1])?;
+                let is_true = pred(field.clone(), Kind::Eq, vec!["true".into()], true, &[]);
+                return Some(match default.as_str() {
+                    "true" => Expr::Or(vec![is_true, pred(field, Kind::Null, vec![], true, &[])]),
+                    "false" => is_true,
+                    _ => return None,
+                });
+            }
             _ => return None,
         };
         match args {
@@ -628,12 +955,70 @@ impl Lowerer<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr) -> Option<Expr> {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        lhs: &'a ast::Expr,
+        rhs: &'a ast::Expr,
+        neg: bool,
+    ) -> Option<Expr> {
         // A literal on the left of a symmetric comparison: read it the other way round.
-        let (lhs, rhs, op) = match (self.field(lhs), self.field(rhs)) {
-            (None, Some(_)) => (rhs, lhs, flip(op)?),
-            _ => (lhs, rhs, op),
+        let swap = (self.field(lhs).is_none() && self.field(rhs).is_some())
+            || (self.literal(lhs).is_some() && self.literal(rhs).is_none());
+        let (lhs, rhs, op) = if swap {
+            (rhs, lhs, flip(op)?)
+        } else {
+            (lhs, rhs, op)
         };
+        // A boolean compared with `true`/`false` (`ipv4_is_private(ip) == false`).
+        if let (ExprKind::Bool(b), BinOp::Eq | BinOp::EqCi | BinOp::Ne | BinOp::NeCi) =
+            (&rhs.kind, op)
+            && self.field(lhs).is_none()
+        {
+            let same = matches!(op, BinOp::Eq | BinOp::EqCi) == *b;
+            let inner = self.pred(lhs, if same { neg } else { !neg }).ok()?;
+            return Some(if same { inner } else { not(inner) });
+        }
+        // `coalesce(col, default) < 200`: the column compared, or empty with a default that
+        // passes the comparison.
+        if let ExprKind::Call { name, args } = &lhs.kind
+            && name == "coalesce"
+            && args.len() >= 2
+        {
+            let field = self.field(&args[0])?;
+            let default = self.literal(&args[1])?;
+            let value = self.literal(rhs)?;
+            let base = compare(field.clone(), op, value.clone())?;
+            return Some(if holds(op, &default, &value)? {
+                Expr::Or(vec![base, pred(field, Kind::Null, vec![], true, &[])])
+            } else {
+                base
+            });
+        }
+        // `tolower(col) == "x"`: the column, not case-sensitive (a value not in that case never
+        // matches: no predicate).
+        if let Some((field, lower)) = self.folded(lhs) {
+            let value = self.literal(rhs)?;
+            let same = if lower {
+                value.to_lowercase() == value
+            } else {
+                value.to_uppercase() == value
+            };
+            let op = match op {
+                BinOp::Eq | BinOp::EqCi => BinOp::EqCi,
+                BinOp::Ne | BinOp::NeCi => BinOp::NeCi,
+                BinOp::Str(s) => BinOp::Str(StrOp {
+                    case_sensitive: false,
+                    ..s
+                }),
+                _ => return None,
+            };
+            return if same {
+                compare(field, op, value)
+            } else {
+                None
+            };
+        }
         let field = self.field(lhs)?;
         let value = self.literal(rhs);
         if value.is_none()
@@ -653,27 +1038,104 @@ impl Lowerer<'_> {
                 p
             });
         }
-        let v = vec![value?];
-        Some(match op {
-            BinOp::Eq => pred(field, Kind::Eq, v, true, &[]),
-            BinOp::EqCi => pred(field, Kind::Eq, v, false, &[]),
-            BinOp::Ne => not(pred(field, Kind::Eq, v, true, &[])),
-            BinOp::NeCi => not(pred(field, Kind::Eq, v, false, &[])),
-            BinOp::Lt => pred(field, Kind::Lt, v, false, &[]),
-            BinOp::Le => pred(field, Kind::Lte, v, false, &[]),
-            BinOp::Gt => pred(field, Kind::Gt, v, false, &[]),
-            BinOp::Ge => pred(field, Kind::Gte, v, false, &[]),
-            BinOp::Str(s) => str_op(field, s, v),
-            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Add | BinOp::Sub => return None,
-        })
+        compare(field, op, value?)
     }
 
-    /// A column or a path into one (`a.b`, `a["b"]`), as written canonically; never a let.
+    /// Why the atom `e` gives no predicate.
+    fn why_not(&self, e: &ast::Expr) -> Why {
+        if self.is_window(e) {
+            return Why::Window;
+        }
+        // `x in (list)` of a list bound to nothing (an environment's empty allow-list).
+        if let ExprKind::List { op, expr, list } = &e.kind
+            && self.field(expr).is_some()
+            && !list.iter().any(|i| is_subquery(i, &self.lets))
+            && let Some(values) = list
+                .iter()
+                .map(|i| self.literal_values(i))
+                .collect::<Option<Vec<_>>>()
+            && values.iter().all(Vec::is_empty)
+        {
+            match op {
+                ListOp::In | ListOp::InCi | ListOp::HasAny => return Why::Always(false),
+                ListOp::NotIn | ListOp::NotInCi => return Why::Always(true),
+                ListOp::HasAll => {}
+            }
+        }
+        Why::Unread
+    }
+
+    /// Does `e` bound a time column by a point in time (`Timestamp > ago(1d)`,
+    /// `ingestion_time() between (start .. end)`)?
+    fn is_window(&self, e: &ast::Expr) -> bool {
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge,
+                lhs,
+                rhs,
+            } => self.is_time(lhs) || self.is_time(rhs),
+            ExprKind::Between { low, high, .. } => self.is_time(low) || self.is_time(high),
+            _ => false,
+        }
+    }
+
+    /// Is `e` a point in time: `ago(…)`, `now()`, `datetime(…)`, `startofday(…)`, a let bound
+    /// to one, or one plus or minus something?
+    fn is_time(&self, e: &ast::Expr) -> bool {
+        match &e.kind {
+            ExprKind::Call { name, .. } => {
+                matches!(
+                    name.as_str(),
+                    "ago" | "now" | "datetime_add" | "todatetime" | "make_datetime"
+                ) || name.starts_with("startof")
+                    || name.starts_with("endof")
+            }
+            ExprKind::Typed { ty, .. } => ty == "datetime",
+            ExprKind::Ident(n) => matches!(self.lets.get(n), Some(Bound::Time)),
+            ExprKind::Binary {
+                op: BinOp::Add | BinOp::Sub,
+                lhs,
+                rhs,
+            } => self.is_time(lhs) || self.is_time(rhs),
+            _ => false,
+        }
+    }
+
+    /// `tolower(col)` / `toupper(col)`: the column and whether it is lower-cased.
+    fn folded(&self, e: &ast::Expr) -> Option<(String, bool)> {
+        match &e.kind {
+            ExprKind::Call { name, args } if args.len() == 1 => {
+                let lower = match name.as_str() {
+                    "tolower" => true,
+                    "toupper" => false,
+                    _ => return None,
+                };
+                Some((self.field(&args[0])?, lower))
+            }
+            _ => None,
+        }
+    }
+
+    /// A column or a path into one (`a.b`, `a["b"]`), as written canonically, also under a
+    /// conversion (`tostring(col)`); never a let, but a parameter given a column is that
+    /// column.
     fn field(&self, e: &ast::Expr) -> Option<String> {
         match &e.kind {
-            ExprKind::Ident(n) if !self.lets.contains_key(n) && !n.starts_with('$') => {
-                Some(n.clone())
+            ExprKind::Call { name, args }
+                if args.len() == 1
+                    && matches!(
+                        name.as_str(),
+                        "tostring" | "toint" | "tolong" | "todouble" | "toreal" | "todecimal"
+                    ) =>
+            {
+                self.field(&args[0])
             }
+            ExprKind::Ident(n) => match self.lets.get(n) {
+                Some(Bound::Column(c)) => Some(c.clone()),
+                Some(_) => None,
+                None if n.starts_with('$') => None,
+                None => Some(n.clone()),
+            },
             ExprKind::Member { expr, .. } | ExprKind::Index { expr, .. } => {
                 let mut root = expr.as_ref();
                 while let ExprKind::Member { expr, .. } | ExprKind::Index { expr, .. } = &root.kind
@@ -698,7 +1160,8 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The values of a literal, a `dynamic([…])` of literals, or a let bound to one.
+    /// The values of a literal, a `dynamic([…])` of literals, an `array_concat` or
+    /// `pack_array` of them, or a let bound to one.
     fn literal_values(&self, e: &ast::Expr) -> Option<Vec<String>> {
         Some(match &e.kind {
             ExprKind::Str(s) => vec![s.value.clone()],
@@ -707,6 +1170,13 @@ impl Lowerer<'_> {
             ExprKind::Typed { ty, raw } => vec![format!("{ty}({raw})")],
             ExprKind::Neg(x) => match &x.kind {
                 ExprKind::Number(n) | ExprKind::Timespan(n) => vec![format!("-{n}")],
+                // `-limit` of a let bound to a number.
+                ExprKind::Ident(_) => match self.literal(x)? {
+                    v if v.parse::<f64>().is_ok() => {
+                        vec![v.strip_prefix('-').map_or(format!("-{v}"), str::to_string)]
+                    }
+                    _ => return None,
+                },
                 _ => return None,
             },
             ExprKind::Dynamic(x) => match &x.kind {
@@ -719,6 +1189,15 @@ impl Lowerer<'_> {
                 }
                 _ => self.literal_values(x)?,
             },
+            ExprKind::Call { name, args }
+                if matches!(name.as_str(), "array_concat" | "pack_array") =>
+            {
+                let mut out = Vec::new();
+                for a in args {
+                    out.extend(self.literal_values(a)?);
+                }
+                out
+            }
             ExprKind::Ident(n) => match self.lets.get(n) {
                 Some(Bound::Values(v)) => v.clone(),
                 _ => return None,
@@ -726,6 +1205,61 @@ impl Lowerer<'_> {
             _ => return None,
         })
     }
+}
+
+/// `field op value` for a comparison or string operator.
+fn compare(field: String, op: BinOp, value: String) -> Option<Expr> {
+    let v = vec![value];
+    Some(match op {
+        BinOp::Eq => pred(field, Kind::Eq, v, true, &[]),
+        BinOp::EqCi => pred(field, Kind::Eq, v, false, &[]),
+        BinOp::Ne => not(pred(field, Kind::Eq, v, true, &[])),
+        BinOp::NeCi => not(pred(field, Kind::Eq, v, false, &[])),
+        BinOp::Lt => pred(field, Kind::Lt, v, false, &[]),
+        BinOp::Le => pred(field, Kind::Lte, v, false, &[]),
+        BinOp::Gt => pred(field, Kind::Gt, v, false, &[]),
+        BinOp::Ge => pred(field, Kind::Gte, v, false, &[]),
+        BinOp::Str(s) => str_op(field, s, v),
+        BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Add | BinOp::Sub => return None,
+    })
+}
+
+/// Whether `a op b` holds for two literals (numbers compared as numbers, `true`/`false` and
+/// strings as text); `None` when that is not known here.
+fn holds(op: BinOp, a: &str, b: &str) -> Option<bool> {
+    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
+        return Some(match op {
+            BinOp::Eq | BinOp::EqCi => x == y,
+            BinOp::Ne | BinOp::NeCi => x != y,
+            BinOp::Lt => x < y,
+            BinOp::Le => x <= y,
+            BinOp::Gt => x > y,
+            BinOp::Ge => x >= y,
+            _ => return None,
+        });
+    }
+    let ci = |s: &str| s.to_lowercase();
+    Some(match op {
+        BinOp::Eq => a == b,
+        BinOp::Ne => a != b,
+        BinOp::EqCi => ci(a) == ci(b),
+        BinOp::NeCi => ci(a) != ci(b),
+        BinOp::Str(s) => {
+            let (a, b) = if s.case_sensitive {
+                (a.to_string(), b.to_string())
+            } else {
+                (ci(a), ci(b))
+            };
+            let r = match s.kind {
+                StrOpKind::Contains => a.contains(&b),
+                StrOpKind::StartsWith => a.starts_with(&b),
+                StrOpKind::EndsWith => a.ends_with(&b),
+                _ => return None,
+            };
+            r != s.negated
+        }
+        _ => return None,
+    })
 }
 
 fn str_op(field: String, s: StrOp, v: Vec<String>) -> Expr {
@@ -794,15 +1328,24 @@ fn join_kind_or(params: &[ast::OptParam], default: &str) -> String {
 }
 
 /// Is `e` a table-valued expression: a pipe, a source operator, a table or tabular let name
-/// (a name that is not a literal let), `materialize(…)`?
+/// (a name not bound to a scalar), `materialize(…)`, a call of a function whose body ends in
+/// one?
 fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
     match &e.kind {
         ExprKind::Pipe { .. }
         | ExprKind::Source(_)
         | ExprKind::Datatable { .. }
         | ExprKind::Externaldata { .. } => true,
-        ExprKind::Call { name, .. } => matches!(name.as_str(), "materialize" | "view"),
-        ExprKind::Ident(n) => !matches!(lets.get(n), Some(Bound::Values(_) | Bound::Other)),
+        ExprKind::Call { name, .. } => match lets.get(name) {
+            Some(Bound::Function { body, .. }) => matches!(
+                body.last().map(|s| &s.kind),
+                Some(StatementKind::Expr(b)) if is_tabular(b, lets)
+            ),
+            _ => matches!(name.as_str(), "materialize" | "view"),
+        },
+        ExprKind::Ident(n) => {
+            matches!(lets.get(n), None | Some(Bound::Stage(_) | Bound::Inline(_)))
+        }
         _ => false,
     }
 }
@@ -811,7 +1354,7 @@ fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
 /// list is a column or a scalar, never taken for a table).
 fn is_subquery(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
     match &e.kind {
-        ExprKind::Ident(n) => matches!(lets.get(n), Some(Bound::Stage(_))),
+        ExprKind::Ident(n) => matches!(lets.get(n), Some(Bound::Stage(_) | Bound::Inline(_))),
         _ => is_tabular(e, lets),
     }
 }

@@ -374,3 +374,287 @@ fn cidr_functions() {
         ])
     );
 }
+
+/// The rule of FalconFriday file `name` (the one starting so) in the shared corpus.
+fn falconfriday(prefix: &str) -> Option<(ir::Rule, Vec<ir::Diagnostic>)> {
+    let dir = shared()?.join("corpora/falconfriday");
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("{prefix} in {}", dir.display()));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = read_markdown("r.md", &text);
+    let mut l = document_rules(&doc, "falconfriday", "r.md", "r.md", &text);
+    assert_eq!(l.rules.len(), 1);
+    Some((l.rules.remove(0), l.problems))
+}
+
+/// The predicates the last stage (the query's result) depends on, following stage references,
+/// each with its polarity (`true`: under an even number of negations).
+fn reached(logic: &ir::Logic) -> Vec<(ir::Predicate, bool)> {
+    fn walk(
+        l: &ir::Logic,
+        e: &Expr,
+        pos: bool,
+        depth: usize,
+        out: &mut Vec<(ir::Predicate, bool)>,
+    ) {
+        assert!(depth < 64, "reference cycle");
+        match e {
+            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| walk(l, e, pos, depth + 1, out)),
+            Expr::Not(e) => walk(l, e, !pos, depth + 1, out),
+            Expr::Pred(p) => out.push((p.clone(), pos)),
+            Expr::Join { side, .. } => walk(l, side, pos, depth + 1, out),
+            Expr::Stage(i) => {
+                if let Some(e) = &l.stages[*i].expr {
+                    walk(l, e, pos, depth + 1, out)
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let root = logic
+        .stages
+        .last()
+        .and_then(|s| s.expr.as_ref())
+        .expect("root");
+    walk(logic, root, true, 0, &mut out);
+    out
+}
+
+fn has(reached: &[(ir::Predicate, bool)], field: &str, kind: Kind, value: &str, pos: bool) -> bool {
+    reached.iter().any(|(p, s)| {
+        p.field.as_deref() == Some(field)
+            && p.kind == kind
+            && (value.is_empty() || p.values.iter().any(|v| v == value))
+            && *s == pos
+    })
+}
+
+#[test]
+fn let_functions_are_lowered_where_called_0027() {
+    let Some((r, problems)) = falconfriday("0xFF-0027-") else {
+        return;
+    };
+    let got = reached(&r.logic);
+    // `BrowserTraffic(p)`'s body, called in three lets and the final join.
+    assert!(
+        has(&got, "DeviceVendor", Kind::Eq, "Zscaler", true),
+        "{got:#?}"
+    );
+    assert!(has(&got, "DeviceProduct", Kind::Eq, "NSSWeblog", true));
+    assert!(has(
+        &got,
+        "RequestClientApplication",
+        Kind::StartsWith,
+        "Mozilla/",
+        true
+    ));
+    assert!(has(
+        &got,
+        "RequestClientApplication",
+        Kind::Contains,
+        "Gecko",
+        true
+    ));
+    // The final query's join carries the body itself, not only through the lets.
+    let join = r
+        .logic
+        .stages
+        .iter()
+        .rposition(|s| s.label == "join")
+        .unwrap();
+    let e = format!("{:?}", r.logic.stages[join].expr);
+    assert!(e.contains("Zscaler"), "{e}");
+    // What cannot be read is a note of its stage and a warning at its place.
+    let last_where = r
+        .logic
+        .stages
+        .iter()
+        .find(|s| s.label == "let PotentialAlerts")
+        .unwrap();
+    assert!(
+        last_where.notes.contains(
+            &"not analysed: array_length(RareHosts) == array_length(BrowserHosts)".to_string()
+        ),
+        "{:?}",
+        last_where.notes
+    );
+    assert!(problems.iter().any(|d| {
+        d.severity == ir::Severity::Warning
+            && d.line == 112
+            && d.message
+                .contains("array_length(RareHosts) == array_length(BrowserHosts)")
+    }));
+}
+
+#[test]
+fn let_functions_with_parameters_0060() {
+    let Some((r, _)) = falconfriday("0xFF-0060-") else {
+        return;
+    };
+    let got = reached(&r.logic);
+    // `QueryUserAgents(start, end)`: its `where ResultType == 0` reaches the rule.
+    assert!(has(&got, "ResultType", Kind::Eq, "0", true), "{got:#?}");
+    assert!(has(&got, "UserAgent", Kind::Null, "", false));
+    assert!(has(&got, "AppId", Kind::Null, "", false));
+    // The time bounds of the body are noted, not warned about.
+    let first = r
+        .logic
+        .stages
+        .iter()
+        .find(|s| s.label == "QueryUserAgents")
+        .unwrap();
+    assert!(
+        first
+            .notes
+            .iter()
+            .any(|n| n == "time window: ingestion_time() >= ago(start_time)"),
+        "{:?}",
+        first.notes
+    );
+}
+
+#[test]
+fn function_parameters_take_their_arguments() {
+    let l = lower(
+        "let F = (T:(*), name:string, col:string, n:long = 5) { T | where FileName =~ name and col > n };\n\
+         let G = (x:string) { x startswith \"C:\\\\\" };\n\
+         F(DeviceProcessEvents | where A == 1, \"a.exe\", Size) | where G(FolderPath)",
+    );
+    let got = reached(&l);
+    assert!(has(&got, "A", Kind::Eq, "1", true), "{got:#?}");
+    assert!(has(&got, "FileName", Kind::Eq, "a.exe", true));
+    assert!(has(&got, "Size", Kind::Gt, "5", true), "a default argument");
+    assert!(
+        has(&got, "FolderPath", Kind::StartsWith, "C:\\", true),
+        "a scalar function"
+    );
+    assert!(!got.iter().any(|(p, _)| p.field.as_deref() == Some("name")));
+}
+
+#[test]
+fn bool_columns_reversed_comparisons_coalesce_and_cidr() {
+    let l = lower(
+        "let limit = 15;\n\
+         let a = dynamic([\"x.exe\"]); let b = dynamic([\"y.exe\"]); let both = array_concat(a, b);\n\
+         T | where IsCertificateValid and not(IsRootSignerMicrosoft)\n\
+         | where -limit < TimeDiff and TimeDiff < limit\n\
+         | where FileName in~ (both)\n\
+         | where IsSigned == 1 or coalesce(GlobalPrevalence, 0) < 200\n\
+         | where not(ipv4_is_private(RemoteIP)) and ipv4_is_private(LocalIP) == true",
+    );
+    let got = reached(&l);
+    assert!(
+        has(&got, "IsCertificateValid", Kind::Eq, "true", true),
+        "{got:#?}"
+    );
+    assert!(has(&got, "IsRootSignerMicrosoft", Kind::Eq, "true", false));
+    assert!(has(&got, "TimeDiff", Kind::Gt, "-15", true));
+    assert!(has(&got, "TimeDiff", Kind::Lt, "15", true));
+    let files = got
+        .iter()
+        .find(|(p, _)| p.field.as_deref() == Some("FileName"))
+        .unwrap();
+    assert_eq!(files.0.values, ["x.exe", "y.exe"]);
+    // The `or` keeps both operands; coalesce with a default that passes: the column, or empty.
+    assert!(has(&got, "IsSigned", Kind::Eq, "1", true));
+    assert!(has(&got, "GlobalPrevalence", Kind::Lt, "200", true));
+    assert!(has(&got, "GlobalPrevalence", Kind::Null, "", true));
+    let cidr = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+    for (f, pos) in [("RemoteIP", false), ("LocalIP", true)] {
+        assert!(
+            got.iter().any(|(p, s)| p.field.as_deref() == Some(f)
+                && p.kind == Kind::Cidr
+                && p.values == cidr
+                && *s == pos),
+            "{f}: {got:#?}"
+        );
+    }
+    assert!(
+        l.stages.iter().all(|s| s.notes.is_empty()),
+        "everything read"
+    );
+}
+
+#[test]
+fn what_cannot_be_read_is_noted_and_never_guessed() {
+    let src = "T\n| where A == 1 and array_length(B) > 2\n| where not(C == 2 and strlen(D) > 3)\n| where E == 5 or F has G\n| where Timestamp > ago(1d)";
+    let q = kql::parse(src).unwrap();
+    let low = lower_query(&q, src);
+    let got = reached(&low.logic);
+    assert!(has(&got, "A", Kind::Eq, "1", true));
+    // A negated conjunction with an unreadable part is lost whole: `not(C == 2 and ?)`
+    // does not exclude every C == 2.
+    assert!(
+        !got.iter().any(|(p, _)| p.field.as_deref() == Some("C")),
+        "{got:#?}"
+    );
+    // An `or` keeps what it can read.
+    assert!(has(&got, "E", Kind::Eq, "5", true));
+    let notes: Vec<&str> = low
+        .logic
+        .stages
+        .iter()
+        .flat_map(|s| s.notes.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "not analysed: array_length(B) > 2",
+            "not analysed: not(C == 2 and strlen(D) > 3)",
+            "not analysed: F has G (one branch of an `or`: the rule may match more)",
+            "time window: Timestamp > ago(1d)",
+        ]
+    );
+    // Each (but the time window) has its place for a warning.
+    let at: Vec<usize> = low.unanalysed.iter().map(|u| u.offset).collect();
+    assert_eq!(
+        at,
+        [
+            src.find("array_length").unwrap(),
+            src.find("not(C").unwrap(),
+            src.find("F has").unwrap()
+        ]
+    );
+}
+
+#[test]
+fn case_folding_conversions_and_empty_lists() {
+    let src = "let Trusted = dynamic([]);\n\
+        T | where tolower(A) in (\"x.exe\", \"y.exe\") and tostring(B) contains \".msc\"\n\
+        | where not(C in (Trusted)) and toupper(D) == \"Mixed\"";
+    let q = kql::parse(src).unwrap();
+    let low = lower_query(&q, src);
+    let got = reached(&low.logic);
+    let a = got
+        .iter()
+        .find(|(p, _)| p.field.as_deref() == Some("A"))
+        .unwrap();
+    assert_eq!((a.0.kind, a.0.case_sensitive), (Kind::Eq, false));
+    assert!(has(&got, "B", Kind::Contains, ".msc", true));
+    assert!(
+        !got.iter()
+            .any(|(p, _)| matches!(p.field.as_deref(), Some("C" | "D")))
+    );
+    let notes: Vec<&str> = low
+        .logic
+        .stages
+        .iter()
+        .flat_map(|s| s.notes.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "always true: not(C in (Trusted))",
+            "not analysed: toupper(D) == \"Mixed\""
+        ]
+    );
+    assert_eq!(
+        low.unanalysed.len(),
+        1,
+        "an always-true clause is no warning"
+    );
+}

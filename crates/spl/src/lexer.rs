@@ -239,6 +239,13 @@ pub fn unquote(text: &str) -> String {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
+    unescape(inner)
+}
+
+/// A search-language value with SPL's escapes resolved: `\"` and `\\` are unescaped, any
+/// other backslash is kept as written. Splunk resolves them in quoted and bare values alike
+/// (`*\\lsass.exe` is `*\lsass.exe`); `\*` stays, the backslash cannot escape a wildcard.
+pub fn unescape(inner: &str) -> String {
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {

@@ -11,25 +11,38 @@
 //! - Predicates come from the **expanded** segment: `search` (implicit and explicit),
 //!   `where`, `tstats … where`, `inputlookup … where`, `regex`. A segment whose expansion holds
 //!   several commands (a macro expanding to `a | b`) gets the `And` of their expressions.
-//! - Search language: `field=value` is `eq` with the value as written (wildcards kept:
-//!   `Processes.process="*Invoke-Command*"` is `eq "*Invoke-Command*"`), not case-sensitive;
-//!   `!=` is `Not(eq)`; `IN (…)` is one `eq` with several values; `<`, `<=`, `>`, `>=` are
-//!   `lt`, `lte`, `gt`, `gte`; a bare or quoted term is a `keyword` (`CASE(x)`: case-sensitive).
+//! - Search language: `field=value` is `eq` with the value as Splunk reads it: `\\` and `\"`
+//!   unescaped in bare and quoted values alike (`TargetImage=*\\lsass.exe` is
+//!   `eq "*\lsass.exe"`), wildcards kept (`Processes.process="*Invoke-Command*"` is
+//!   `eq "*Invoke-Command*"`), not case-sensitive; a CIDR value (`dest_ip!=10.0.0.0/8`) is
+//!   `cidr`; `!=` is `Not(eq)`; `IN (…)` is one `eq` with several values; `<`, `<=`, `>`, `>=`
+//!   are `lt`, `lte`, `gt`, `gte`; a bare or quoted term is a `keyword` (`CASE(x)`:
+//!   case-sensitive).
+//! - Subsearches: `[search …]` in a search and an inner `join … [search …]` add the
+//!   subsearch's predicates (the rows whose values it returns), `NOT [search …]` their `Not`;
+//!   `append [search …]` is the `Or` of the stages before and the subsearch. Outer and left
+//!   joins filter nothing.
 //! - `where`/`eval` language: comparisons of a field with a literal as above but
 //!   case-sensitive (as `where` compares); two fields compared by `=`/`==` are `fieldref`;
-//!   `match(f, re)` is `regex` with the regex as written; `like(f, p)` and `f LIKE p` are `regex`
-//!   with the LIKE pattern turned into an anchored regex (`%` → `.*`, `_` → `.`);
-//!   `isnull` is `null`, `isnotnull` is `exists`; `cidrmatch(cidr, f)` is `cidr`;
-//!   `searchmatch("…")` is read as the search language. Anything else (arithmetic, other
-//!   functions, `XOR`) gives no predicate.
+//!   `lower(f)="x"`/`upper(f)` (and `IN`) a case-insensitive `eq` (never true, so no predicate,
+//!   when the value is not in that case); `match(f, re)` is `regex` with the regex as written;
+//!   `like(f, p)` and `f LIKE p` are `regex` with the LIKE pattern turned into an anchored
+//!   regex (`%` → `.*`, `_` → `.`); `isnull` is `null`, `isnotnull` is `exists`;
+//!   `cidrmatch(cidr, f)` is `cidr`; `searchmatch("…")` is read as the search language.
+//! - What gives no predicate (arithmetic, other functions, `XOR`, a subsearch without
+//!   predicates) is left out only where the reading stays sound (a conjunct of a required
+//!   `AND`, an operand of an `OR`; a negated `AND` with such a part is left out whole) and is a
+//!   note of its stage (`not analysed: …`) and a warning at its place.
 //! - A macro the table does not define (`drop_dm_object_name`, `*_filter`, …) stays a stage
-//!   (or an operand) with no expression, never a problem.
-//! - Values stay as written in the IR. Reading `eq "*x*"` as `contains "x"` for indicator
+//!   (or an operand) with no expression, never a problem; but a detection lowered with no
+//!   macro definitions at all (read without its checkout) is warned about.
+//! - Values keep their wildcards in the IR. Reading `eq "*x*"` as `contains "x"` for indicator
 //!   matching is the catalog's (`catalog::concepts`), not the reader's.
 //! - The `by` fields of a `stats`-family command are the stage's `group_by`.
 
 use crate::ast::{
-    BinOp, CmpOp, Command, CommandKind, Expr as SplExpr, ExprKind, SearchExpr, SearchKind,
+    BinOp, CmpOp, Command, CommandKind, Expr as SplExpr, ExprKind, OptValue, Pipeline, SearchExpr,
+    SearchKind, Span, Word,
 };
 use crate::content::Detection;
 use crate::macros::{self, MacroTable, pipe_segments};
@@ -70,7 +83,20 @@ pub fn lower(
             None
         }
     };
-    let mut stages = Vec::new();
+    // No macro definitions at all (a detection read without its checkout's `macros/`): say so
+    // rather than read every macro as an unknown one.
+    if table.is_empty()
+        && let Some(first) = macros::find_calls(search).0.first()
+    {
+        problems.push(Diagnostic::new(
+            path,
+            pos_of(first.span.start),
+            Severity::Warning,
+            "macros not expanded: no macro definitions (no security_content checkout with \
+             `macros/` found for this detection)",
+        ));
+    }
+    let mut stages: Vec<Stage> = Vec::new();
     let mut datamodels: Vec<String> = Vec::new();
     for seg in pipe_segments(search) {
         let original = seg.with_pipe(search);
@@ -95,8 +121,21 @@ pub fn lower(
             expanded.clone()
         };
         let mut group_by: Vec<String> = Vec::new();
+        let mut notes = Vec::new();
+        // A position in the parsed text as a position in the file (the segment's start when
+        // macros changed it).
+        let shift = if seg.pipe.is_some() { 2 } else { 0 };
+        let file_offset = |at: usize| {
+            let at = at.saturating_sub(shift).min(expanded.len());
+            if expanded == seg_text {
+                seg.span.start + at
+            } else {
+                seg.span.start
+            }
+        };
         let (label, expr) = match crate::parse(&to_parse) {
             Ok(p) => {
+                let mut reader = Reader::new(&to_parse);
                 let mut exprs: Vec<Expr> = Vec::new();
                 for c in &p.commands {
                     if let CommandKind::Stats(s) = &c.kind {
@@ -112,31 +151,43 @@ pub fn lower(
                     {
                         datamodels.push(from.text.clone());
                     }
-                    exprs.extend(command_expr(c));
+                    if let CommandKind::Append { subsearch, .. } = &c.kind {
+                        // The rows so far, or the subsearch's.
+                        let mut before: Vec<Expr> = (0..stages.len())
+                            .filter(|j| stages[*j].expr.is_some())
+                            .map(Expr::Stage)
+                            .collect();
+                        before.append(&mut exprs);
+                        let sub = reader.subsearch(subsearch);
+                        match (join(before, true), sub) {
+                            (Some(b), Ok(s)) => exprs.push(Expr::Or(vec![b, s])),
+                            (None, Ok(s)) => exprs.push(s),
+                            (_, Err(l)) => reader.lose(l, true),
+                        }
+                        continue;
+                    }
+                    exprs.extend(reader.command(c));
                 }
+                for (at, note) in reader.lost {
+                    problems.push(Diagnostic::new(
+                        path,
+                        pos_of(file_offset(at)),
+                        Severity::Warning,
+                        format!("stage {}: {note}", stages.len() + 1),
+                    ));
+                }
+                notes = reader.notes;
                 let label = macro_label
                     .clone()
                     .or_else(|| p.commands.first().map(|c| command_name(&c.kind)))
                     .unwrap_or_else(|| "search".into());
-                let expr = match exprs.len() {
-                    0 => None,
-                    1 => exprs.pop(),
-                    _ => Some(Expr::And(exprs)),
-                };
-                (label, expr)
+                (label, join(exprs, true))
             }
             Err(e) => {
                 if macro_label.is_none() {
-                    let shift = if seg.pipe.is_some() { 2 } else { 0 };
-                    let at = e.offset.saturating_sub(shift).min(expanded.len());
-                    let off = if expanded == seg_text {
-                        seg.span.start + at
-                    } else {
-                        seg.span.start
-                    };
                     problems.push(Diagnostic::new(
                         path,
-                        pos_of(off),
+                        pos_of(file_offset(e.offset)),
                         Severity::Warning,
                         format!("stage {} does not parse: {e}", stages.len() + 1),
                     ));
@@ -151,12 +202,10 @@ pub fn lower(
                 (label, None)
             }
         };
-        stages.push(Stage {
-            label,
-            text,
-            expr,
-            group_by,
-        });
+        let mut stage = Stage::new(label, text, expr);
+        stage.group_by = group_by;
+        stage.notes = notes;
+        stages.push(stage);
     }
     let rule = Rule {
         key: key.to_string(),
@@ -283,28 +332,300 @@ fn command_name(k: &CommandKind) -> String {
     }
 }
 
-/// What a command matches, if it filters events.
-fn command_expr(c: &Command) -> Option<Expr> {
-    match &c.kind {
-        CommandKind::Search { expr, .. } => expr.as_ref().and_then(search_expr),
-        CommandKind::Where(e) => where_expr(e),
-        CommandKind::Stats(s) => s.filter.as_ref().and_then(search_expr),
-        CommandKind::Inputlookup { filter, .. } => filter.as_ref().and_then(search_expr),
-        CommandKind::Regex {
-            field,
-            negated,
-            regex,
-        } => {
-            let p = Expr::Pred(Predicate {
-                field: Some(field.as_ref().map_or("_raw".into(), |f| f.text.clone())),
-                kind: Kind::Regex,
-                values: vec![regex.text.clone()],
-                case_sensitive: true,
-                transforms: vec![],
-            });
-            Some(if *negated { Expr::Not(Box::new(p)) } else { p })
+/// A part of a search that gives no predicate: where it is in the parsed text, and whether it
+/// is silent (a macro left unexpanded shows in the stage's text already).
+struct Lost {
+    span: Span,
+    silent: bool,
+}
+
+/// Reads the predicates of one parsed text (a segment, or a `searchmatch` string), keeping
+/// what it cannot read as notes (`not analysed: …`) and their offsets for warnings.
+struct Reader<'t> {
+    text: &'t str,
+    notes: Vec<String>,
+    lost: Vec<(usize, String)>,
+}
+
+/// Source text on one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn not(e: Expr) -> Expr {
+    match e {
+        Expr::Not(inner) => *inner,
+        e => Expr::Not(Box::new(e)),
+    }
+}
+
+impl<'t> Reader<'t> {
+    fn new(text: &'t str) -> Self {
+        Reader {
+            text,
+            notes: Vec::new(),
+            lost: Vec::new(),
         }
-        _ => None,
+    }
+
+    /// Note a part left out (`branch`: an operand of an `OR`).
+    fn lose(&mut self, l: Lost, branch: bool) {
+        if l.silent {
+            return;
+        }
+        // A node's span stops before the closing parentheses of its last operand.
+        let mut end = l.span.end.min(self.text.len());
+        let raw = self.text.get(l.span.start..end).unwrap_or("");
+        let mut open = raw
+            .matches('(')
+            .count()
+            .saturating_sub(raw.matches(')').count());
+        while open > 0 {
+            let rest = &self.text[end..];
+            let skipped = rest.len() - rest.trim_start().len();
+            if !rest.trim_start().starts_with(')') {
+                break;
+            }
+            end += skipped + 1;
+            open -= 1;
+        }
+        let text = one_line(self.text.get(l.span.start..end).unwrap_or(""));
+        let note = if branch {
+            format!("not analysed: {text} (one branch of an `OR`: the rule may match more)")
+        } else {
+            format!("not analysed: {text}")
+        };
+        if !self.notes.contains(&note) {
+            self.notes.push(note.clone());
+            self.lost.push((l.span.start, note));
+        }
+    }
+
+    fn top(&mut self, r: Result<Expr, Lost>) -> Option<Expr> {
+        match r {
+            Ok(e) => Some(e),
+            Err(l) => {
+                self.lose(l, false);
+                None
+            }
+        }
+    }
+
+    /// An `AND` or `OR` of parts read under `neg` negations: a part that cannot be read is
+    /// left out of a required `AND` and of an `OR` (noted), but a negated `AND` with such a
+    /// part is lost whole (`NOT (A AND ?)` does not exclude every `A`).
+    fn combine(
+        &mut self,
+        is_and: bool,
+        neg: bool,
+        parts: Vec<Result<Expr, Lost>>,
+        whole: &Span,
+    ) -> Result<Expr, Lost> {
+        let (ok, lost): (Vec<_>, Vec<_>) = parts.into_iter().partition(Result::is_ok);
+        let ok: Vec<Expr> = ok.into_iter().filter_map(Result::ok).collect();
+        let lost: Vec<Lost> = lost.into_iter().filter_map(Result::err).collect();
+        if ok.is_empty() || (is_and && neg && !lost.is_empty()) {
+            return Err(Lost {
+                span: whole.clone(),
+                silent: lost.iter().all(|l| l.silent),
+            });
+        }
+        for l in lost {
+            self.lose(l, !is_and);
+        }
+        Ok(join(ok, is_and).expect("parts"))
+    }
+
+    /// What a command matches, if it filters events.
+    fn command(&mut self, c: &Command) -> Option<Expr> {
+        match &c.kind {
+            CommandKind::Search { expr, .. } => {
+                let r = self.search(expr.as_ref()?, false);
+                self.top(r)
+            }
+            CommandKind::Where(e) => {
+                let r = self.where_(e, false);
+                self.top(r)
+            }
+            CommandKind::Stats(s) => {
+                let r = self.search(s.filter.as_ref()?, false);
+                self.top(r)
+            }
+            CommandKind::Inputlookup { filter, .. } => {
+                let r = self.search(filter.as_ref()?, false);
+                self.top(r)
+            }
+            CommandKind::Regex {
+                field,
+                negated,
+                regex,
+            } => {
+                let p = Expr::Pred(Predicate {
+                    field: Some(field.as_ref().map_or("_raw".into(), |f| f.text.clone())),
+                    kind: Kind::Regex,
+                    values: vec![regex.text.clone()],
+                    case_sensitive: true,
+                    transforms: vec![],
+                });
+                Some(if *negated { Expr::Not(Box::new(p)) } else { p })
+            }
+            // An inner join keeps the rows whose keys the subsearch returns: its predicates
+            // hold for them. Outer and left joins filter nothing.
+            CommandKind::Join {
+                options, subsearch, ..
+            } => {
+                let kind = options
+                    .iter()
+                    .find(|o| o.key.eq_ignore_ascii_case("type"))
+                    .and_then(|o| match &o.value {
+                        OptValue::Word(w) => Some(w.text.to_ascii_lowercase()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "inner".into());
+                if kind != "inner" {
+                    return None;
+                }
+                let r = self.subsearch(subsearch);
+                self.top(r)
+            }
+            _ => None,
+        }
+    }
+
+    /// The predicates of a subsearch: the `And` of its commands'.
+    fn subsearch(&mut self, p: &Pipeline) -> Result<Expr, Lost> {
+        let parts: Vec<Expr> = p.commands.iter().filter_map(|c| self.command(c)).collect();
+        join(parts, true).ok_or(Lost {
+            span: p.span.clone(),
+            silent: false,
+        })
+    }
+
+    /// The predicates of a search-language expression (see the module notes).
+    fn search(&mut self, e: &SearchExpr, neg: bool) -> Result<Expr, Lost> {
+        let lost = |silent| Lost {
+            span: e.span.clone(),
+            silent,
+        };
+        match &e.kind {
+            SearchKind::And(v) | SearchKind::Or(v) => {
+                let parts = v.iter().map(|x| self.search(x, neg)).collect();
+                let is_and = matches!(e.kind, SearchKind::And(_));
+                self.combine(is_and, neg, parts, &e.span)
+            }
+            SearchKind::Not(x) => self.search(x, !neg).map(not).map_err(|_| lost(false)),
+            SearchKind::Compare { field, op, value } => {
+                let v = word_value(value);
+                let (kind, negated) = match cmp_kind(*op) {
+                    (Kind::Eq, n) if is_cidr(&v) => (Kind::Cidr, n),
+                    k => k,
+                };
+                let p = pred(Some(&field.text), kind, vec![v], false);
+                Ok(if negated { not(p) } else { p })
+            }
+            SearchKind::In { field, values } => {
+                let values: Vec<String> = values
+                    .iter()
+                    .filter_map(|v| match &v.kind {
+                        SearchKind::Term(w) => Some(word_value(w)),
+                        _ => None,
+                    })
+                    .collect();
+                if values.is_empty() {
+                    return Err(lost(false));
+                }
+                Ok(pred(Some(&field.text), Kind::Eq, values, false))
+            }
+            SearchKind::Term(w) | SearchKind::TermFn(w) => {
+                Ok(pred(None, Kind::Keyword, vec![word_value(w)], false))
+            }
+            SearchKind::CaseFn(w) => Ok(pred(None, Kind::Keyword, vec![word_value(w)], true)),
+            SearchKind::Macro(_) => Err(lost(true)),
+            // `[search …]`: the rows whose values the subsearch returns; `NOT [search …]`
+            // excludes them.
+            SearchKind::Subsearch(p) => self.subsearch(p),
+        }
+    }
+
+    /// The predicates of a `where`/`eval` expression (see the module notes).
+    fn where_(&mut self, e: &SplExpr, neg: bool) -> Result<Expr, Lost> {
+        let lost = || Lost {
+            span: e.span.clone(),
+            silent: false,
+        };
+        match &e.kind {
+            ExprKind::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                lhs,
+                rhs,
+            } => {
+                // `a AND b AND c` parses as `(a AND b) AND c`: read the chain as one.
+                let mut operands = Vec::new();
+                chain(lhs, *op, &mut operands);
+                chain(rhs, *op, &mut operands);
+                let parts = operands.iter().map(|x| self.where_(x, neg)).collect();
+                self.combine(*op == BinOp::And, neg, parts, &e.span)
+            }
+            ExprKind::Not(x) => self.where_(x, !neg).map(not).map_err(|_| lost()),
+            ExprKind::Call { name, args } if name.eq_ignore_ascii_case("searchmatch") => {
+                // The string is read as the search language; what it cannot read is noted at
+                // the call.
+                let text = match args.as_slice() {
+                    [s] => literal(s).ok_or_else(lost)?,
+                    _ => return Err(lost()),
+                };
+                let parsed = crate::parser::parse_search_expr(&text)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(lost)?;
+                let mut inner = Reader::new(&text);
+                let r = inner.search(&parsed, neg);
+                for n in inner.notes {
+                    if !self.notes.contains(&n) {
+                        self.notes.push(n.clone());
+                        self.lost.push((e.span.start, n));
+                    }
+                }
+                r.map_err(|_| lost())
+            }
+            _ => where_atom(e).ok_or_else(lost),
+        }
+    }
+}
+
+/// The operands of a chain of `op` (`AND` or `OR`), in order.
+fn chain<'e>(e: &'e SplExpr, op: BinOp, out: &mut Vec<&'e SplExpr>) {
+    match &e.kind {
+        ExprKind::Binary { op: o, lhs, rhs } if *o == op => {
+            chain(lhs, op, out);
+            chain(rhs, op, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// A value of the search language as Splunk reads it: escapes resolved, quoted or not.
+fn word_value(w: &Word) -> String {
+    if w.quoted {
+        w.text.clone()
+    } else {
+        crate::lexer::unescape(&w.text)
+    }
+}
+
+/// `10.0.0.0/8`, `fe80::/10`: a search-language `field=value` with such a value matches the
+/// addresses in the range.
+fn is_cidr(v: &str) -> bool {
+    let Some((addr, bits)) = v.split_once('/') else {
+        return false;
+    };
+    let Ok(bits) = bits.parse::<u8>() else {
+        return false;
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
+        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
+        Err(_) => false,
     }
 }
 
@@ -338,40 +659,40 @@ fn join(items: Vec<Expr>, and: bool) -> Option<Expr> {
     }
 }
 
-/// The predicates of a search-language expression (see the module notes).
-pub fn search_expr(e: &SearchExpr) -> Option<Expr> {
-    match &e.kind {
-        SearchKind::And(v) => join(v.iter().filter_map(search_expr).collect(), true),
-        SearchKind::Or(v) => join(v.iter().filter_map(search_expr).collect(), false),
-        SearchKind::Not(x) => search_expr(x).map(|x| Expr::Not(Box::new(x))),
-        SearchKind::Compare { field, op, value } => {
-            let (kind, negated) = cmp_kind(*op);
-            let p = pred(Some(&field.text), kind, vec![value.text.clone()], false);
-            Some(if negated { Expr::Not(Box::new(p)) } else { p })
-        }
-        SearchKind::In { field, values } => {
-            let values: Vec<String> = values
-                .iter()
-                .filter_map(|v| match &v.kind {
-                    SearchKind::Term(w) => Some(w.text.clone()),
-                    _ => None,
-                })
-                .collect();
-            (!values.is_empty()).then(|| pred(Some(&field.text), Kind::Eq, values, false))
-        }
-        SearchKind::Term(w) | SearchKind::TermFn(w) => {
-            Some(pred(None, Kind::Keyword, vec![w.text.clone()], false))
-        }
-        SearchKind::CaseFn(w) => Some(pred(None, Kind::Keyword, vec![w.text.clone()], true)),
-        SearchKind::Macro(_) | SearchKind::Subsearch(_) => None,
-    }
-}
-
 fn field_name(e: &SplExpr) -> Option<&str> {
     match &e.kind {
         ExprKind::Field(f) => Some(&f.name),
         _ => None,
     }
+}
+
+/// `lower(f)` / `upper(f)`: the field and the case its values are folded to (`true`: lower).
+fn folded(e: &SplExpr) -> Option<(&str, bool)> {
+    match &e.kind {
+        ExprKind::Call { name, args } => {
+            let lower = match name.to_ascii_lowercase().as_str() {
+                "lower" => true,
+                "upper" => false,
+                _ => return None,
+            };
+            match args.as_slice() {
+                [f] => Some((field_name(f)?, lower)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A value compared with a case-folded field: a case-insensitive value when it is itself in
+/// that case (`lower(f)="x"`), else none (`lower(f)="X"` never holds).
+fn folded_value(v: String, lower: bool) -> Option<String> {
+    let same = if lower {
+        v.to_lowercase() == v
+    } else {
+        v.to_uppercase() == v
+    };
+    same.then_some(v)
 }
 
 fn literal(e: &SplExpr) -> Option<String> {
@@ -419,29 +740,41 @@ fn like(field: &SplExpr, pattern: &SplExpr) -> Option<Expr> {
     Some(pred(Some(f), Kind::Regex, vec![like_to_regex(&p)], false))
 }
 
-/// The predicates of a `where`/`eval` expression (see the module notes).
-pub fn where_expr(e: &SplExpr) -> Option<Expr> {
+/// A `where` test that is not an `AND`, `OR` or `NOT`.
+fn where_atom(e: &SplExpr) -> Option<Expr> {
     match &e.kind {
         ExprKind::Binary { op, lhs, rhs } => match op {
-            BinOp::And => join(
-                [lhs, rhs].iter().filter_map(|x| where_expr(x)).collect(),
-                true,
-            ),
-            BinOp::Or => join(
-                [lhs, rhs].iter().filter_map(|x| where_expr(x)).collect(),
-                false,
-            ),
             BinOp::Like => like(lhs, rhs),
             BinOp::Cmp(op) => {
+                // `lower(f)="x"`: a case-insensitive comparison.
+                let fold = match (folded(lhs), folded(rhs)) {
+                    // `lower(a)=lower(b)`: the two fields equal, case aside.
+                    (Some((a, x)), Some((b, y))) if x == y => {
+                        let (kind, negated) = cmp_kind(*op);
+                        if kind != Kind::Eq {
+                            return None;
+                        }
+                        let p = pred(Some(a), Kind::Fieldref, vec![b.to_string()], false);
+                        return Some(if negated { not(p) } else { p });
+                    }
+                    (Some(f), None) => Some((f, rhs)),
+                    (None, Some(f)) => Some((f, lhs)),
+                    _ => None,
+                };
+                if let Some(((field, lower), other)) = fold {
+                    let (kind, negated) = cmp_kind(*op);
+                    if kind != Kind::Eq {
+                        return None;
+                    }
+                    let v = folded_value(literal(other)?, lower)?;
+                    let p = pred(Some(field), Kind::Eq, vec![v], false);
+                    return Some(if negated { not(p) } else { p });
+                }
                 let (field, value, op) = match (field_name(lhs), field_name(rhs)) {
                     (Some(a), Some(b)) => {
                         if matches!(op, CmpOp::Eq | CmpOp::EqEq | CmpOp::Neq) {
                             let p = pred(Some(a), Kind::Fieldref, vec![b.to_string()], true);
-                            return Some(if *op == CmpOp::Neq {
-                                Expr::Not(Box::new(p))
-                            } else {
-                                p
-                            });
+                            return Some(if *op == CmpOp::Neq { not(p) } else { p });
                         }
                         return None;
                     }
@@ -451,15 +784,24 @@ pub fn where_expr(e: &SplExpr) -> Option<Expr> {
                 };
                 let (kind, negated) = cmp_kind(op);
                 let p = pred(Some(field), kind, vec![value], true);
-                Some(if negated { Expr::Not(Box::new(p)) } else { p })
+                Some(if negated { not(p) } else { p })
             }
             _ => None,
         },
-        ExprKind::Not(x) => where_expr(x).map(|x| Expr::Not(Box::new(x))),
         ExprKind::In { expr, list } => {
-            let f = field_name(expr)?;
-            let values: Vec<String> = list.iter().filter_map(literal).collect();
-            (!values.is_empty()).then(|| pred(Some(f), Kind::Eq, values, true))
+            let (f, cs, fold) = match folded(expr) {
+                Some((f, lower)) => (f, false, Some(lower)),
+                None => (field_name(expr)?, true, None),
+            };
+            let mut values = Vec::new();
+            for v in list {
+                let v = literal(v)?;
+                values.push(match fold {
+                    Some(lower) => folded_value(v, lower)?,
+                    None => v,
+                });
+            }
+            (!values.is_empty()).then(|| pred(Some(f), Kind::Eq, values, cs))
         }
         ExprKind::Call { name, args } => match (name.to_ascii_lowercase().as_str(), &args[..]) {
             ("like", [f, p]) => like(f, p),
@@ -477,11 +819,6 @@ pub fn where_expr(e: &SplExpr) -> Option<Expr> {
                 vec![literal(c)?],
                 true,
             )),
-            ("searchmatch", [s]) => {
-                let text = literal(s)?;
-                let parsed = crate::parser::parse_search_expr(&text).ok()??;
-                search_expr(&parsed)
-            }
             _ => None,
         },
         _ => None,

@@ -129,11 +129,16 @@ fn where_functions() {
     let labels: Vec<&str> = r.logic.stages.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels, ["search", "where", "stats", "x_filter"]);
     let ind = ir::indicators(&r.logic);
+    // The values of every row of one field and kind (rows differ in case sensitivity).
     let find = |f: &str, k: Kind| {
-        ind.iter()
-            .find(|r| r.field.as_deref() == Some(f) && r.kind == k)
-            .map(|r| r.values.clone())
-            .unwrap_or_else(|| panic!("{f} {k}: {ind:#?}"))
+        let mut v: Vec<String> = ind
+            .iter()
+            .filter(|r| r.field.as_deref() == Some(f) && r.kind == k)
+            .flat_map(|r| r.values.clone())
+            .collect();
+        assert!(!v.is_empty() || k == Kind::Null, "{f} {k}: {ind:#?}");
+        v.sort();
+        v
     };
     assert_eq!(find("EventCode", Kind::Eq), ["1"]);
     assert_eq!(find("cmd", Kind::Regex), ["^.*-enc.*$", "^x"]);
@@ -172,4 +177,198 @@ fn whole_corpus_lowers() {
         problems.len()
     );
     assert!(with_expr * 10 >= c.detections.len() * 9, "{with_expr}");
+}
+
+/// The predicates of every stage with their polarity (`true`: under an even number of `Not`),
+/// following stage references.
+fn reached(r: &ir::Rule) -> Vec<(ir::Predicate, bool)> {
+    fn walk(l: &ir::Logic, e: &ir::Expr, pos: bool, out: &mut Vec<(ir::Predicate, bool)>) {
+        match e {
+            ir::Expr::And(v) | ir::Expr::Or(v) => v.iter().for_each(|e| walk(l, e, pos, out)),
+            ir::Expr::Not(e) => walk(l, e, !pos, out),
+            ir::Expr::Join { side, .. } => walk(l, side, pos, out),
+            ir::Expr::Pred(p) => out.push((p.clone(), pos)),
+            ir::Expr::Stage(i) => {
+                if let Some(e) = &l.stages[*i].expr {
+                    walk(l, e, pos, out)
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for s in &r.logic.stages {
+        if let Some(e) = &s.expr {
+            walk(&r.logic, e, true, &mut out);
+        }
+    }
+    out
+}
+
+fn find<'a>(got: &'a [(ir::Predicate, bool)], field: &str) -> &'a (ir::Predicate, bool) {
+    got.iter()
+        .find(|(p, _)| p.field.as_deref() == Some(field))
+        .unwrap_or_else(|| panic!("no predicate on {field}: {got:#?}"))
+}
+
+#[test]
+fn bare_values_are_unescaped_as_splunk_does() {
+    // `TargetImage=*\\lsass.exe` in the YAML is the search value `*\lsass.exe`.
+    let r = lower_named("Windows Possible Credential Dumping");
+    let got = reached(&r);
+    assert_eq!(find(&got, "TargetImage").0.values, [r"*\lsass.exe"]);
+    let users = find(&got, "SourceUser");
+    assert_eq!(
+        users.0.values,
+        [r"NT AUTHORITY\SYSTEM", r"NT AUTHORITY\NETWORK SERVICE"]
+    );
+    assert!(!users.1, "excluded");
+}
+
+#[test]
+fn search_cidr_values_are_ranges() {
+    let r = lower_named("Detect Large Outbound ICMP Packets");
+    let got = reached(&r);
+    let ranges: Vec<(&str, bool)> = got
+        .iter()
+        .filter(|(p, _)| p.field.as_deref() == Some("dest_ip"))
+        .map(|(p, pos)| {
+            assert_eq!(p.kind, Kind::Cidr, "{p:?}");
+            (p.values[0].as_str(), *pos)
+        })
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            ("10.0.0.0/8", false),
+            ("172.16.0.0/12", false),
+            ("192.168.0.0/16", false)
+        ]
+    );
+}
+
+#[test]
+fn join_subsearch_is_lowered() {
+    let r = lower_named("Process Writing DynamicWrapperX");
+    let join = r.logic.stages.iter().find(|s| s.label == "join").unwrap();
+    let e = format!("{:?}", join.expr);
+    assert!(
+        e.contains("Filesystem.file_name") && e.contains("dynwrapx.dll"),
+        "{e}"
+    );
+    let got = reached(&r);
+    assert!(find(&got, "Filesystem.file_name").1);
+}
+
+#[test]
+fn append_subsearch_is_an_alternative() {
+    let r = lower_named("Detect Windows DNS SIGRed via Zeek");
+    let i = r
+        .logic
+        .stages
+        .iter()
+        .position(|s| s.label == "append")
+        .unwrap();
+    match &r.logic.stages[i].expr {
+        Some(ir::Expr::Or(alts)) => {
+            assert_eq!(alts[0], ir::Expr::Stage(0), "the rows before");
+            let sub = format!("{:?}", alts[1]);
+            assert!(
+                sub.contains("All_Traffic.bytes_in") && sub.contains("65000"),
+                "{sub}"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn not_subsearch_without_predicates_is_noted() {
+    let c = content();
+    let d = c
+        .detections
+        .iter()
+        .find(|d| d.name == "Detect Unauthorized Assets by MAC address")
+        .unwrap();
+    let text = std::fs::read_to_string(c.root.join(&d.path)).unwrap();
+    let l = lower(d, &c.macro_table, "splunk", &d.path, &d.path, &text);
+    let s = l
+        .rule
+        .logic
+        .stages
+        .iter()
+        .find(|s| s.text.starts_with("| search NOT ["))
+        .unwrap();
+    assert_eq!(s.expr, None);
+    assert!(
+        s.notes.iter().any(|n| n.starts_with("not analysed: NOT [")),
+        "{:?}",
+        s.notes
+    );
+    assert!(
+        l.problems
+            .iter()
+            .any(|p| p.severity == Severity::Warning && p.message.contains("not analysed: NOT [")),
+        "{:?}",
+        l.problems
+    );
+}
+
+#[test]
+fn not_subsearch_is_an_exclusion_and_lower_is_case_insensitive() {
+    let table = spl::macros::MacroTable::new();
+    let d = spl::content::Detection {
+        path: "x.yml".into(),
+        name: "x".into(),
+        id: "1".into(),
+        search: "index=main NOT [search index=allow src=1.2.3.4 | fields user] \
+                 | where lower(user)=\"admin\" AND lower(a)=lower(b) AND upper(c) IN (\"X\", \"Y\") \
+                 | where NOT (d=1 AND len(e) > 3) AND lower(f)=\"Mixed\" AND g=2"
+            .into(),
+        ..Default::default()
+    };
+    let l = lower(&d, &table, "s", "k", "x.yml", "");
+    let got = reached(&l.rule);
+    let src = find(&got, "src");
+    assert!(!src.1, "the subsearch's rows are excluded: {src:?}");
+    let user = find(&got, "user");
+    assert_eq!(
+        (user.0.kind, user.0.case_sensitive, user.1),
+        (Kind::Eq, false, true)
+    );
+    assert_eq!(user.0.values, ["admin"]);
+    assert_eq!(find(&got, "a").0.kind, Kind::Fieldref);
+    assert_eq!(find(&got, "c").0.values, ["X", "Y"]);
+    // `NOT (d=1 AND ?)` does not exclude every d=1; `lower(f)="Mixed"` never holds.
+    assert!(
+        !got.iter().any(|(p, _)| p.field.as_deref() == Some("d")),
+        "{got:#?}"
+    );
+    assert!(!got.iter().any(|(p, _)| p.field.as_deref() == Some("f")));
+    assert!(find(&got, "g").1);
+    let notes = &l.rule.logic.stages[2].notes;
+    assert_eq!(
+        notes,
+        &[
+            "not analysed: NOT (d=1 AND len(e) > 3)",
+            "not analysed: lower(f)=\"Mixed\""
+        ]
+    );
+    // The detection names no macro: no warning about missing definitions; the notes are
+    // warnings.
+    assert_eq!(l.problems.len(), 2, "{:?}", l.problems);
+}
+
+#[test]
+fn a_detection_without_macro_definitions_says_so() {
+    let table = spl::macros::MacroTable::new();
+    let d = spl::content::Detection {
+        path: "x.yml".into(),
+        name: "x".into(),
+        id: "1".into(),
+        search: "`sysmon` EventCode=1 | `x_filter`".into(),
+        ..Default::default()
+    };
+    let l = lower(&d, &table, "s", "k", "x.yml", "");
+    assert_eq!(l.problems.len(), 1, "{:?}", l.problems);
+    assert!(l.problems[0].message.contains("no macro definitions"));
 }

@@ -56,6 +56,9 @@ pub struct Lowered {
 pub struct LoweredQuery {
     pub logic: Logic,
     pub tables: Vec<String>,
+    /// Operators kept as stages without predicates because lowering does not read them
+    /// (`find`, `fork`, `facet`, `partition`, `scan`): their span and name.
+    pub unlowered: Vec<(ast::Span, &'static str)>,
 }
 
 /// The note on predicates made from `has` (and its kin): Kusto matches whole terms.
@@ -96,6 +99,15 @@ pub fn document_rules(
             }
         };
         let lowered = lower_query(&q, &b.text);
+        for (span, word) in &lowered.unlowered {
+            let (line, col) = block_pos(file_text, b, span.start);
+            out.problems.push(Diagnostic::new(
+                path,
+                Pos { line, col },
+                Severity::Warning,
+                format!("`{word}` is not lowered: its stage has no predicates"),
+            ));
+        }
         let key = if i == 0 {
             format!("{source}/{rel}")
         } else {
@@ -170,6 +182,7 @@ pub fn lower_query(q: &ast::Query, text: &str) -> LoweredQuery {
         lets: HashMap::new(),
         params: Vec::new(),
         tables: Vec::new(),
+        unlowered: Vec::new(),
     };
     let last = q
         .statements
@@ -189,6 +202,7 @@ pub fn lower_query(q: &ast::Query, text: &str) -> LoweredQuery {
     LoweredQuery {
         logic: Logic { stages: l.stages },
         tables: l.tables,
+        unlowered: l.unlowered,
     }
 }
 
@@ -210,6 +224,7 @@ struct Lowerer<'a> {
     /// Parameters of the function bodies being lowered (not tables).
     params: Vec<String>,
     tables: Vec<String>,
+    unlowered: Vec<(ast::Span, &'static str)>,
 }
 
 fn and(mut parts: Vec<Expr>) -> Option<Expr> {
@@ -272,7 +287,7 @@ impl Lowerer<'_> {
                 };
                 self.lets.insert(name.text.clone(), bound);
             }
-            LetValue::Function { params, body } => {
+            LetValue::Function { params, body, .. } => {
                 let n = self.params.len();
                 self.params
                     .extend(params.iter().map(|p| p.name.text.clone()));
@@ -384,6 +399,17 @@ impl Lowerer<'_> {
                 return (label, expr);
             }
             other => {
+                let word = match other {
+                    OperatorKind::Find { .. } => Some("find"),
+                    OperatorKind::Fork(_) => Some("fork"),
+                    OperatorKind::Facet { .. } => Some("facet"),
+                    OperatorKind::Partition { .. } => Some("partition"),
+                    OperatorKind::Scan { .. } => Some("scan"),
+                    _ => None,
+                };
+                if let Some(w) = word {
+                    self.unlowered.push((op.span.clone(), w));
+                }
                 self.scan_operator(other);
                 None
             }
@@ -505,9 +531,32 @@ impl Lowerer<'_> {
             }
             OperatorKind::Search {
                 tables: Some(t), ..
+            }
+            | OperatorKind::Find {
+                tables: Some(t), ..
             } => {
                 for t in t {
                     self.tabular(t);
+                }
+            }
+            OperatorKind::Facet { with: ops, .. }
+            | OperatorKind::Partition {
+                body: ast::PartitionBody::Ops(ops),
+                ..
+            } => {
+                for o in ops {
+                    self.operator(o, None);
+                }
+            }
+            OperatorKind::Partition {
+                body: ast::PartitionBody::Query(q),
+                ..
+            } => {
+                self.tabular(q);
+            }
+            OperatorKind::Fork(branches) => {
+                for o in branches.iter().flat_map(|b| &b.ops) {
+                    self.operator(o, None);
                 }
             }
             _ => {}

@@ -70,7 +70,20 @@ fn errors_name_position_expected_and_found() {
             "'|', ';' or end of input",
             "')'",
         ),
-        ("T | where x = 1", 1, 13, "'|', ';' or end of input", "'='"),
+        (
+            "T | where x + 1 = 2",
+            1,
+            17,
+            "'|', ';' or end of input",
+            "'='",
+        ),
+        (
+            "T | where f(x) = 1",
+            1,
+            16,
+            "'|', ';' or end of input",
+            "'='",
+        ),
         ("let f = (a:string { a };\nf()", 1, 19, "',' or ')'", "'{'"),
         (
             "T\n| mv-apply x to typeof(string) on (extend y = 1",
@@ -356,6 +369,11 @@ fn op_name(k: &OperatorKind) -> String {
         O::TopNested(_) => "top-nested",
         O::Print(_) => "print",
         O::Range { .. } => "range",
+        O::Find { .. } => "find",
+        O::Fork(_) => "fork",
+        O::Facet { .. } => "facet",
+        O::Partition { .. } => "partition",
+        O::Scan { .. } => "scan",
         O::Generic { name, .. } => return format!("generic {name}"),
     }
     .to_string()
@@ -470,10 +488,39 @@ fn every_tabular_operator() {
         ),
         (
             "T | scan with_match_id=id declare (s:string) with (step s1: a == 1 => s = b; step s2: c;)",
-            "generic scan",
+            "scan",
+        ),
+        (
+            "T | scan order by t asc partition by h declare (n:long = 0) with (step a optional output=last: x > 1 => n = a.n + 1, m = 2; step b: y == a.n;)",
+            "scan",
         ),
         ("T | project-smart a, b", "generic project-smart"),
-        ("T | fork (where a) (where b)", "generic fork"),
+        ("T | fork (where a) (where b)", "fork"),
+        ("T | fork x = (where a | take 1) y = (count)", "fork"),
+        ("T | facet by a, b", "facet"),
+        ("T | facet by a with (where b | take 5)", "facet"),
+        ("T | facet by a with take 5", "facet"),
+        (
+            "T | partition by ReportId ( top 1 by MountTime )",
+            "partition",
+        ),
+        (
+            "T | partition hint.strategy=native by h { T | where x | take 1 }",
+            "partition",
+        ),
+        (
+            "T | partition by h in (dynamic([1, 2])) (take 1)",
+            "partition",
+        ),
+        (
+            "T | find in (A, B*) where a has \"x\" project a, b:string, pack(*)",
+            "find",
+        ),
+        (
+            "T | find withsource=S where x == 1 project-smart project-away c, d",
+            "find",
+        ),
+        ("T | find \"x\" project-away *", "find"),
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (src, want) in cases {
@@ -491,6 +538,9 @@ fn every_tabular_operator() {
         ("range ['x y'] from 1 to 10 step 1", "range"),
         ("search in (T) \"text\"", "search"),
         ("search \"text\" | take 1", "search"),
+        ("find in (T) where x == 1", "find"),
+        ("find where x has \"a\" | take 1", "find"),
+        ("find withsource=S in (A) where x", "find"),
     ];
     for (src, want) in sources {
         let q = round_trip(src);
@@ -513,7 +563,7 @@ fn every_tabular_operator() {
         panic!()
     };
     assert_eq!(tokens.join(" "), "a ( b | c ) [ d ]");
-    assert!(seen.len() >= 36, "{seen:?}");
+    assert!(seen.len() >= 40, "{seen:?}");
 }
 
 #[test]
@@ -561,7 +611,7 @@ union T, D
     let q = round_trip(src);
     assert_eq!(q.statements.len(), 10);
     let StatementKind::Let {
-        value: LetValue::Function { params, body },
+        value: LetValue::Function { params, body, .. },
         ..
     } = &q.statements[2].kind
     else {

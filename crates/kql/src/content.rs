@@ -127,7 +127,7 @@ pub fn is_falconfriday(text: &str) -> bool {
 fn fence_is_kql(f: &Fence, falconfriday: bool) -> bool {
     kql_fence(&f.info)
         && (falconfriday
-            || !f.info.trim_start().starts_with(['c', 'C'])
+            || !fence_lang(&f.info).eq_ignore_ascii_case("c#")
             || looks_like_query(&f.text))
 }
 
@@ -1170,6 +1170,149 @@ mod tests {
         assert_eq!(d.attack, ["T1059.001", "T1003"]);
         assert_eq!(d.meta.references, ["https://example.org/x"]);
         assert_eq!(d.blocks[0].offset, 0);
+    }
+
+    /// The texts of the queries `split_queries` finds.
+    fn pieces(text: &str) -> Vec<&str> {
+        split_queries(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn blank_lines_separate_queries() {
+        // Two queries, one for Sentinel and one for Advanced Hunting, without `;`.
+        let t = "// Sentinel\nSigninLogs\n| where ResultType != 0\n\n// Defender\nDeviceLogonEvents\n| take 1\n";
+        assert_eq!(
+            pieces(t),
+            [
+                "// Sentinel\nSigninLogs\n| where ResultType != 0\n",
+                "// Defender\nDeviceLogonEvents\n| take 1\n"
+            ]
+        );
+        // Several blank lines, whitespace-only lines and no-break spaces count as one.
+        assert_eq!(pieces("A\n \n\u{a0}\n\t\nB").len(), 2);
+        // A `let` block stays with the query it feeds.
+        let t = "let a = 1;\nlet b = 2;\n\nT | where x == a\n\nlet c = 3;\n\nU | where y == c";
+        assert_eq!(
+            pieces(t),
+            [
+                "let a = 1;\nlet b = 2;\n\nT | where x == a\n",
+                "let c = 3;\n\nU | where y == c"
+            ]
+        );
+        // Where the text cannot end, a blank line is not a separator: inside brackets, before
+        // or after a pipe, after `and`, `,` or `=`, before `on`.
+        for t in [
+            "T\n| join (\n\nU | take 1) on a",
+            "T\n\n| where a",
+            "T |\n\nwhere a",
+            "T | where a and\n\nb",
+            "T | project a,\n\nb",
+            "T | join U\n\non a",
+            "let x =\n\nT;\nx",
+            "T\n// a comment\n\n| take 1",
+        ] {
+            assert_eq!(pieces(t), [t], "{t:?}");
+        }
+        // Inside a multi-line string a blank line is text.
+        let t = "T | extend s = ```a\n\nb```\n\nU";
+        assert_eq!(pieces(t), ["T | extend s = ```a\n\nb```\n", "U"]);
+        // Comments alone hold no query: they go with the query before them at the end.
+        assert!(pieces("// only a comment\n\n// another\n").is_empty());
+        assert_eq!(pieces("T\n\n// the end\n"), ["T\n\n// the end\n"]);
+    }
+
+    #[test]
+    fn a_file_of_several_queries_is_several_blocks() {
+        let text = "// First\nDeviceEvents | take 1\n\n\n// Second\nlet a = 1;\n\nDeviceProcessEvents\n| where A == a\n";
+        let d = read_kql_file("q.kql", text);
+        let lines: Vec<u32> = d.blocks.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [1, 5]);
+        assert_eq!(&text[d.blocks[1].offset..][..9], "// Second");
+        let l = crate::lower::document_rules(&d, "s", "q.kql", "q.kql", text);
+        let keys: Vec<&str> = l.rules.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["s/q.kql", "s/q.kql#2"]);
+        assert_eq!(l.rules[1].meta.description, "Second");
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        // In a code block too; each piece is labelled with its number.
+        let md = "# Hunt\n\n## Query\n```kusto\nA | take 1\n\nB | take 2\n```\n";
+        let d = read_markdown("h.md", md);
+        let labels: Vec<_> = d.blocks.iter().map(|b| b.label.as_deref()).collect();
+        assert_eq!(labels, [Some("Query (1)"), Some("Query (2)")]);
+        assert_eq!(d.blocks[1].line, 7);
+    }
+
+    #[test]
+    fn untagged_and_mistagged_fences() {
+        // Untagged blocks on a page without another language: KQL when they parse or look
+        // like it (then a failure to parse is reported, not hidden).
+        let md = "# Q\n```\nDeviceEvents\n| where A == 1\n```\n```\nT\n| where\n```\n```\nsome output\n```\n";
+        let d = read_markdown("q.md", md);
+        let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["DeviceEvents\n| where A == 1\n", "T\n| where\n"]);
+        assert!(has_kql_blocks(md));
+        // A page that also holds PowerShell: untagged blocks are not read as KQL.
+        let md = "# Q\n```powershell\nGet-Process\n```\n```\nDeviceEvents\n| take 1\n```\n";
+        assert!(read_markdown("q.md", md).blocks.is_empty());
+        assert!(!has_kql_blocks(md));
+        // Every KQL tag counts, `csl` included.
+        for tag in ["kql", "KQL", "kusto", "Kusto", "csl"] {
+            let md = format!("# Q\n```{tag}\nT | take 1\n```\n");
+            assert_eq!(read_markdown("q.md", &md).blocks.len(), 1, "{tag}");
+        }
+        // Another tag on a block that parses and looks like KQL: read, with a warning.
+        let md = "# Q\n```sql\nlet x = 1;\nT | where a == x\n```\n```sql\nSELECT * FROM t\n```\n";
+        let d = read_markdown("q.md", md);
+        assert_eq!(d.blocks.len(), 1);
+        assert_eq!(d.problems.len(), 1);
+        assert!(d.problems[0].message.contains("tagged `sql` read as KQL"));
+        assert_eq!(d.problems[0].line, 2);
+    }
+
+    #[test]
+    fn fragments_and_fences_closed_with_a_tag() {
+        // "Append these lines to the query above": a fragment, reported, not a query.
+        let md = "# Q\n```kql\nT\n```\nThen add:\n```kql\n// more\n| take 1\n```\n";
+        let d = read_markdown("q.md", md);
+        assert_eq!(d.blocks.len(), 1);
+        assert_eq!(d.problems.len(), 1);
+        assert_eq!((d.problems[0].line, d.problems[0].col), (8, 1));
+        assert!(d.problems[0].message.contains("fragment"));
+        // A block closed by ```` ```kql ```` (a common slip) ends there.
+        let md = "# Q\n```kql\nA | take 1\n```kql\n\ntext\n\n```kql\nB | take 2\n```\n";
+        let d = read_markdown("q.md", md);
+        let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["A | take 1\n", "B | take 2\n"]);
+        assert_eq!(d.problems.len(), 1);
+        assert_eq!(d.problems[0].line, 4);
+        // A closing fence indented by four spaces still closes.
+        let d = read_markdown("q.md", "```kql\nA | take 1\n    ```\n");
+        assert_eq!(d.blocks[0].text, "A | take 1\n");
+        assert!(d.problems.is_empty());
+    }
+
+    #[test]
+    fn looks_like_kql_texts() {
+        for t in [
+            "let x = 1;\nT",
+            "union isfuzzy=true A, B",
+            "search \"x\"",
+            "find in (T) where x",
+            "datatable(a:string) [\"x\"]",
+            "// c\nDeviceEvents\n| summarize count() by A",
+            "T\n  | project-away A",
+        ] {
+            assert!(looks_like_kql(t), "{t:?}");
+        }
+        for t in [
+            "# The below list\naddinprocess.exe\n",
+            "cat x | grep y",
+            "Get-Process | where { $_.CPU -gt 10 }",
+            "let me explain",
+            "union",
+            "",
+        ] {
+            assert!(!looks_like_kql(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -87,6 +87,14 @@ fn url_path(p: &str) -> String {
     out
 }
 
+/// A file (or hidden folder) a walk passed over, and why: not a rule file
+/// ([`read::not_a_rule`]), or hidden.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
 /// Every rule read from a set of sources, with what went wrong while reading them.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -94,6 +102,8 @@ pub struct Catalog {
     pub diagnostics: Vec<Diagnostic>,
     /// How many rule files were read.
     pub files: usize,
+    /// The files (and hidden folders) the walk of the sources passed over, with why.
+    pub skipped: Vec<Skipped>,
     /// Where each source (by name) came from, for the sources that have an origin.
     pub origins: HashMap<String, Origin>,
     by_key: HashMap<String, usize>,
@@ -236,6 +246,7 @@ impl Catalog {
             rules,
             diagnostics,
             files,
+            skipped: Vec::new(),
             origins: HashMap::new(),
             by_key,
             by_ref,

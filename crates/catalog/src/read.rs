@@ -1,6 +1,6 @@
 //! Walking source folders and reading each file with the reader for its format.
 
-use crate::{Catalog, Source};
+use crate::{Catalog, Skipped, Source};
 use ir::{Diagnostic, Pos, Rule, Severity};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -31,16 +31,40 @@ pub fn detect(path: &Path, text: &str) -> Option<FileFormat> {
     }
 }
 
-/// KQL content: a `.kql` file; a markdown file (`.md`, `.markdown`) with at least one KQL code
-/// block; a file without extension holding a FalconFriday rule (the FalconFriday repository has
-/// one). Markdown without KQL blocks (READMEs) is not a rule file.
-pub fn detect_kql(path: &Path, text: &str) -> Option<FileFormat> {
-    let ext = path
-        .extension()
+/// Why a file is not a rule file: what [`detect`] looked for and did not find.
+pub fn not_a_rule(path: &Path) -> String {
+    let ext = lower_ext(path);
+    match ext.as_deref() {
+        Some("yml" | "yaml") => "YAML without the keys of a Sigma rule (detection, logsource, \
+                                 correlation, filter, action) or of a Splunk detection (name and \
+                                 search)"
+            .into(),
+        Some("md" | "markdown") => "markdown without a KQL code block".into(),
+        Some("txt") => "text that does not read as KQL (no `let`, source operator or \
+                        `| operator` line)"
+            .into(),
+        Some("toml") => "TOML without the tables of an Elastic rule ([metadata] and [rule], \
+                         or [hunt])"
+            .into(),
+        None => "no extension, and not a FalconFriday rule".into(),
+        Some(e) => format!("not a rule file extension (.{e})"),
+    }
+}
+
+fn lower_ext(path: &Path) -> Option<String> {
+    path.extension()
         .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let yes = match ext.as_deref() {
-        Some("kql") => true,
+        .map(str::to_ascii_lowercase)
+}
+
+/// KQL content: a `.kql` or `.csl` file; a `.txt` file that reads as KQL
+/// ([`kql::content::looks_like_kql`]); a markdown file (`.md`, `.markdown`) with at least one
+/// KQL code block; a file without extension holding a FalconFriday rule (the FalconFriday
+/// repository has one). Markdown without KQL blocks (READMEs) is not a rule file.
+pub fn detect_kql(path: &Path, text: &str) -> Option<FileFormat> {
+    let yes = match lower_ext(path).as_deref() {
+        Some("kql" | "csl") => true,
+        Some("txt") => kql::content::looks_like_kql(text),
         Some("md" | "markdown") => kql::content::has_kql_blocks(text),
         None => text.starts_with("# ") && kql::content::is_falconfriday(text),
         Some(_) => false,
@@ -50,18 +74,25 @@ pub fn detect_kql(path: &Path, text: &str) -> Option<FileFormat> {
 
 /// Read a KQL file (see [`detect_kql`]): one rule per query.
 fn read_kql(source: &str, path: &Path, rel: &str, display: &str, text: &str) -> FileRead {
-    let is_kql_file = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("kql"));
+    let is_kql_file = matches!(lower_ext(path).as_deref(), Some("kql" | "csl" | "txt"));
     let doc = if is_kql_file {
         kql::content::read_kql_file(display, text)
     } else {
         kql::content::read_markdown(display, text)
     };
     let l = kql::lower::document_rules(&doc, source, rel, display, text);
+    let mut diagnostics = l.problems;
+    if l.rules.is_empty() && !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        diagnostics.push(Diagnostic::new(
+            display,
+            Pos { line: 1, col: 1 },
+            Severity::Warning,
+            "no KQL query in the file",
+        ));
+    }
     FileRead {
         rules: l.rules,
-        diagnostics: l.problems,
+        diagnostics,
         format: Some(FileFormat::Kql),
     }
 }
@@ -97,24 +128,59 @@ pub fn is_checkout(dir: &Path) -> bool {
     dir.join("detections").is_dir() && dir.join("macros").is_dir()
 }
 
-/// A Sigma document has a top-level `detection:`, `correlation:`, `filter:` or `action:` key.
+/// A Sigma document has a top-level `detection:`, `correlation:`, `filter:`, `action:` or
+/// `logsource:` key. Top level is the indentation of the document's first key: YAML may
+/// indent a whole document (pySigma reads such a file), as long as every top-level key lines
+/// up.
 fn looks_like_sigma(text: &str) -> bool {
+    let mut top: Option<usize> = None;
     text.lines().any(|l| {
-        [
-            "detection:",
-            "correlation:",
-            "filter:",
-            "action:",
-            "logsource:",
-        ]
-        .iter()
-        .any(|k| l.starts_with(k))
+        let t = l.trim_start_matches(' ');
+        if t.is_empty() || t.starts_with('#') || t.starts_with("---") || t.starts_with("...") {
+            if t.starts_with("---") {
+                top = None;
+            }
+            return false;
+        }
+        let indent = l.len() - t.len();
+        let top = *top.get_or_insert(indent);
+        indent == top
+            && [
+                "detection:",
+                "correlation:",
+                "filter:",
+                "action:",
+                "logsource:",
+            ]
+            .iter()
+            .any(|k| t.starts_with(k))
     })
 }
 
-/// Every file under `root` (a file or a folder), sorted, skipping hidden folders.
+/// Every file under `root` (a file or a folder), sorted, skipping hidden files and folders.
 pub fn walk(root: &Path) -> Vec<PathBuf> {
     walk_tree(root, false).0
+}
+
+/// The hidden files and folders (`.git`, `.github`, `.gitignore`) directly or indirectly
+/// under `root` that [`walk`] passes over (a hidden folder is listed, not its content).
+pub fn hidden(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&p) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                out.push(e.path());
+            } else if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Like [`walk`], but a security_content checkout found on the way is listed in the second
@@ -225,6 +291,7 @@ fn checkout_macros(path: &Path) -> spl::macros::MacroTable {
 pub struct FileRead {
     pub rules: Vec<Rule>,
     pub diagnostics: Vec<Diagnostic>,
+    /// `None`: not a rule file (see [`not_a_rule`] for why), or not readable (a diagnostic).
     pub format: Option<FileFormat>,
 }
 
@@ -311,20 +378,32 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
 
 impl Catalog {
     /// Read every rule file of every source (of its `include` folders when it lists some), in
-    /// parallel. Problems are collected, never fatal.
+    /// parallel. Problems are collected, never fatal. Every file is accounted for: a source
+    /// that is a file (a path named on the command line) and is not a rule file is an error
+    /// saying why; in a folder, the files that are not rule files and the hidden files and
+    /// folders are listed in [`Catalog::skipped`] with why.
     pub fn load(sources: &[Source]) -> Catalog {
         let mut files: Vec<(&Source, PathBuf)> = Vec::new();
         let mut checkouts: Vec<(&Source, PathBuf)> = Vec::new();
+        let mut skipped = Vec::new();
         for s in sources {
             let mut f = Vec::new();
             let mut c = Vec::new();
-            if s.include.is_empty() {
-                (f, c) = walk_sources(&s.root);
-            }
-            for folder in &s.include {
-                let (more_f, more_c) = walk_sources(&s.root.join(folder));
+            let folders: Vec<PathBuf> = if s.include.is_empty() {
+                vec![s.root.clone()]
+            } else {
+                s.include.iter().map(|i| s.root.join(i)).collect()
+            };
+            for folder in &folders {
+                let (more_f, more_c) = walk_sources(folder);
                 f.extend(more_f);
                 c.extend(more_c);
+                for h in hidden(folder) {
+                    skipped.push(Skipped {
+                        path: h.to_string_lossy().into_owned(),
+                        reason: "hidden (not walked)".into(),
+                    });
+                }
             }
             // Folders listed twice, or one inside another, read their files once.
             f.sort();
@@ -356,13 +435,31 @@ impl Catalog {
             rules.extend(r.rules);
             diagnostics.extend(r.diagnostics);
         }
-        for r in reads {
+        for ((s, p), r) in files.iter().zip(reads) {
             if r.format.is_some() {
                 count += 1;
+            } else if r.diagnostics.is_empty() {
+                let path = p.to_string_lossy().into_owned();
+                let reason = not_a_rule(p);
+                if *p == s.root {
+                    // A file named on its own: not reading it is an error, not a footnote.
+                    diagnostics.push(Diagnostic::new(
+                        &path,
+                        Pos { line: 1, col: 1 },
+                        Severity::Error,
+                        format!("not a rule file: {reason}"),
+                    ));
+                } else {
+                    skipped.push(Skipped { path, reason });
+                }
             }
             rules.extend(r.rules);
             diagnostics.extend(r.diagnostics);
         }
-        Catalog::from_parts(rules, diagnostics, count)
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        skipped.dedup();
+        let mut cat = Catalog::from_parts(rules, diagnostics, count);
+        cat.skipped = skipped;
+        cat
     }
 }

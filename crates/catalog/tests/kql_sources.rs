@@ -35,6 +35,37 @@ fn detection_by_extension_and_content() {
     );
     let ff = "# X\n## Metadata\n**ID:** 0xFF-1\n## Detection\n```C#\nT\n| where A == 1\n```\n";
     assert_eq!(detect(Path::new("a/0xFF-1-X"), ff), kql);
+    // Kusto's own extension, and text files that read as KQL (not word lists or notes).
+    assert_eq!(detect(Path::new("a/q.csl"), "T | take 1"), kql);
+    assert_eq!(
+        detect(Path::new("a/q.txt"), "// x\nDeviceEvents\n| where A == 1\n"),
+        kql
+    );
+    assert_eq!(
+        detect(Path::new("a/q.txt"), "union isfuzzy=true A, B\n"),
+        kql
+    );
+    assert_eq!(
+        detect(Path::new("a/list.txt"), "cmd.exe\nwhoami.exe\n"),
+        None
+    );
+    // Untagged fences on a page without another language; `csl` fences.
+    assert_eq!(
+        detect(Path::new("a/r.md"), "# R\n```\nT\n| take 1\n```\n"),
+        kql
+    );
+    assert_eq!(detect(Path::new("a/r.md"), "# R\n```csl\nT\n```\n"), kql);
+    assert_eq!(
+        detect(
+            Path::new("a/r.md"),
+            "# R\n```bash\nls\n```\n```\nT\n| take 1\n```\n"
+        ),
+        None
+    );
+    assert_eq!(
+        catalog::read::not_a_rule(Path::new("a/r.md")),
+        "markdown without a KQL code block"
+    );
 }
 
 #[test]

@@ -60,7 +60,7 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
     }
     let outcomes: Vec<Outcome> = files
         .par_iter()
-        .flat_map_iter(|(f, rel)| convert_file(&converter, f, rel))
+        .flat_map_iter(|(f, rel)| convert_file(&converter, f, rel, paths.contains(f)))
         .collect();
     let mut out = String::new();
     for o in &outcomes {
@@ -90,7 +90,13 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
         }
     }
     crate::print_out(&out);
-    ExitCode::SUCCESS
+    // A script must be able to tell when nothing was converted.
+    if outcomes.iter().any(|o| o.result.is_ok()) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("detdex: no rule converted ({} failed)", outcomes.len());
+        ExitCode::FAILURE
+    }
 }
 
 /// `f` relative to the PATH argument (a file given directly: its file name).
@@ -103,12 +109,39 @@ fn relative(root: &Path, f: &Path) -> String {
     rel.to_string_lossy().replace('\\', "/")
 }
 
-fn convert_file(c: &Converter, f: &Path, rel: &str) -> Vec<Outcome> {
-    let Ok(text) = std::fs::read_to_string(f) else {
-        return vec![];
+/// The outcomes of one file; `named`: the file was a PATH argument itself, so not converting
+/// it is an error shown with the others rather than silence.
+fn convert_file(c: &Converter, f: &Path, rel: &str, named: bool) -> Vec<Outcome> {
+    let refused = |why: String| {
+        vec![Outcome {
+            path: rel.to_string(),
+            id: None,
+            title: String::new(),
+            result: Err(why),
+        }]
     };
-    if detect(f, &text) != Some(FileFormat::Sigma) {
-        return vec![];
+    let text = match std::fs::read_to_string(f) {
+        Ok(t) => t,
+        Err(e) => {
+            return if named {
+                refused(format!("cannot read: {e}"))
+            } else {
+                vec![]
+            };
+        }
+    };
+    match detect(f, &text) {
+        Some(FileFormat::Sigma) => {}
+        _ if !named => return vec![],
+        Some(other) => {
+            return refused(format!("a {other:?} rule: only Sigma rules are converted"));
+        }
+        None => {
+            return refused(format!(
+                "not a Sigma rule: {}",
+                catalog::read::not_a_rule(f)
+            ));
+        }
     }
     let parsed = sigma::parse(&text);
     if parsed.documents.is_empty() {

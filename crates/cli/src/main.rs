@@ -42,7 +42,9 @@ enum ConvertFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Read every rule under PATHs and report each problem as path:line:col: severity: message.
+    /// Read every rule under PATHs and report each problem as path:line:col: severity: message,
+    /// then how many files were passed over and why. Exits with 1 when no rule could be read
+    /// from any PATH.
     Check {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -51,6 +53,9 @@ enum Command {
         /// Print how long each phase took (to stderr).
         #[arg(long)]
         timings: bool,
+        /// List every file passed over, with why.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Show what a rule does: metadata, ATT&CK, stages and predicates, exclusions, indicators.
     Show {
@@ -62,7 +67,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Translate Sigma rules into a target query language, one query per rule.
+    /// Translate Sigma rules into a target query language, one query per rule. Exits with 1
+    /// when no rule could be converted.
     Convert {
         /// kql-xdr (Microsoft Defender XDR tables) or kql-asim (Microsoft Sentinel ASIM).
         #[arg(long)]
@@ -190,7 +196,8 @@ fn main() -> ExitCode {
             paths,
             format,
             timings,
-        } => check(&paths, format, timings),
+            verbose,
+        } => check(&paths, format, timings, verbose),
         Command::Show {
             rule,
             sources,
@@ -297,7 +304,7 @@ fn folder_name(p: &Path) -> String {
         .unwrap_or_else(|| "local".to_string())
 }
 
-fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
+fn check(paths: &[PathBuf], format: Format, timings: bool, verbose: bool) -> ExitCode {
     let t0 = Instant::now();
     let sources: Vec<Source> = paths
         .iter()
@@ -331,12 +338,21 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
                 "files": cat.files,
                 "rules": cat.rules.len(),
                 "errors": cat.diagnostics,
+                "skipped": cat.skipped,
             });
             out = format!("{v}\n");
         }
         Format::Text => {
             for d in &cat.diagnostics {
                 out.push_str(&format!("{d}\n"));
+            }
+            if verbose {
+                for s in &cat.skipped {
+                    out.push_str(&format!("{}: passed over: {}\n", s.path, s.reason));
+                }
+            }
+            if !cat.skipped.is_empty() {
+                out.push_str(&passed_over(&cat.skipped, verbose));
             }
             out.push_str(&format!(
                 "{} files, {} rules, {errors} errors, {warnings} warnings\n",
@@ -354,9 +370,40 @@ fn check(paths: &[PathBuf], format: Format, timings: bool) -> ExitCode {
             t0.elapsed().as_secs_f64() * 1e3
         );
     }
+    // A script must be able to tell when nothing could be read: every PATH gave no rule.
+    let all_failed = paths.iter().all(|p| {
+        let root = p.to_string_lossy();
+        !cat.rules.iter().any(|r| r.path.starts_with(root.as_ref()))
+    });
     // The process ends here: freeing every rule one by one would only cost time.
     std::mem::forget(cat);
-    ExitCode::SUCCESS
+    if all_failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `passed over 4 files: 3 markdown without a KQL code block, 1 hidden (not walked)`, the
+/// reasons by falling count.
+fn passed_over(skipped: &[catalog::Skipped], verbose: bool) -> String {
+    let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in skipped {
+        *by_reason.entry(s.reason.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = by_reason.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    format!(
+        "passed over {} files: {}{}\n",
+        skipped.len(),
+        parts.join("; "),
+        if verbose {
+            ""
+        } else {
+            " (--verbose lists them)"
+        }
+    )
 }
 
 /// Read `NAME=DIR` folders into a catalog (see [`load`]).

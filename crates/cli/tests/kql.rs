@@ -33,13 +33,19 @@ fn check_falconfriday() {
     let out = detdex(&["check", dir.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    // The warnings are the `where` clauses the lowering cannot analyse, one line each.
+    // The warnings are the `where` clauses the lowering cannot analyse, one line each; the
+    // first line accounts for the files passed over.
     let last = text.lines().last().unwrap();
     assert_eq!(last, "59 files, 114 rules, 0 errors, 42 warnings");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 43);
+    assert_eq!(lines.len(), 44, "{text}");
+    assert_eq!(
+        lines[0],
+        "passed over 4 files: 3 markdown without a KQL code block; 1 no extension, and not a \
+         FalconFriday rule (--verbose lists them)"
+    );
     assert!(
-        lines[..42]
+        lines[1..43]
             .iter()
             .all(|l| l.contains(": warning: KQL query ") && l.contains(": not analysed: ")),
         "{text}"

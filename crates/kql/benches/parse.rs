@@ -1,6 +1,9 @@
 //! Parser throughput on real KQL, read at bench time (nothing of the corpora is copied here):
-//! every KQL code block of ../shared/corpora/falconfriday, and, when `KQL_BENCH_JSONL` names
-//! a file of `detdex convert --format jsonl` output, the `query` of each of its lines.
+//! every KQL code block of ../shared/corpora/falconfriday; every query of the hunting documents
+//! of ../shared/corpora/m365-hunting and ../shared/corpora/alexverboon-kql as
+//! `kql::content` reads them (markdown blocks, `.txt` files split into queries); and, when
+//! `KQL_BENCH_JSONL` names a file of `detdex convert --format jsonl` output, the `query` of
+//! each of its lines.
 //!
 //! `cargo bench -p detdex-kql --bench parse`
 
@@ -53,6 +56,46 @@ fn falconfriday() -> Vec<String> {
     out
 }
 
+/// Every query of the hunting documents (markdown and `.txt`) of two public repositories.
+fn hunting() -> Vec<String> {
+    let mut out = vec![];
+    for name in ["m365-hunting", "alexverboon-kql"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpora")
+            .join(name);
+        let mut files = vec![];
+        all_files(&dir, &mut files);
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let path = f.to_string_lossy();
+            let doc = match f.extension().and_then(|e| e.to_str()) {
+                Some("md") => kql::content::read_markdown(&path, &text),
+                Some("txt") if kql::content::looks_like_kql(&text) => {
+                    kql::content::read_kql_file(&path, &text)
+                }
+                _ => continue,
+            };
+            out.extend(doc.blocks.into_iter().map(|b| b.text));
+        }
+    }
+    out
+}
+
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            all_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
 /// The `query` of each JSON line of `KQL_BENCH_JSONL`, if set.
 fn converted() -> Vec<String> {
     let Some(path) = std::env::var_os("KQL_BENCH_JSONL") else {
@@ -73,7 +116,7 @@ fn on_cpu() -> Option<f64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut sets = vec![("falconfriday", falconfriday())];
+    let mut sets = vec![("falconfriday", falconfriday()), ("hunting", hunting())];
     let conv = converted();
     if !conv.is_empty() {
         sets.push(("converted", conv));

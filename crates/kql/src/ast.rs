@@ -40,10 +40,11 @@ pub enum StatementKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum LetValue {
     Expr(Expr),
-    /// `(a:string, b:dynamic = dynamic([])) { statements }`.
+    /// `(a:string, b:dynamic = dynamic([])) { statements }`; `view (…) { … }` when `view`.
     Function {
         params: Vec<Param>,
         body: Vec<Statement>,
+        view: bool,
     },
 }
 
@@ -162,6 +163,49 @@ pub enum SeriesRange {
     InRange(Expr),
 }
 
+/// A column of `find … project` or `project-away`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum FindColumn {
+    /// `name[:type]`.
+    Column { name: Name, ty: Option<String> },
+    /// `pack(*)`: the other columns in one bag.
+    Pack,
+    /// `*` (in `project-away`).
+    Star,
+}
+
+/// What `find` returns: `project cols` or `project-smart`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum FindProject {
+    Columns(Vec<FindColumn>),
+    Smart,
+}
+
+/// One branch of `fork`: `[name =] (op | op …)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForkBranch {
+    pub name: Option<Name>,
+    pub ops: Vec<Operator>,
+}
+
+/// The body of `partition`: operators applied to each partition (`(top 1 by T)`), or a whole
+/// query in braces (`{ … }`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PartitionBody {
+    Ops(Vec<Operator>),
+    Query(Box<Expr>),
+}
+
+/// One step of `scan`: `step name [optional] [output=all|last|none]: condition [=> a = e, …];`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanStep {
+    pub name: Name,
+    pub optional: bool,
+    pub output: Option<String>,
+    pub condition: Expr,
+    pub assigns: Vec<(Name, Expr)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum OperatorKind {
     /// `where` / `filter`.
@@ -235,9 +279,11 @@ pub enum OperatorKind {
         columns: Vec<ColumnDef>,
         with: Vec<OptParam>,
     },
+    /// `evaluate plugin(…) [: (schema)]`.
     Evaluate {
         params: Vec<OptParam>,
         call: Expr,
+        schema: Option<Vec<ColumnDef>>,
     },
     Invoke(Expr),
     MakeSeries {
@@ -278,8 +324,39 @@ pub enum OperatorKind {
         to: Box<Expr>,
         step: Box<Expr>,
     },
-    /// Any other operator (`scan`, `fork`, `facet`, …): its name and the tokens up to the next
-    /// `|` outside brackets, as written (comments dropped).
+    /// `find [options] [in (T, …)] where predicate [project … | project-smart] [project-away …]`
+    /// (also a source).
+    Find {
+        params: Vec<OptParam>,
+        tables: Option<Vec<Expr>>,
+        predicate: Expr,
+        project: Option<FindProject>,
+        project_away: Option<Vec<FindColumn>>,
+    },
+    /// `fork (…) (…)`.
+    Fork(Vec<ForkBranch>),
+    /// `facet by col, … [with (op | …)]`.
+    Facet {
+        by: Vec<Expr>,
+        with: Vec<Operator>,
+    },
+    /// `partition [options] by col [in (…)] (ops)` or `… { query }`.
+    Partition {
+        params: Vec<OptParam>,
+        by: Expr,
+        in_: Option<Expr>,
+        body: PartitionBody,
+    },
+    /// `scan [options] [order by …] [partition by …] [declare (…)] with (steps)`.
+    Scan {
+        params: Vec<OptParam>,
+        order_by: Vec<SortKey>,
+        partition_by: Vec<Expr>,
+        declare: Vec<Param>,
+        steps: Vec<ScanStep>,
+    },
+    /// Any other operator (`graph-match`, `execute-and-cache`, …): its name and the tokens up
+    /// to the next `|` outside brackets, as written (comments dropped).
     Generic {
         name: String,
         tokens: Vec<String>,
@@ -511,6 +588,11 @@ pub enum ExprKind {
         name: String,
         args: Vec<Expr>,
     },
+    /// A named argument of a call: `name = value` (`ipv4_lookup(…, return_unmatched = true)`).
+    NamedArg {
+        name: Name,
+        value: Box<Expr>,
+    },
     /// `a.b`.
     Member {
         expr: Box<Expr>,
@@ -616,6 +698,21 @@ fn clear_keys(k: &mut [SortKey]) {
         k.expr.clear_spans();
     }
 }
+fn clear_find_columns(c: &mut [FindColumn]) {
+    for c in c {
+        if let FindColumn::Column { name, .. } = c {
+            clear_name(name);
+        }
+    }
+}
+fn clear_param_defs(params: &mut [Param]) {
+    for p in params {
+        clear_name(&mut p.name);
+        if let Some(d) = &mut p.default {
+            d.clear_spans();
+        }
+    }
+}
 fn clear_mv(items: &mut [MvItem]) {
     for i in items {
         i.assign.clear_spans();
@@ -640,13 +737,8 @@ impl Statement {
                 clear_name(name);
                 match value {
                     LetValue::Expr(e) => e.clear_spans(),
-                    LetValue::Function { params, body } => {
-                        for p in params {
-                            clear_name(&mut p.name);
-                            if let Some(d) = &mut p.default {
-                                d.clear_spans();
-                            }
-                        }
+                    LetValue::Function { params, body, .. } => {
+                        clear_param_defs(params);
                         for s in body {
                             s.clear_spans();
                         }
@@ -761,9 +853,83 @@ impl Operator {
                 clear_cols(columns);
                 clear_params(with);
             }
-            O::Evaluate { params, call } => {
+            O::Evaluate {
+                params,
+                call,
+                schema,
+            } => {
                 clear_params(params);
                 call.clear_spans();
+                if let Some(s) = schema {
+                    clear_cols(s);
+                }
+            }
+            O::Find {
+                params,
+                tables,
+                predicate,
+                project,
+                project_away,
+            } => {
+                clear_params(params);
+                if let Some(t) = tables {
+                    clear_exprs(t);
+                }
+                predicate.clear_spans();
+                if let Some(FindProject::Columns(c)) = project {
+                    clear_find_columns(c);
+                }
+                if let Some(c) = project_away {
+                    clear_find_columns(c);
+                }
+            }
+            O::Fork(branches) => {
+                for b in branches {
+                    if let Some(n) = &mut b.name {
+                        clear_name(n);
+                    }
+                    b.ops.iter_mut().for_each(Operator::clear_spans);
+                }
+            }
+            O::Facet { by, with } => {
+                clear_exprs(by);
+                with.iter_mut().for_each(Operator::clear_spans);
+            }
+            O::Partition {
+                params,
+                by,
+                in_,
+                body,
+            } => {
+                clear_params(params);
+                by.clear_spans();
+                if let Some(i) = in_ {
+                    i.clear_spans();
+                }
+                match body {
+                    PartitionBody::Ops(ops) => ops.iter_mut().for_each(Operator::clear_spans),
+                    PartitionBody::Query(q) => q.clear_spans(),
+                }
+            }
+            O::Scan {
+                params,
+                order_by,
+                partition_by,
+                declare,
+                steps,
+            } => {
+                clear_params(params);
+                clear_keys(order_by);
+                clear_exprs(partition_by);
+                clear_param_defs(declare);
+                for s in steps {
+                    clear_name(&mut s.name);
+                    s.condition.clear_spans();
+                    for (n, e) in &mut s.assigns {
+                        clear_name(n);
+                        e.clear_spans();
+                    }
+                }
             }
             O::MakeSeries {
                 params,
@@ -861,6 +1027,10 @@ impl Expr {
             E::Member { expr, .. } => expr.clear_spans(),
             E::Array(v) | E::And(v) | E::Or(v) => clear_exprs(v),
             E::Call { args, .. } => clear_exprs(args),
+            E::NamedArg { name, value } => {
+                clear_name(name);
+                value.clear_spans();
+            }
             E::Object(v) => v.iter_mut().for_each(|(_, e)| e.clear_spans()),
             E::Index { expr, index } => {
                 expr.clear_spans();

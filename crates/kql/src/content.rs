@@ -4,10 +4,19 @@
 //!
 //! # Decisions
 //!
-//! - A **code block holds KQL** when its fence names `kql`, `kusto` or `c#` (any case;
+//! - A **code block holds KQL** when its fence names `kql`, `kusto`, `csl` or `c#` (any case;
 //!   FalconFriday marks its queries `C#`). A `c#` block outside a FalconFriday document counts
 //!   only when it looks like a query (a `let` statement, or a line starting with a pipe), so
-//!   real C# in a README is not read as KQL.
+//!   real C# in a README is not read as KQL. A block **without a language tag** holds KQL when
+//!   the page's other blocks name no other language and the block parses as KQL, or looks like
+//!   it ([`looks_like_kql`]: a `let` statement, a source operator such as `union`, or a line
+//!   `| operator` naming a KQL operator); so it is read, and reported if it does not parse.
+//! - **Several queries in one text.** As Kusto's own tools do, a blank line outside strings and
+//!   comments ends a query ([`split_queries`]), in a `.kql`/`.csl`/`.txt` file and in a code
+//!   block alike. Where the text cannot end there, the blank line is not a separator: inside
+//!   brackets, after a token that needs more (`|`, `,`, `=`, `and`, …), before one that continues
+//!   (`|`, `)`, `on`, `has`, …), and after statements that are only `let`/`set` (a `let` block
+//!   stays with the query it feeds). Comments after the blank line go with the next query.
 //! - A markdown file is a **FalconFriday document** when it has a `## Metadata` section with an
 //!   `**ID:**` line (rules) or a `## Hunt Tags` section (hunts). Its sections become metadata:
 //!   `Detection description` the description; `False Positives` (list items, or the paragraph)
@@ -21,9 +30,10 @@
 //! - Every KQL block of a markdown file is one rule. A block's **label** is the line just
 //!   before it (`Rule 2 (process injection)`, `Delete a lock …:`) or else the nearest heading;
 //!   in a file with several blocks the rule title is `document title: label`.
-//! - A bare `.kql` file is one query: the title is the file name (underscores as spaces), the
-//!   description its leading `//` comments, ATT&CK ids and URLs found in those comments its
-//!   techniques and references.
+//! - A bare query file (`.kql`, `.csl`, or a `.txt` file that looks like KQL) holds one query
+//!   or several (above): the title is the file name (underscores as spaces), the description
+//!   its leading `//` comments, ATT&CK ids and URLs found in those comments its techniques and
+//!   references.
 //! - Problems (an unclosed code block) are warnings with line and column; reading never fails.
 
 use ir::{Diagnostic, Meta, Pos, Severity};
@@ -67,10 +77,15 @@ pub struct Document {
     pub problems: Vec<Diagnostic>,
 }
 
+/// The language a fence's info string names (its first word), empty for none.
+fn fence_lang(info: &str) -> &str {
+    info.split_whitespace().next().unwrap_or("")
+}
+
 /// True when `info` (a fence's info string) names a language whose blocks may hold KQL.
 fn kql_fence(info: &str) -> bool {
-    let lang = info.split_whitespace().next().unwrap_or("");
-    ["kql", "kusto", "c#"]
+    let lang = fence_lang(info);
+    ["kql", "kusto", "csl", "c#"]
         .iter()
         .any(|l| lang.eq_ignore_ascii_case(l))
 }
@@ -97,21 +112,131 @@ fn looks_like_query(text: &str) -> bool {
 pub fn has_kql_blocks(text: &str) -> bool {
     let md = Markdown::parse(text);
     let ff = falconfriday_kind(&md).is_some();
-    md.fences.iter().any(|f| fence_is_kql(f, ff))
+    kql_fences(&md, ff).iter().any(|k| *k != FenceKql::No)
 }
 
 /// True when a text is a FalconFriday rule or hunt with at least one KQL block (for files
 /// without an extension, as the FalconFriday repository has one).
 pub fn is_falconfriday(text: &str) -> bool {
     let md = Markdown::parse(text);
-    falconfriday_kind(&md).is_some() && md.fences.iter().any(|f| fence_is_kql(f, true))
+    falconfriday_kind(&md).is_some() && kql_fences(&md, true).iter().any(|k| *k != FenceKql::No)
 }
 
+/// A fence tagged with a KQL language (`C#` only when it looks like a query, outside
+/// FalconFriday documents).
 fn fence_is_kql(f: &Fence, falconfriday: bool) -> bool {
     kql_fence(&f.info)
         && (falconfriday
-            || !f.info.trim_start().starts_with(['c', 'C'])
+            || !fence_lang(&f.info).eq_ignore_ascii_case("c#")
             || looks_like_query(&f.text))
+}
+
+/// How a fence was found to hold KQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FenceKql {
+    No,
+    /// Tagged `kql`, `kusto`, `csl` (or a FalconFriday `C#`), or untagged and KQL.
+    Yes,
+    /// Tagged with another language (`sql`, a typo such as `Kkql`) but it looks like KQL and
+    /// every query in it parses: read, with a warning.
+    Mistagged,
+}
+
+/// For each fence of `md`: whether it holds KQL (see the module notes: tagged blocks, and
+/// untagged ones on pages that name no other language when they parse or look like KQL).
+fn kql_fences(md: &Markdown, falconfriday: bool) -> Vec<FenceKql> {
+    let tagged: Vec<FenceKql> = md
+        .fences
+        .iter()
+        .map(|f| {
+            if fence_lang(&f.info).is_empty() {
+                FenceKql::No
+            } else if fence_is_kql(f, falconfriday) {
+                FenceKql::Yes
+            } else if looks_like_kql(&f.text) && all_parse(&f.text) {
+                FenceKql::Mistagged
+            } else {
+                FenceKql::No
+            }
+        })
+        .collect();
+    let other_language = md
+        .fences
+        .iter()
+        .zip(&tagged)
+        .any(|(f, k)| !fence_lang(&f.info).is_empty() && *k == FenceKql::No);
+    md.fences
+        .iter()
+        .zip(tagged)
+        .map(|(f, k)| {
+            if fence_lang(&f.info).is_empty() && !other_language && untagged_is_kql(&f.text) {
+                FenceKql::Yes
+            } else {
+                k
+            }
+        })
+        .collect()
+}
+
+/// Whether `text` holds at least one query and every query in it parses.
+fn all_parse(text: &str) -> bool {
+    let pieces = split_queries(text);
+    !pieces.is_empty()
+        && pieces
+            .iter()
+            .all(|r| crate::parse(&text[r.clone()]).is_ok())
+}
+
+/// An untagged block's text is KQL when it looks like KQL, or when every query in it parses.
+fn untagged_is_kql(text: &str) -> bool {
+    looks_like_kql(text) || all_parse(text)
+}
+
+/// Words that start a KQL query text on their own (`let x = …`, `union …`, `search …`).
+const START_WORDS: &[&str] = &[
+    "let",
+    "union",
+    "search",
+    "find",
+    "print",
+    "range",
+    "datatable",
+    "externaldata",
+];
+
+/// True when `text` reads as KQL rather than prose, a shell pipeline or another language:
+/// its first statement starts with `let name =`, a source operator (`union`, `search`,
+/// `find`, `print`, `range`, `datatable(`, `externaldata(`), or one of its lines is
+/// `| operator …` with a KQL operator name (`| where`, `| summarize`, `| project-away`).
+pub fn looks_like_kql(text: &str) -> bool {
+    use crate::lexer::TokenKind as K;
+    let first = crate::lexer::next(text, 0);
+    if first.kind == K::Ident {
+        let word = &text[first.span.clone()];
+        let after = crate::lexer::next(text, first.span.end);
+        let ok = match word {
+            "let" => {
+                let eq = crate::lexer::next(text, after.span.end);
+                after.kind == K::Ident && eq.kind == K::Eq
+            }
+            "datatable" | "externaldata" => after.kind == K::LParen,
+            _ => START_WORDS.contains(&word) && !matches!(after.kind, K::Eof | K::Eq | K::Dot),
+        };
+        if ok {
+            return true;
+        }
+    }
+    text.lines().any(|l| {
+        let Some(rest) = l.trim_start().strip_prefix('|') else {
+            return false;
+        };
+        let word: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        crate::parser::is_operator_name(&word)
+    })
 }
 
 /// Read a markdown file (`path` is shown in problems).
@@ -121,7 +246,16 @@ pub fn read_markdown(path: &str, text: &str) -> Document {
     let ff = kind != Kind::Markdown;
     let mut problems = Vec::new();
     let mut blocks = Vec::new();
-    for f in &md.fences {
+    for &line in &md.tagged_close {
+        problems.push(Diagnostic::new(
+            path,
+            Pos { line, col: 1 },
+            Severity::Warning,
+            "a fence with a language tag inside a code block: taken as the block's end",
+        ));
+    }
+    let kql = kql_fences(&md, ff);
+    for (f, is_kql) in md.fences.iter().zip(kql) {
         if !f.closed {
             problems.push(Diagnostic::new(
                 path,
@@ -133,14 +267,31 @@ pub fn read_markdown(path: &str, text: &str) -> Document {
                 "code block not closed: it runs to the end of the file",
             ));
         }
-        if fence_is_kql(f, ff) {
-            blocks.push(Block {
-                text: f.text.clone(),
-                offset: f.offset,
-                line: f.fence_line + 1,
-                info: f.info.clone(),
-                label: f.label.clone(),
-            });
+        if is_kql == FenceKql::Mistagged {
+            problems.push(Diagnostic::new(
+                path,
+                Pos {
+                    line: f.fence_line,
+                    col: 1,
+                },
+                Severity::Warning,
+                format!(
+                    "code block tagged `{}` read as KQL: it parses as KQL",
+                    fence_lang(&f.info)
+                ),
+            ));
+        }
+        if is_kql != FenceKql::No {
+            push_queries(
+                &mut blocks,
+                &mut problems,
+                path,
+                &f.text,
+                f.offset,
+                f.fence_line + 1,
+                &f.info,
+                f.label.as_deref(),
+            );
         }
     }
     let mut meta = Meta::default();
@@ -192,19 +343,236 @@ pub fn read_kql_file(path: &str, text: &str) -> Document {
         }
     }
     meta.description = description;
+    let mut blocks = Vec::new();
+    let mut problems = Vec::new();
+    push_queries(&mut blocks, &mut problems, path, text, 0, 1, "", None);
     Document {
         kind: Kind::KqlFile,
         meta,
         attack,
-        blocks: vec![Block {
-            text: text.to_string(),
-            offset: 0,
-            line: 1,
-            info: String::new(),
-            label: None,
-        }],
-        problems: Vec::new(),
+        blocks,
+        problems,
     }
+}
+
+/// One [`Block`] per query of `text` (found at byte `offset` and line `line` of its file).
+/// When a code block holds several queries, each one's label is the block's label with the
+/// query's number (`Detection (2)`). A piece that starts with `|` is a fragment meant to be
+/// appended to a query given elsewhere ("add these lines to the query above"): not a query,
+/// so a warning rather than a rule.
+#[allow(clippy::too_many_arguments)]
+fn push_queries(
+    blocks: &mut Vec<Block>,
+    problems: &mut Vec<Diagnostic>,
+    path: &str,
+    text: &str,
+    offset: usize,
+    line: u32,
+    info: &str,
+    label: Option<&str>,
+) {
+    let pieces = split_queries(text);
+    let several = pieces.len() > 1;
+    for (n, r) in pieces.into_iter().enumerate() {
+        let before = text[..r.start].bytes().filter(|&c| c == b'\n').count() as u32;
+        let first = crate::lexer::next(text, r.start);
+        if first.kind == crate::lexer::TokenKind::Pipe {
+            let (l, col) = crate::lexer::line_col(&text[r.start..], first.span.start - r.start);
+            problems.push(Diagnostic::new(
+                path,
+                Pos {
+                    line: line + before + l as u32 - 1,
+                    col: col as u32,
+                },
+                Severity::Warning,
+                "a query fragment (it starts with `|`, continuing a query given elsewhere): \
+                 not read as a query",
+            ));
+            continue;
+        }
+        blocks.push(Block {
+            text: text[r.clone()].to_string(),
+            offset: offset + r.start,
+            line: line + before,
+            info: info.to_string(),
+            label: label.map(|l| {
+                if several {
+                    format!("{l} ({})", n + 1)
+                } else {
+                    l.to_string()
+                }
+            }),
+        });
+    }
+}
+
+/// The queries of a KQL text (a file, a code block), as byte ranges in order: Kusto's rule
+/// that a blank line outside strings and comments ends a query, except where the text cannot
+/// end (see the module notes). Each range starts at the line of its first comment or token;
+/// the last runs to the end of the text (trailing comments stay with it). A text without any
+/// token (empty, or only comments) holds no query.
+pub fn split_queries(text: &str) -> Vec<std::ops::Range<usize>> {
+    use crate::lexer::{Token, TokenKind as K};
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut piece_start = 0;
+    let mut has_tokens = false;
+    let mut has_query = false;
+    let mut statement_start = true;
+    let mut depth = 0usize;
+    let mut last: Option<Token> = None;
+    let mut pos = 0;
+    loop {
+        let t = crate::lexer::next(text, pos);
+        if let Some(prev) = &last
+            && has_tokens
+            && has_query
+            && depth == 0
+            && let Some(blank) = blank_line(text, prev.span.end, t.span.start)
+            && !needs_more(text, prev)
+            && !continues(text, &t)
+        {
+            out.push(piece_start..blank);
+            piece_start = blank;
+            has_tokens = false;
+            has_query = false;
+            statement_start = true;
+        }
+        if t.kind == K::Eof {
+            break;
+        }
+        has_tokens = true;
+        if depth == 0 && t.kind != K::Semi {
+            if statement_start {
+                let word = &text[t.span.clone()];
+                let declaration = t.kind == K::Ident
+                    && matches!(word, "let" | "set" | "declare" | "alias" | "restrict");
+                has_query |= !declaration;
+            }
+            statement_start = false;
+        }
+        match t.kind {
+            K::LParen | K::LBracket | K::LBrace => depth += 1,
+            K::RParen | K::RBracket | K::RBrace => depth = depth.saturating_sub(1),
+            K::Semi if depth == 0 => statement_start = true,
+            _ => {}
+        }
+        pos = t.span.end;
+        last = Some(t);
+    }
+    if has_tokens {
+        out.push(piece_start..text.len());
+    } else if let Some(l) = out.last_mut() {
+        l.end = text.len();
+    }
+    for r in &mut out {
+        r.start = first_content_line(text, r.start, r.end);
+    }
+    out
+}
+
+/// The start of the first line of `text[start..end]` holding more than whitespace.
+fn first_content_line(text: &str, start: usize, end: usize) -> usize {
+    let mut line = start;
+    for l in text[start..end].split_inclusive('\n') {
+        if !is_blank(l) {
+            return line;
+        }
+        line += l.len();
+    }
+    start
+}
+
+fn is_blank(line: &str) -> bool {
+    line.chars()
+        .all(|c| c.is_whitespace() || crate::lexer::is_unicode_space(c))
+}
+
+/// The start of the first blank line inside the trivia `text[from..to]` (between two tokens),
+/// if there is one. The trivia's first line is the end of the previous token's line.
+fn blank_line(text: &str, from: usize, to: usize) -> Option<usize> {
+    let gap = &text[from..to];
+    let first_nl = gap.find('\n')?;
+    let mut line_start = from + first_nl + 1;
+    for l in text[line_start..to].split_inclusive('\n') {
+        if !l.ends_with('\n') {
+            return None;
+        }
+        if is_blank(l) {
+            return Some(line_start);
+        }
+        line_start += l.len();
+    }
+    None
+}
+
+/// A token after which a query cannot end (`|`, `,`, an open bracket, `=`, `and`, `by`, …).
+fn needs_more(text: &str, t: &crate::lexer::Token) -> bool {
+    use crate::lexer::TokenKind as K;
+    match t.kind {
+        K::Pipe
+        | K::Comma
+        | K::LParen
+        | K::LBracket
+        | K::LBrace
+        | K::Eq
+        | K::EqEq
+        | K::Neq
+        | K::EqTilde
+        | K::NeqTilde
+        | K::Lt
+        | K::Le
+        | K::Gt
+        | K::Ge
+        | K::Plus
+        | K::Minus
+        | K::Slash
+        | K::Percent
+        | K::Dot
+        | K::DotDot
+        | K::Colon
+        | K::Arrow => true,
+        K::Ident => continuation_word(&text[t.span.clone()]),
+        _ => false,
+    }
+}
+
+/// A token that cannot start a query, so it continues the one before (`|`, `)`, `,`, `==`,
+/// `and`, `has`, `on`, …).
+fn continues(text: &str, t: &crate::lexer::Token) -> bool {
+    use crate::lexer::TokenKind as K;
+    match t.kind {
+        K::Pipe
+        | K::Comma
+        | K::Semi
+        | K::RParen
+        | K::RBracket
+        | K::RBrace
+        | K::Eq
+        | K::EqEq
+        | K::Neq
+        | K::EqTilde
+        | K::NeqTilde
+        | K::Lt
+        | K::Le
+        | K::Gt
+        | K::Ge
+        | K::Slash
+        | K::Percent
+        | K::DotDot
+        | K::Colon
+        | K::Arrow => true,
+        K::Ident => continuation_word(&text[t.span.clone()]),
+        _ => false,
+    }
+}
+
+/// Words that join two parts of one query: `and`, `or`, `by`, `on`, string and list operators.
+fn continuation_word(w: &str) -> bool {
+    matches!(
+        w,
+        "and" | "or" | "by" | "on" | "between" | "!between" | "matches"
+    ) || crate::ast::StrOp::from_word(w).is_some()
+        || crate::ast::ListOp::from_word(w).is_some()
 }
 
 /// `dir/Detect_Some-Thing.kql` → `Detect Some-Thing`.
@@ -580,6 +948,8 @@ struct Markdown {
     fences: Vec<Fence>,
     /// `**Key:** value` lines outside code blocks, in order.
     fields: Vec<(String, String)>,
+    /// Lines of fences with a language tag that closed a block.
+    tagged_close: Vec<u32>,
 }
 
 impl Markdown {
@@ -587,6 +957,7 @@ impl Markdown {
         let mut sections: Vec<Section> = Vec::new();
         let mut fences = Vec::new();
         let mut fields = Vec::new();
+        let mut tagged_close = Vec::new();
         // (marker char, marker length, info, text start offset, fence line, label)
         let mut open: Option<(char, usize, String, usize, u32, Option<String>)> = None;
         let mut heading: Option<String> = None;
@@ -599,22 +970,32 @@ impl Markdown {
             let line = raw.trim_end_matches(['\n', '\r']);
             let indent = line.len() - line.trim_start().len();
             let t = line.trim();
-            if let Some((ch, len, info, body, fl, label)) = &open {
-                let closes = indent <= 3
-                    && t.len() >= *len
-                    && t.chars().all(|c| c == *ch)
-                    && t.starts_with(&ch.to_string().repeat(*len));
-                if closes {
+            if let Some((ch, len, info, body, fl, label)) = open.clone() {
+                let run = t.chars().take_while(|c| *c == ch).count();
+                let rest = &t[run..];
+                // A closing fence, at any indentation (a query is never a line of only
+                // backticks); or a fence with a language tag, which cannot be the block's
+                // content either: pages close blocks with ```` ```kql ```` by mistake.
+                let closes = run >= len && rest.is_empty();
+                let tagged = run >= len
+                    && rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '#' | '+' | '-' | ' '));
+                if closes || tagged {
                     fences.push(Fence {
-                        info: info.clone(),
-                        text: text[*body..start].to_string(),
-                        offset: *body,
-                        fence_line: *fl,
+                        info,
+                        text: text[body..start].to_string(),
+                        offset: body,
+                        fence_line: fl,
                         closed: true,
-                        label: label.clone(),
+                        label,
                     });
                     open = None;
                     previous = Some("```".into());
+                }
+                if tagged {
+                    tagged_close.push(line_no);
                 }
                 if let Some(s) = sections.last_mut() {
                     s.body.push_str(raw);
@@ -691,6 +1072,7 @@ impl Markdown {
             sections,
             fences,
             fields,
+            tagged_close,
         }
     }
 
@@ -788,6 +1170,149 @@ mod tests {
         assert_eq!(d.attack, ["T1059.001", "T1003"]);
         assert_eq!(d.meta.references, ["https://example.org/x"]);
         assert_eq!(d.blocks[0].offset, 0);
+    }
+
+    /// The texts of the queries `split_queries` finds.
+    fn pieces(text: &str) -> Vec<&str> {
+        split_queries(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn blank_lines_separate_queries() {
+        // Two queries, one for Sentinel and one for Advanced Hunting, without `;`.
+        let t = "// Sentinel\nSigninLogs\n| where ResultType != 0\n\n// Defender\nDeviceLogonEvents\n| take 1\n";
+        assert_eq!(
+            pieces(t),
+            [
+                "// Sentinel\nSigninLogs\n| where ResultType != 0\n",
+                "// Defender\nDeviceLogonEvents\n| take 1\n"
+            ]
+        );
+        // Several blank lines, whitespace-only lines and no-break spaces count as one.
+        assert_eq!(pieces("A\n \n\u{a0}\n\t\nB").len(), 2);
+        // A `let` block stays with the query it feeds.
+        let t = "let a = 1;\nlet b = 2;\n\nT | where x == a\n\nlet c = 3;\n\nU | where y == c";
+        assert_eq!(
+            pieces(t),
+            [
+                "let a = 1;\nlet b = 2;\n\nT | where x == a\n",
+                "let c = 3;\n\nU | where y == c"
+            ]
+        );
+        // Where the text cannot end, a blank line is not a separator: inside brackets, before
+        // or after a pipe, after `and`, `,` or `=`, before `on`.
+        for t in [
+            "T\n| join (\n\nU | take 1) on a",
+            "T\n\n| where a",
+            "T |\n\nwhere a",
+            "T | where a and\n\nb",
+            "T | project a,\n\nb",
+            "T | join U\n\non a",
+            "let x =\n\nT;\nx",
+            "T\n// a comment\n\n| take 1",
+        ] {
+            assert_eq!(pieces(t), [t], "{t:?}");
+        }
+        // Inside a multi-line string a blank line is text.
+        let t = "T | extend s = ```a\n\nb```\n\nU";
+        assert_eq!(pieces(t), ["T | extend s = ```a\n\nb```\n", "U"]);
+        // Comments alone hold no query: they go with the query before them at the end.
+        assert!(pieces("// only a comment\n\n// another\n").is_empty());
+        assert_eq!(pieces("T\n\n// the end\n"), ["T\n\n// the end\n"]);
+    }
+
+    #[test]
+    fn a_file_of_several_queries_is_several_blocks() {
+        let text = "// First\nDeviceEvents | take 1\n\n\n// Second\nlet a = 1;\n\nDeviceProcessEvents\n| where A == a\n";
+        let d = read_kql_file("q.kql", text);
+        let lines: Vec<u32> = d.blocks.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [1, 5]);
+        assert_eq!(&text[d.blocks[1].offset..][..9], "// Second");
+        let l = crate::lower::document_rules(&d, "s", "q.kql", "q.kql", text);
+        let keys: Vec<&str> = l.rules.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["s/q.kql", "s/q.kql#2"]);
+        assert_eq!(l.rules[1].meta.description, "Second");
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        // In a code block too; each piece is labelled with its number.
+        let md = "# Hunt\n\n## Query\n```kusto\nA | take 1\n\nB | take 2\n```\n";
+        let d = read_markdown("h.md", md);
+        let labels: Vec<_> = d.blocks.iter().map(|b| b.label.as_deref()).collect();
+        assert_eq!(labels, [Some("Query (1)"), Some("Query (2)")]);
+        assert_eq!(d.blocks[1].line, 7);
+    }
+
+    #[test]
+    fn untagged_and_mistagged_fences() {
+        // Untagged blocks on a page without another language: KQL when they parse or look
+        // like it (then a failure to parse is reported, not hidden).
+        let md = "# Q\n```\nDeviceEvents\n| where A == 1\n```\n```\nT\n| where\n```\n```\nsome output\n```\n";
+        let d = read_markdown("q.md", md);
+        let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["DeviceEvents\n| where A == 1\n", "T\n| where\n"]);
+        assert!(has_kql_blocks(md));
+        // A page that also holds PowerShell: untagged blocks are not read as KQL.
+        let md = "# Q\n```powershell\nGet-Process\n```\n```\nDeviceEvents\n| take 1\n```\n";
+        assert!(read_markdown("q.md", md).blocks.is_empty());
+        assert!(!has_kql_blocks(md));
+        // Every KQL tag counts, `csl` included.
+        for tag in ["kql", "KQL", "kusto", "Kusto", "csl"] {
+            let md = format!("# Q\n```{tag}\nT | take 1\n```\n");
+            assert_eq!(read_markdown("q.md", &md).blocks.len(), 1, "{tag}");
+        }
+        // Another tag on a block that parses and looks like KQL: read, with a warning.
+        let md = "# Q\n```sql\nlet x = 1;\nT | where a == x\n```\n```sql\nSELECT * FROM t\n```\n";
+        let d = read_markdown("q.md", md);
+        assert_eq!(d.blocks.len(), 1);
+        assert_eq!(d.problems.len(), 1);
+        assert!(d.problems[0].message.contains("tagged `sql` read as KQL"));
+        assert_eq!(d.problems[0].line, 2);
+    }
+
+    #[test]
+    fn fragments_and_fences_closed_with_a_tag() {
+        // "Append these lines to the query above": a fragment, reported, not a query.
+        let md = "# Q\n```kql\nT\n```\nThen add:\n```kql\n// more\n| take 1\n```\n";
+        let d = read_markdown("q.md", md);
+        assert_eq!(d.blocks.len(), 1);
+        assert_eq!(d.problems.len(), 1);
+        assert_eq!((d.problems[0].line, d.problems[0].col), (8, 1));
+        assert!(d.problems[0].message.contains("fragment"));
+        // A block closed by ```` ```kql ```` (a common slip) ends there.
+        let md = "# Q\n```kql\nA | take 1\n```kql\n\ntext\n\n```kql\nB | take 2\n```\n";
+        let d = read_markdown("q.md", md);
+        let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["A | take 1\n", "B | take 2\n"]);
+        assert_eq!(d.problems.len(), 1);
+        assert_eq!(d.problems[0].line, 4);
+        // A closing fence indented by four spaces still closes.
+        let d = read_markdown("q.md", "```kql\nA | take 1\n    ```\n");
+        assert_eq!(d.blocks[0].text, "A | take 1\n");
+        assert!(d.problems.is_empty());
+    }
+
+    #[test]
+    fn looks_like_kql_texts() {
+        for t in [
+            "let x = 1;\nT",
+            "union isfuzzy=true A, B",
+            "search \"x\"",
+            "find in (T) where x",
+            "datatable(a:string) [\"x\"]",
+            "// c\nDeviceEvents\n| summarize count() by A",
+            "T\n  | project-away A",
+        ] {
+            assert!(looks_like_kql(t), "{t:?}");
+        }
+        for t in [
+            "# The below list\naddinprocess.exe\n",
+            "cat x | grep y",
+            "Get-Process | where { $_.CPU -gt 10 }",
+            "let me explain",
+            "union",
+            "",
+        ] {
+            assert!(!looks_like_kql(t), "{t:?}");
+        }
     }
 
     #[test]

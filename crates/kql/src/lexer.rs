@@ -3,7 +3,11 @@
 //! exception handled here: the typed literals `datetime(…)`, `time(…)`, `timespan(…)` and
 //! `guid(…)`, whose inside is raw text (`datetime(2021-01-01T10:00:00Z)`) read up to the first `)`.
 //!
-//! Whitespace and `//` comments separate tokens and are dropped. Problems (an unterminated
+//! Whitespace (ASCII and the Unicode spaces Kusto's grammar lists: no-break spaces U+00A0 and
+//! U+202F, the U+2000…U+200B spaces, U+3000, the byte order mark, …) and `//` comments separate
+//! tokens and are dropped. Identifiers are Kusto's: a letter, `_` or `$` then letters, digits and
+//! `_`, or digits followed by a letter or `_` (`4625Events`) when the word is not a number or a
+//! timespan (`1d`, `1e5`); letters beyond ASCII are accepted too. Problems (an unterminated
 //! string, a stray character) are [`TokenKind::Error`] tokens: the parser reports them where it
 //! meets them, with what it expected there.
 
@@ -113,14 +117,47 @@ pub fn ident_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
 
+/// The non-ASCII characters Kusto reads as whitespace.
+pub fn is_unicode_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{a0}' | '\u{1680}' | '\u{180e}' | '\u{2000}'
+            ..='\u{200b}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
+/// The length of the Unicode whitespace character starting at byte `i`, if there is one.
+fn unicode_space_at(b: &[u8], i: usize) -> Option<usize> {
+    let c = *b.get(i)?;
+    if c < 0x80 {
+        return None;
+    }
+    let len = match c {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => return None,
+    };
+    let ch = std::str::from_utf8(b.get(i..i + len)?)
+        .ok()?
+        .chars()
+        .next()?;
+    is_unicode_space(ch).then_some(len)
+}
+
 /// Whether `s` lexes as one plain identifier token (`$` only first).
 pub fn is_plain_ident(s: &str) -> bool {
-    let b = s.as_bytes();
-    // A leading no-break space or byte order mark is skipped as whitespace.
-    !b.is_empty()
-        && ident_start(b[0])
-        && b[1..].iter().all(|&c| ident_char(c))
-        && !s.starts_with(['\u{a0}', '\u{feff}'])
+    if s.is_empty() || s.starts_with('!') {
+        return false;
+    }
+    let t = next(s, 0);
+    t.kind == TokenKind::Ident && t.span == (0..s.len())
 }
 
 /// Cut `src` into tokens; the last is [`TokenKind::Eof`]. Lexing stops after the first error
@@ -156,10 +193,8 @@ pub fn skip_trivia(src: &str, mut pos: usize) -> usize {
             while pos < b.len() && b[pos] != b'\n' {
                 pos += 1;
             }
-        } else if b[pos..].starts_with("\u{feff}".as_bytes()) {
-            pos += 3;
-        } else if b[pos..].starts_with("\u{a0}".as_bytes()) {
-            pos += 2;
+        } else if let Some(len) = unicode_space_at(b, pos) {
+            pos += len;
         } else {
             return pos;
         }
@@ -168,8 +203,9 @@ pub fn skip_trivia(src: &str, mut pos: usize) -> usize {
 
 /// Where a quoted string whose opening quote is at `start` ends (after the closing quote).
 /// `verbatim`: a doubled quote stands for one, backslashes are plain; otherwise a backslash
-/// escapes the next character. Regular strings may not span lines.
-fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, &'static str> {
+/// escapes the next character. Strings may not span lines: an unterminated one is an error
+/// up to the end of its line.
+fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, usize> {
     let q = b[start];
     let mut i = start + 1;
     while i < b.len() {
@@ -182,16 +218,18 @@ fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, &'static 
             return Ok(i + 1);
         }
         if c == b'\n' {
-            return Err("unterminated string");
+            return Err(i);
         }
-        if c == b'\\' && !verbatim {
+        if c == b'\\' && !verbatim && b.get(i + 1) != Some(&b'\n') {
             i += 2;
             continue;
         }
         i += 1;
     }
-    Err("unterminated string")
+    Err(b.len())
 }
+
+const UNTERMINATED: &str = "unterminated string";
 
 /// The token starting at `pos` (after trivia).
 pub fn next(src: &str, pos: usize) -> Token {
@@ -249,11 +287,11 @@ pub fn next(src: &str, pos: usize) -> Token {
         b'>' => tok(K::Gt, start + 1),
         b'"' | b'\'' => match quoted_end(b, start, false) {
             Ok(end) => tok(K::Str, end),
-            Err(m) => tok(K::Error(m), b.len()),
+            Err(end) => tok(K::Error(UNTERMINATED), end),
         },
         b'@' if matches!(at(1), Some(b'"' | b'\'')) => match quoted_end(b, start + 1, true) {
             Ok(end) => tok(K::Str, end),
-            Err(m) => tok(K::Error(m), b.len()),
+            Err(end) => tok(K::Error(UNTERMINATED), end),
         },
         b'`' if b[start..].starts_with(b"```") => match src[start + 3..].find("```") {
             Some(i) => tok(K::Str, start + 3 + i + 3),
@@ -269,13 +307,13 @@ pub fn next(src: &str, pos: usize) -> Token {
                     (Some(b'"' | b'\''), _) => {
                         return match quoted_end(b, start + 1, false) {
                             Ok(end) => tok(K::Str, end),
-                            Err(m) => tok(K::Error(m), b.len()),
+                            Err(end) => tok(K::Error(UNTERMINATED), end),
                         };
                     }
                     (Some(b'@'), Some(b'"' | b'\'')) => {
                         return match quoted_end(b, start + 2, true) {
                             Ok(end) => tok(K::Str, end),
-                            Err(m) => tok(K::Error(m), b.len()),
+                            Err(end) => tok(K::Error(UNTERMINATED), end),
                         };
                     }
                     _ => {}
@@ -306,6 +344,9 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
     }
     let start = i;
     while i < b.len() && ident_char(b[i]) {
+        if b[i] >= 0x80 && unicode_space_at(b, i).is_some() {
+            break;
+        }
         i += 1;
     }
     if &b[start..i] == b"in" && b.get(i) == Some(&b'~') {
@@ -338,6 +379,12 @@ fn number(b: &[u8], start: usize) -> Token {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
+    } else if b.get(i) == Some(&b'.')
+        && b.get(i + 1)
+            .is_none_or(|&c| !matches!(c, b'.' | b'[' | b'$') && !ident_char(c))
+    {
+        // `1000.`: a real without fraction digits (not `1..2`, `1.x`, `1.['x']`).
+        i += 1;
     }
     if i < b.len() && matches!(b[i], b'e' | b'E') {
         let mut j = i + 1;
@@ -356,6 +403,12 @@ fn number(b: &[u8], start: usize) -> Token {
         let unit = std::str::from_utf8(&b[i..end]).unwrap_or("");
         if TIME_UNITS.contains(&unit) {
             return tok(TokenKind::Timespan, end);
+        }
+        // Digits then a letter or `_`: an identifier (`4625Events`), unless the number had a
+        // fraction or an exponent.
+        let digits_only = b[start..i].iter().all(u8::is_ascii_digit);
+        if digits_only {
+            return tok(TokenKind::Ident, end);
         }
         return tok(TokenKind::Error("invalid number"), end);
     }
@@ -515,8 +568,63 @@ mod tests {
                 (Str, "```a\nb```"),
             ]
         );
-        assert_eq!(kinds("1abc")[0].0, Error("invalid number"));
+        assert_eq!(kinds("1.5abc")[0].0, Error("invalid number"));
         assert_eq!(kinds("#")[0].0, Error("unexpected character"));
+    }
+
+    #[test]
+    fn identifiers_starting_with_digits_and_reals_ending_with_a_dot() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("4625Events 1d 1e5 1ex 12_a 1000. 1..2 x.1"),
+            vec![
+                (Ident, "4625Events"),
+                (Timespan, "1d"),
+                (Number, "1e5"),
+                (Ident, "1ex"),
+                (Ident, "12_a"),
+                (Number, "1000."),
+                (Number, "1"),
+                (DotDot, ".."),
+                (Number, "2"),
+                (Ident, "x"),
+                (Dot, "."),
+                (Number, "1"),
+            ]
+        );
+        assert!(is_plain_ident("4625Events"));
+        assert!(!is_plain_ident("1d"));
+        assert!(!is_plain_ident("12"));
+    }
+
+    #[test]
+    fn unicode_spaces_separate_tokens() {
+        use TokenKind::*;
+        // U+00A0, U+202F, U+2003, U+3000 and a byte order mark, as pasted from web pages.
+        let src = "T\u{a0}|\u{202f}where\u{2003}a\u{3000}==\u{feff}1";
+        assert_eq!(
+            kinds(src),
+            vec![
+                (Ident, "T"),
+                (Pipe, "|"),
+                (Ident, "where"),
+                (Ident, "a"),
+                (EqEq, "=="),
+                (Number, "1"),
+            ]
+        );
+        // Other letters beyond ASCII still make identifiers.
+        assert_eq!(kinds("é\u{a0}x"), vec![(Ident, "é"), (Ident, "x")]);
+        assert!(!is_plain_ident("a\u{a0}b"));
+    }
+
+    #[test]
+    fn an_unterminated_string_ends_at_its_line() {
+        let t = next("'abc\nT", 0);
+        assert_eq!(
+            (t.kind, t.span),
+            (TokenKind::Error("unterminated string"), 0..4)
+        );
     }
 
     #[test]

@@ -406,7 +406,7 @@ impl<'a> Lowerer<'a> {
                 };
                 self.lets.insert(name.text.clone(), bound);
             }
-            LetValue::Function { params, body } => {
+            LetValue::Function { params, body, .. } => {
                 // Read once for the tables it names (also when it is never called); its
                 // predicates are lowered where it is called, with its arguments.
                 self.quiet += 1;
@@ -460,7 +460,7 @@ impl<'a> Lowerer<'a> {
                 }
                 StatementKind::Let {
                     name,
-                    value: LetValue::Function { params, body },
+                    value: LetValue::Function { params, body, .. },
                 } => {
                     self.lets
                         .insert(name.text.clone(), Bound::Function { params, body });
@@ -596,6 +596,22 @@ impl<'a> Lowerer<'a> {
                 return (label, expr);
             }
             other => {
+                let word = match other {
+                    OperatorKind::Find { .. } => Some("find"),
+                    OperatorKind::Fork(_) => Some("fork"),
+                    OperatorKind::Facet { .. } => Some("facet"),
+                    OperatorKind::Partition { .. } => Some("partition"),
+                    OperatorKind::Scan { .. } => Some("scan"),
+                    _ => None,
+                };
+                if let (Some(w), 0) = (word, self.quiet) {
+                    let note = format!("not analysed: `{w}` (its stage has no predicates)");
+                    self.unanalysed.push(Unanalysed {
+                        offset: op.span.start,
+                        message: note.clone(),
+                    });
+                    self.notes.push(note);
+                }
                 self.scan_operator(other);
                 None
             }
@@ -728,9 +744,32 @@ impl<'a> Lowerer<'a> {
             }
             OperatorKind::Search {
                 tables: Some(t), ..
+            }
+            | OperatorKind::Find {
+                tables: Some(t), ..
             } => {
                 for t in t {
                     self.tabular(t);
+                }
+            }
+            OperatorKind::Facet { with: ops, .. }
+            | OperatorKind::Partition {
+                body: ast::PartitionBody::Ops(ops),
+                ..
+            } => {
+                for o in ops {
+                    self.operator(o, None);
+                }
+            }
+            OperatorKind::Partition {
+                body: ast::PartitionBody::Query(q),
+                ..
+            } => {
+                self.tabular(q);
+            }
+            OperatorKind::Fork(branches) => {
+                for o in branches.iter().flat_map(|b| &b.ops) {
+                    self.operator(o, None);
                 }
             }
             _ => {}

@@ -10,9 +10,14 @@
 //!   `in (…)`, `between (…)`, left-associative, one level), `+ -`, `* / %`, unary `-`, then
 //!   postfix `.name`, `[index]`. `not(…)` is a function. `and`/`or` chains are n-ary nodes.
 //! - Words are case-sensitive: `and`, `has`, `by` are keywords only in lower case.
-//! - `union`, `print`, `search` and `range … from` at the start of a tabular expression are
-//!   source operators. An operator after `|` this parser does not know is kept as its name and
-//!   raw tokens up to the next `|` outside brackets.
+//! - `union`, `print`, `search`, `find … where` and `range … from` at the start of a tabular
+//!   expression are source operators. An operator after `|` this parser does not know
+//!   (`graph-match`, …) is kept as its name and raw tokens up to the next `|` outside brackets.
+//! - Following Kusto's grammar: `where name = value` (a single `=`, which Kusto's grammar reads
+//!   as a named expression) is the comparison `name == value`; `col:"v"` (in `search`) is `has`;
+//!   calls take named arguments (`f(x, flag = true)`); `x.[0]` and `x.['a b']` are indexes;
+//!   schemas may end with a comma (`(a:string,)`); `evaluate` takes an output schema
+//!   (`evaluate pivot(k) : (a:string)`).
 //! - Operator options (`kind=`, `hint.*=`, `withsource=`, …) are read only for the operators
 //!   that take them, so `extend kind = 1` is an assignment.
 
@@ -102,6 +107,55 @@ fn is_operator_word(w: &str) -> bool {
         || ListOp::from_word(w).is_some()
 }
 
+/// The tabular operators this parser reads (after `|`; `union`, `search`, `find` also as
+/// sources). Any other word after `|` is kept as a generic operator.
+pub const OPERATORS: &[&str] = &[
+    "where",
+    "filter",
+    "project",
+    "project-away",
+    "project-keep",
+    "project-rename",
+    "project-reorder",
+    "extend",
+    "summarize",
+    "join",
+    "lookup",
+    "union",
+    "distinct",
+    "top",
+    "sort",
+    "order",
+    "take",
+    "limit",
+    "count",
+    "mv-expand",
+    "mv-apply",
+    "parse",
+    "parse-where",
+    "parse-kv",
+    "evaluate",
+    "invoke",
+    "make-series",
+    "render",
+    "as",
+    "serialize",
+    "sample",
+    "search",
+    "top-nested",
+    "getschema",
+    "partition",
+    "find",
+    "fork",
+    "facet",
+    "scan",
+];
+
+/// Whether `w` names a tabular operator this parser reads ([`OPERATORS`]).
+pub fn is_operator_name(w: &str) -> bool {
+    OPERATORS.contains(&w)
+}
+
 /// Options each operator takes (`hint.` stands for any `hint.*`).
 const JOIN_OPTS: &[&str] = &["kind", "hint."];
 const UNION_OPTS: &[&str] = &["kind", "withsource", "isfuzzy", "hint."];
@@ -109,6 +163,9 @@ const HINT_OPTS: &[&str] = &["hint."];
 const MV_OPTS: &[&str] = &["kind", "bagexpansion", "with_itemindex"];
 const PARSE_OPTS: &[&str] = &["kind", "flags"];
 const KIND_OPTS: &[&str] = &["kind"];
+const FIND_OPTS: &[&str] = &["kind", "withsource", "isfuzzy", "datascope", "hint."];
+const PARTITION_OPTS: &[&str] = &["hint."];
+const SCAN_OPTS: &[&str] = &["with_match_id"];
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
@@ -301,8 +358,12 @@ impl<'a> Parser<'a> {
             self.bump();
             let name = self.name()?;
             self.expect(K::Eq, "'=' after the let name")?;
-            let value = if self.function_ahead() {
-                self.function()?
+            let view = self.is_word("view") && self.function_ahead(1);
+            let value = if view {
+                self.bump();
+                self.function(true)?
+            } else if self.function_ahead(0) {
+                self.function(false)?
             } else {
                 LetValue::Expr(self.tabular()?)
             };
@@ -336,30 +397,27 @@ impl<'a> Parser<'a> {
                 && self.kind_at(n + 2) == K::RBracket)
     }
 
-    fn function_ahead(&self) -> bool {
-        self.kind() == K::LParen
-            && ((self.kind_at(1) == K::RParen && self.kind_at(2) == K::LBrace)
-                || (self.name_ahead(1) && {
-                    let after = if self.kind_at(1) == K::LBracket { 4 } else { 2 };
-                    self.kind_at(after) == K::Colon
+    /// A function's parameters and body at token `n`: `() {`, `(name:`.
+    fn function_ahead(&self, n: usize) -> bool {
+        self.kind_at(n) == K::LParen
+            && ((self.kind_at(n + 1) == K::RParen && self.kind_at(n + 2) == K::LBrace)
+                || (self.name_ahead(n + 1) && {
+                    let after = if self.kind_at(n + 1) == K::LBracket {
+                        4
+                    } else {
+                        2
+                    };
+                    self.kind_at(n + after) == K::Colon
                 }))
     }
 
-    fn function(&mut self) -> R<LetValue> {
+    fn function(&mut self, view: bool) -> R<LetValue> {
         self.enter()?;
         self.expect(K::LParen, "'('")?;
         let mut params = vec![];
         if !self.eat(K::RParen) {
             loop {
-                let name = self.name()?;
-                self.expect(K::Colon, "':' and a type")?;
-                let ty = self.param_type()?;
-                let default = if self.eat(K::Eq) {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
-                params.push(Param { name, ty, default });
+                params.push(self.param()?);
                 if self.eat(K::RParen) {
                     break;
                 }
@@ -370,7 +428,20 @@ impl<'a> Parser<'a> {
         let body = self.statements(true)?;
         self.expect(K::RBrace, "';' or '}'")?;
         self.leave();
-        Ok(LetValue::Function { params, body })
+        Ok(LetValue::Function { params, body, view })
+    }
+
+    /// `name:type [= default]`.
+    fn param(&mut self) -> R<Param> {
+        let name = self.name()?;
+        self.expect(K::Colon, "':' and a type")?;
+        let ty = self.param_type()?;
+        let default = if self.eat(K::Eq) {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok(Param { name, ty, default })
     }
 
     /// `string`, `(*)`, `(a:string, b:long)`.
@@ -399,13 +470,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `name:type, …)` after the `(`.
+    /// `name:type, …)` after the `(` (a comma may end the list, as Kusto's grammar allows).
     fn column_defs_after_paren(&mut self) -> R<Vec<ColumnDef>> {
         let mut cols = vec![];
-        if self.eat(K::RParen) {
-            return Ok(cols);
-        }
         loop {
+            if self.eat(K::RParen) {
+                return Ok(cols);
+            }
             let name = self.name()?;
             self.expect(K::Colon, "':' and a type")?;
             let ty = self.type_name()?;
@@ -488,6 +559,10 @@ impl<'a> Parser<'a> {
         let is_source_op = self.is_word("union")
             || self.is_word("print")
             || self.is_word("search")
+            || (self.is_word("find")
+                && (self.word_at(1, "in")
+                    || self.word_at(1, "where")
+                    || (self.is_name_tok(1) && self.kind_at(2) == K::Eq)))
             || (self.is_word("range") && self.name_ahead(1) && {
                 let after = if self.kind_at(1) == K::LBracket { 4 } else { 2 };
                 self.word_at(after, "from")
@@ -515,7 +590,23 @@ impl<'a> Parser<'a> {
         }
         use OperatorKind as O;
         let kind = match name.as_str() {
-            "where" | "filter" => O::Where(self.expr()?),
+            "where" | "filter" => {
+                let after = if self.kind() == K::LBracket { 3 } else { 1 };
+                if self.name_ahead(0) && self.kind_at(after) == K::Eq {
+                    // Kusto's grammar reads `where a = b` as a named expression; it means the
+                    // comparison `a == b`.
+                    let n = self.name()?;
+                    self.bump();
+                    let lhs = Expr {
+                        kind: ExprKind::Ident(n.text),
+                        span: n.span,
+                    };
+                    let rhs = self.expr()?;
+                    O::Where(binary(BinOp::Eq, lhs, rhs))
+                } else {
+                    O::Where(self.expr()?)
+                }
+            }
             "extend" => O::Extend(self.assigns(&[])?),
             "project" => O::Project(self.assigns(&[])?),
             "project-away" => O::ProjectAway(self.patterns()?),
@@ -728,10 +819,21 @@ impl<'a> Parser<'a> {
                     with,
                 }
             }
-            "evaluate" => O::Evaluate {
-                params: self.params(HINT_OPTS)?,
-                call: self.postfix()?,
-            },
+            "evaluate" => {
+                let params = self.params(HINT_OPTS)?;
+                let call = self.postfix()?;
+                let schema = if self.eat(K::Colon) {
+                    self.expect(K::LParen, "'(' and the output schema")?;
+                    Some(self.column_defs_after_paren()?)
+                } else {
+                    None
+                };
+                O::Evaluate {
+                    params,
+                    call,
+                    schema,
+                }
+            }
             "invoke" => O::Invoke(self.postfix()?),
             "make-series" => self.make_series()?,
             "render" => {
@@ -796,6 +898,76 @@ impl<'a> Parser<'a> {
                     step: Box::new(self.expr()?),
                 }
             }
+            "find" => self.find()?,
+            "fork" => {
+                let mut branches = vec![];
+                while self.kind() == K::LParen || self.name_ahead(0) {
+                    let name = if self.kind() == K::LParen {
+                        None
+                    } else {
+                        let n = self.name()?;
+                        self.expect(K::Eq, "'=' and a parenthesised branch")?;
+                        Some(n)
+                    };
+                    let ops = self.sub_operators()?;
+                    branches.push(ForkBranch { name, ops });
+                }
+                if branches.is_empty() {
+                    return self.err("'(' and a branch of operators");
+                }
+                O::Fork(branches)
+            }
+            "facet" => {
+                self.expect_word("by")?;
+                let mut by = vec![];
+                loop {
+                    by.push(self.postfix()?);
+                    if !self.eat(K::Comma) {
+                        break;
+                    }
+                }
+                let with = if self.eat_word("with") {
+                    if self.kind() == K::LParen {
+                        self.sub_operators()?
+                    } else {
+                        vec![self.operator()?]
+                    }
+                } else {
+                    vec![]
+                };
+                O::Facet { by, with }
+            }
+            "partition" => {
+                let params = self.params(PARTITION_OPTS)?;
+                self.expect_word("by")?;
+                let n = self.name()?;
+                let by = Expr {
+                    kind: ExprKind::Ident(n.text),
+                    span: n.span,
+                };
+                let in_ = if self.eat_word("in") {
+                    Some(self.postfix()?)
+                } else {
+                    None
+                };
+                let body = if self.kind() == K::LBrace {
+                    self.enter()?;
+                    self.bump();
+                    let q = self.tabular()?;
+                    self.expect(K::RBrace, "'|' or '}'")?;
+                    self.leave();
+                    PartitionBody::Query(Box::new(q))
+                } else {
+                    PartitionBody::Ops(self.sub_operators()?)
+                };
+                O::Partition {
+                    params,
+                    by,
+                    in_,
+                    body,
+                }
+            }
+            "scan" => self.scan()?,
             _ => O::Generic {
                 tokens: self.raw_tokens()?,
                 name,
@@ -804,6 +976,186 @@ impl<'a> Parser<'a> {
         Ok(Operator {
             kind,
             span: start..self.end(),
+        })
+    }
+
+    /// `( op | op … )`: operators applied to an implicit input (fork branches, facet, partition).
+    fn sub_operators(&mut self) -> R<Vec<Operator>> {
+        self.enter()?;
+        self.expect(K::LParen, "'(' and operators")?;
+        let mut ops = vec![self.operator()?];
+        while self.eat(K::Pipe) {
+            ops.push(self.operator()?);
+        }
+        self.expect(K::RParen, "'|' or ')'")?;
+        self.leave();
+        Ok(ops)
+    }
+
+    /// `find [options] [in (T, …)] where predicate [project … | project-smart] [project-away …]`.
+    fn find(&mut self) -> R<OperatorKind> {
+        let params = self.params(FIND_OPTS)?;
+        let tables = if self.is_word("in") && self.kind_at(1) == K::LParen {
+            self.bump();
+            self.bump();
+            let mut t = vec![];
+            loop {
+                t.push(self.table_ref()?);
+                if !self.eat(K::Comma) {
+                    break;
+                }
+            }
+            self.expect(K::RParen, "',' or ')'")?;
+            Some(t)
+        } else {
+            None
+        };
+        if tables.is_some() || !params.is_empty() {
+            self.expect_word("where")?;
+        } else {
+            self.eat_word("where");
+        }
+        let predicate = self.expr()?;
+        let project = match self.hyphen_word_at(0) {
+            Some((w, n)) if w == "project-smart" => {
+                for _ in 0..n {
+                    self.bump();
+                }
+                Some(FindProject::Smart)
+            }
+            Some((w, 1)) if w == "project" => {
+                self.bump();
+                Some(FindProject::Columns(self.find_columns()?))
+            }
+            _ => None,
+        };
+        let project_away = match self.hyphen_word_at(0) {
+            Some((w, n)) if w == "project-away" => {
+                for _ in 0..n {
+                    self.bump();
+                }
+                Some(self.find_columns()?)
+            }
+            _ => None,
+        };
+        Ok(OperatorKind::Find {
+            params,
+            tables,
+            predicate,
+            project,
+            project_away,
+        })
+    }
+
+    /// `a, b:string, pack(*)` or `*` (find's project and project-away columns).
+    fn find_columns(&mut self) -> R<Vec<FindColumn>> {
+        let mut cols = vec![];
+        loop {
+            if self.eat(K::Star) {
+                cols.push(FindColumn::Star);
+            } else if self.is_word("pack")
+                && self.kind_at(1) == K::LParen
+                && self.kind_at(2) == K::Star
+                && self.kind_at(3) == K::RParen
+            {
+                for _ in 0..4 {
+                    self.bump();
+                }
+                cols.push(FindColumn::Pack);
+            } else {
+                let name = self.name()?;
+                let ty = if self.eat(K::Colon) {
+                    Some(self.type_name()?)
+                } else {
+                    None
+                };
+                cols.push(FindColumn::Column { name, ty });
+            }
+            if !self.eat(K::Comma) {
+                return Ok(cols);
+            }
+        }
+    }
+
+    /// `scan [options] [order by …] [partition by …] [declare (…)] with (step …; …)`.
+    fn scan(&mut self) -> R<OperatorKind> {
+        let params = self.params(SCAN_OPTS)?;
+        let order_by = if self.is_word("order") && self.word_at(1, "by") {
+            self.bump();
+            self.bump();
+            self.sort_keys()?
+        } else {
+            vec![]
+        };
+        let mut partition_by = vec![];
+        if self.is_word("partition") && self.word_at(1, "by") {
+            self.bump();
+            self.bump();
+            loop {
+                partition_by.push(self.expr()?);
+                if !self.eat(K::Comma) {
+                    break;
+                }
+            }
+        }
+        let mut declare = vec![];
+        if self.eat_word("declare") {
+            self.expect(K::LParen, "'(' and parameters")?;
+            loop {
+                declare.push(self.param()?);
+                if self.eat(K::RParen) {
+                    break;
+                }
+                self.expect(K::Comma, "',' or ')'")?;
+            }
+        }
+        self.expect_word("with")?;
+        self.enter()?;
+        self.expect(K::LParen, "'(' and steps")?;
+        let mut steps = vec![];
+        loop {
+            self.expect_word("step")?;
+            let name = self.name()?;
+            let optional = self.eat_word("optional");
+            let output = if self.is_word("output") && self.kind_at(1) == K::Eq {
+                self.bump();
+                self.bump();
+                Some(self.type_name()?)
+            } else {
+                None
+            };
+            self.expect(K::Colon, "':' and the step's condition")?;
+            let condition = self.expr()?;
+            let mut assigns = vec![];
+            if self.eat(K::Arrow) {
+                loop {
+                    let n = self.name()?;
+                    self.expect(K::Eq, "'='")?;
+                    assigns.push((n, self.expr()?));
+                    if !self.eat(K::Comma) {
+                        break;
+                    }
+                }
+            }
+            steps.push(ScanStep {
+                name,
+                optional,
+                output,
+                condition,
+                assigns,
+            });
+            self.expect(K::Semi, "';' after the step")?;
+            if self.eat(K::RParen) {
+                break;
+            }
+        }
+        self.leave();
+        Ok(OperatorKind::Scan {
+            params,
+            order_by,
+            partition_by,
+            declare,
+            steps,
         })
     }
 
@@ -1184,6 +1536,12 @@ impl<'a> Parser<'a> {
             K::Star => bin(BinOp::Mul),
             K::Slash => bin(BinOp::Div),
             K::Percent => bin(BinOp::Mod),
+            // `col:"term"` (search syntax): Kusto's grammar calls `:` its has operator.
+            K::Colon => bin(BinOp::Str(StrOp {
+                kind: StrOpKind::Has,
+                negated: false,
+                case_sensitive: false,
+            })),
             K::Ident => {
                 let text = self.text_of(t);
                 match text {
@@ -1330,6 +1688,21 @@ impl<'a> Parser<'a> {
         let depth = self.depth;
         loop {
             match self.kind() {
+                K::Dot if self.kind_at(1) == K::LBracket && !self.name_ahead(1) => {
+                    // `x.[0]`: Kusto's older spelling of `x[0]`.
+                    self.enter()?;
+                    self.bump();
+                    self.bump();
+                    let index = self.expr()?;
+                    self.expect(K::RBracket, "']'")?;
+                    e = Expr {
+                        kind: ExprKind::Index {
+                            expr: Box::new(e),
+                            index: Box::new(index),
+                        },
+                        span: start..self.end(),
+                    };
+                }
                 K::Dot => {
                     self.enter()?;
                     self.bump();
@@ -1461,7 +1834,22 @@ impl<'a> Parser<'a> {
         let mut args = vec![];
         if !self.eat(K::RParen) {
             loop {
-                args.push(self.tabular()?);
+                let after = if self.kind() == K::LBracket { 3 } else { 1 };
+                if self.name_ahead(0) && self.kind_at(after) == K::Eq {
+                    let start = self.start();
+                    let name = self.name()?;
+                    self.bump();
+                    let value = self.expr()?;
+                    args.push(Expr {
+                        kind: ExprKind::NamedArg {
+                            name,
+                            value: Box::new(value),
+                        },
+                        span: start..self.end(),
+                    });
+                } else {
+                    args.push(self.tabular()?);
+                }
                 if self.eat(K::RParen) {
                     break;
                 }

@@ -39,6 +39,7 @@ const RESERVED: &[&str] = &[
     "union",
     "print",
     "search",
+    "find",
     "range",
     "by",
     "on",
@@ -111,21 +112,12 @@ fn statement(s: &Statement, out: &mut String) {
             out.push_str(" = ");
             match value {
                 LetValue::Expr(e) => tab(e, "\n| ", out),
-                LetValue::Function { params, body } => {
-                    out.push('(');
-                    for (i, p) in params.iter().enumerate() {
-                        if i > 0 {
-                            out.push_str(", ");
-                        }
-                        out.push_str(&name_text(&p.name.text));
-                        out.push(':');
-                        out.push_str(&p.ty);
-                        if let Some(d) = &p.default {
-                            out.push_str(" = ");
-                            expr_at(d, 1, out);
-                        }
+                LetValue::Function { params, body, view } => {
+                    if *view {
+                        out.push_str("view ");
                     }
-                    out.push_str(") {\n");
+                    param_defs(params, out);
+                    out.push_str(" {\n");
                     statements(body, "\n", out);
                     out.push_str("\n}");
                 }
@@ -258,6 +250,53 @@ fn column_defs(cols: &[ColumnDef], out: &mut String) {
     out.push(')');
 }
 
+/// `(op | op …)`.
+fn sub_operators(ops: &[Operator], out: &mut String) {
+    out.push('(');
+    for (i, o) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        operator(o, out);
+    }
+    out.push(')');
+}
+
+fn find_columns(cols: &[FindColumn], out: &mut String) {
+    for (i, c) in cols.iter().enumerate() {
+        out.push_str(if i > 0 { ", " } else { " " });
+        match c {
+            FindColumn::Column { name, ty } => {
+                out.push_str(&name_text(&name.text));
+                if let Some(t) = ty {
+                    out.push(':');
+                    out.push_str(t);
+                }
+            }
+            FindColumn::Pack => out.push_str("pack(*)"),
+            FindColumn::Star => out.push('*'),
+        }
+    }
+}
+
+/// `(name:type [= default], …)`.
+fn param_defs(params: &[Param], out: &mut String) {
+    out.push('(');
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&name_text(&p.name.text));
+        out.push(':');
+        out.push_str(&p.ty);
+        if let Some(d) = &p.default {
+            out.push_str(" = ");
+            expr_at(d, 1, out);
+        }
+    }
+    out.push(')');
+}
+
 fn kv_list(items: &[OptParam], out: &mut String) {
     out.push('(');
     for (i, p) in items.iter().enumerate() {
@@ -300,6 +339,11 @@ fn expr(e: &Expr, out: &mut String) {
                 list(args, out);
             }
             out.push(')');
+        }
+        ExprKind::NamedArg { name, value } => {
+            out.push_str(&name_text(&name.text));
+            out.push_str(" = ");
+            expr_at(value, 1, out);
         }
         ExprKind::Member { expr, name } => {
             expr_at(expr, 7, out);
@@ -663,11 +707,135 @@ fn operator(op: &Operator, out: &mut String) {
                 kv_list(with, out);
             }
         }
-        O::Evaluate { params: p, call } => {
+        O::Evaluate {
+            params: p,
+            call,
+            schema,
+        } => {
             out.push_str("evaluate");
             params(p, out);
             out.push(' ');
             expr_at(call, 7, out);
+            if let Some(s) = schema {
+                out.push_str(" : ");
+                column_defs(s, out);
+            }
+        }
+        O::Find {
+            params: p,
+            tables: t,
+            predicate,
+            project,
+            project_away,
+        } => {
+            out.push_str("find");
+            params(p, out);
+            if let Some(t) = t {
+                out.push_str(" in (");
+                tables(t, out);
+                out.push(')');
+            }
+            out.push_str(" where ");
+            expr_at(predicate, 1, out);
+            match project {
+                Some(FindProject::Smart) => out.push_str(" project-smart"),
+                Some(FindProject::Columns(c)) => {
+                    out.push_str(" project");
+                    find_columns(c, out);
+                }
+                None => {}
+            }
+            if let Some(c) = project_away {
+                out.push_str(" project-away");
+                find_columns(c, out);
+            }
+        }
+        O::Fork(branches) => {
+            out.push_str("fork");
+            for b in branches {
+                out.push(' ');
+                if let Some(n) = &b.name {
+                    out.push_str(&name_text(&n.text));
+                    out.push_str(" = ");
+                }
+                sub_operators(&b.ops, out);
+            }
+        }
+        O::Facet { by, with } => {
+            out.push_str("facet by ");
+            tables(by, out);
+            if !with.is_empty() {
+                out.push_str(" with ");
+                sub_operators(with, out);
+            }
+        }
+        O::Partition {
+            params: p,
+            by,
+            in_,
+            body,
+        } => {
+            out.push_str("partition");
+            params(p, out);
+            out.push_str(" by ");
+            expr_at(by, 7, out);
+            if let Some(i) = in_ {
+                out.push_str(" in ");
+                expr_at(i, 7, out);
+            }
+            out.push(' ');
+            match body {
+                PartitionBody::Ops(ops) => sub_operators(ops, out),
+                PartitionBody::Query(q) => {
+                    out.push_str("{ ");
+                    nested(q, out);
+                    out.push_str(" }");
+                }
+            }
+        }
+        O::Scan {
+            params: p,
+            order_by,
+            partition_by,
+            declare,
+            steps,
+        } => {
+            out.push_str("scan");
+            params(p, out);
+            if !order_by.is_empty() {
+                out.push_str(" order by");
+                sort_keys(order_by, out);
+            }
+            if !partition_by.is_empty() {
+                out.push_str(" partition by ");
+                list(partition_by, out);
+            }
+            if !declare.is_empty() {
+                out.push_str(" declare ");
+                param_defs(declare, out);
+            }
+            out.push_str(" with (");
+            for s in steps {
+                out.push_str(" step ");
+                out.push_str(&name_text(&s.name.text));
+                if s.optional {
+                    out.push_str(" optional");
+                }
+                if let Some(o) = &s.output {
+                    out.push_str(" output=");
+                    out.push_str(o);
+                }
+                out.push_str(": ");
+                expr_at(&s.condition, 1, out);
+                for (i, (n, e)) in s.assigns.iter().enumerate() {
+                    out.push_str(if i > 0 { ", " } else { " => " });
+                    out.push_str(&name_text(&n.text));
+                    out.push_str(" = ");
+                    expr_at(e, 1, out);
+                }
+                out.push(';');
+            }
+            out.push_str(" )");
         }
         O::Invoke(e) => {
             out.push_str("invoke ");

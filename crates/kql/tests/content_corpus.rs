@@ -209,7 +209,7 @@ fn let_function_bodies_reach_the_rule() {
             for s in &q.statements {
                 let kql::ast::StatementKind::Let {
                     name,
-                    value: kql::ast::LetValue::Function { params, body },
+                    value: kql::ast::LetValue::Function { params, body, .. },
                 } = &s.kind
                 else {
                     continue;

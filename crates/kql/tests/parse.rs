@@ -70,7 +70,20 @@ fn errors_name_position_expected_and_found() {
             "'|', ';' or end of input",
             "')'",
         ),
-        ("T | where x = 1", 1, 13, "'|', ';' or end of input", "'='"),
+        (
+            "T | where x + 1 = 2",
+            1,
+            17,
+            "'|', ';' or end of input",
+            "'='",
+        ),
+        (
+            "T | where f(x) = 1",
+            1,
+            16,
+            "'|', ';' or end of input",
+            "'='",
+        ),
         ("let f = (a:string { a };\nf()", 1, 19, "',' or ')'", "'{'"),
         (
             "T\n| mv-apply x to typeof(string) on (extend y = 1",
@@ -356,6 +369,11 @@ fn op_name(k: &OperatorKind) -> String {
         O::TopNested(_) => "top-nested",
         O::Print(_) => "print",
         O::Range { .. } => "range",
+        O::Find { .. } => "find",
+        O::Fork(_) => "fork",
+        O::Facet { .. } => "facet",
+        O::Partition { .. } => "partition",
+        O::Scan { .. } => "scan",
         O::Generic { name, .. } => return format!("generic {name}"),
     }
     .to_string()
@@ -470,10 +488,39 @@ fn every_tabular_operator() {
         ),
         (
             "T | scan with_match_id=id declare (s:string) with (step s1: a == 1 => s = b; step s2: c;)",
-            "generic scan",
+            "scan",
+        ),
+        (
+            "T | scan order by t asc partition by h declare (n:long = 0) with (step a optional output=last: x > 1 => n = a.n + 1, m = 2; step b: y == a.n;)",
+            "scan",
         ),
         ("T | project-smart a, b", "generic project-smart"),
-        ("T | fork (where a) (where b)", "generic fork"),
+        ("T | fork (where a) (where b)", "fork"),
+        ("T | fork x = (where a | take 1) y = (count)", "fork"),
+        ("T | facet by a, b", "facet"),
+        ("T | facet by a with (where b | take 5)", "facet"),
+        ("T | facet by a with take 5", "facet"),
+        (
+            "T | partition by ReportId ( top 1 by MountTime )",
+            "partition",
+        ),
+        (
+            "T | partition hint.strategy=native by h { T | where x | take 1 }",
+            "partition",
+        ),
+        (
+            "T | partition by h in (dynamic([1, 2])) (take 1)",
+            "partition",
+        ),
+        (
+            "T | find in (A, B*) where a has \"x\" project a, b:string, pack(*)",
+            "find",
+        ),
+        (
+            "T | find withsource=S where x == 1 project-smart project-away c, d",
+            "find",
+        ),
+        ("T | find \"x\" project-away *", "find"),
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (src, want) in cases {
@@ -491,6 +538,9 @@ fn every_tabular_operator() {
         ("range ['x y'] from 1 to 10 step 1", "range"),
         ("search in (T) \"text\"", "search"),
         ("search \"text\" | take 1", "search"),
+        ("find in (T) where x == 1", "find"),
+        ("find where x has \"a\" | take 1", "find"),
+        ("find withsource=S in (A) where x", "find"),
     ];
     for (src, want) in sources {
         let q = round_trip(src);
@@ -513,7 +563,7 @@ fn every_tabular_operator() {
         panic!()
     };
     assert_eq!(tokens.join(" "), "a ( b | c ) [ d ]");
-    assert!(seen.len() >= 36, "{seen:?}");
+    assert!(seen.len() >= 40, "{seen:?}");
 }
 
 #[test]
@@ -561,7 +611,7 @@ union T, D
     let q = round_trip(src);
     assert_eq!(q.statements.len(), 10);
     let StatementKind::Let {
-        value: LetValue::Function { params, body },
+        value: LetValue::Function { params, body, .. },
         ..
     } = &q.statements[2].kind
     else {
@@ -778,4 +828,128 @@ fn comments_are_dropped() {
         panic!()
     };
     assert_eq!(sx(e), "(== a \"//not a comment\")");
+}
+
+// ---- syntax seen in published hunting queries (Kusto's grammar allows each) ----
+
+#[test]
+fn grammar_gaps_from_public_queries() {
+    // `.[0]` and `.['name']` paths, bracket-quoted names.
+    let q = round_trip("T | extend a = x.[0], b = x.['Phone Number'], ['Phone Number'] = 1");
+    let OperatorKind::Extend(a) = &pipe_ops(&q)[0].kind else {
+        panic!()
+    };
+    assert!(matches!(a[0].value.kind, ExprKind::Index { .. }));
+    assert!(
+        matches!(&a[1].value.kind, ExprKind::Member { name, .. } if name == "Phone Number"),
+        "{:?}",
+        a[1].value
+    );
+    assert_eq!(a[2].names[0].text, "Phone Number");
+    // Named arguments.
+    let q = round_trip(
+        "T | evaluate ipv4_lookup(Nets, ip, key, return_unmatched = true) | extend c = case(a, 1, strcat=\"x\")",
+    );
+    let OperatorKind::Evaluate { call, .. } = &pipe_ops(&q)[0].kind else {
+        panic!()
+    };
+    let ExprKind::Call { args, .. } = &call.kind else {
+        panic!()
+    };
+    assert!(
+        matches!(&args[3].kind, ExprKind::NamedArg { name, .. } if name.text == "return_unmatched")
+    );
+    // `where a = b`: Kusto's grammar reads a named expression; it is the comparison.
+    let q = round_trip("T | where ActionType = \"x\" | filter ['a b'] = 1");
+    for op in pipe_ops(&q) {
+        let OperatorKind::Where(e) = &op.kind else {
+            panic!()
+        };
+        assert!(matches!(e.kind, ExprKind::Binary { op: BinOp::Eq, .. }));
+    }
+    assert_eq!(
+        print(&q),
+        "T\n| where ActionType == \"x\"\n| where [\"a b\"] == 1"
+    );
+    // Non-breaking spaces (U+00A0, U+202F) as whitespace.
+    round_trip("DeviceEvents\u{a0}| where\u{202f}A == 1");
+    // `search in (T) … Col:"v"`: `:` is Kusto's has.
+    let q = round_trip("search in (DeviceEvents, Device*) FileName:\"a.exe\" and \"b\"");
+    let ExprKind::Source(op) = &last_expr(&q).kind else {
+        panic!()
+    };
+    let OperatorKind::Search { predicate, .. } = &op.kind else {
+        panic!()
+    };
+    let ExprKind::And(parts) = &predicate.kind else {
+        panic!("{predicate:?}")
+    };
+    assert!(matches!(
+        parts[0].kind,
+        ExprKind::Binary {
+            op: BinOp::Str(StrOp {
+                kind: StrOpKind::Has,
+                ..
+            }),
+            ..
+        }
+    ));
+    // A trailing comma in a schema.
+    let q = round_trip("externaldata(a:string, b:long,)[h@\"https://x/y\"] with (format=\"csv\")");
+    let ExprKind::Externaldata { columns, .. } = &last_expr(&q).kind else {
+        panic!()
+    };
+    assert_eq!(columns.len(), 2);
+    round_trip("datatable(a:string,)[\"x\"]");
+    // `evaluate pivot(…): (schema)`.
+    let q = round_trip("T | evaluate pivot(k, count()) : (a:string, b:long)");
+    let OperatorKind::Evaluate { schema, .. } = &pipe_ops(&q)[0].kind else {
+        panic!()
+    };
+    assert_eq!(schema.as_ref().map(Vec::len), Some(2));
+    // Identifiers that start with digits; a real ending in a dot.
+    let q = round_trip("T | where 4625Events > 1000. | project 1stSeen = 1");
+    assert!(
+        matches!(&pipe_ops(&q)[1].kind, OperatorKind::Project(a) if a[0].names[0].text == "1stSeen")
+    );
+    // `view` functions.
+    let q = round_trip("let v = view () { T | take 1 };\nv");
+    assert!(matches!(
+        &q.statements[0].kind,
+        StatementKind::Let {
+            value: LetValue::Function { view: true, .. },
+            ..
+        }
+    ));
+    // The operators once kept as raw tokens.
+    let q = round_trip(
+        "find in (DeviceFileEvents, DeviceProcessEvents) where SHA1 == \"x\" project FileName, FolderPath:string",
+    );
+    let ExprKind::Source(op) = &last_expr(&q).kind else {
+        panic!()
+    };
+    let OperatorKind::Find {
+        tables, predicate, ..
+    } = &op.kind
+    else {
+        panic!()
+    };
+    assert_eq!(tables.as_ref().map(Vec::len), Some(2));
+    assert!(matches!(predicate.kind, ExprKind::Binary { .. }));
+    let q = round_trip("T | partition by ReportId ( top 1 by MountTime )");
+    let OperatorKind::Partition { body, .. } = &pipe_ops(&q)[0].kind else {
+        panic!()
+    };
+    assert!(matches!(body, PartitionBody::Ops(o) if o.len() == 1));
+    let q = round_trip(
+        "T | scan order by Timestamp partition by Host declare (n:long = 0) with (step s1: A == 1 => n = s1.n + 1; step s2 output=none: B == 2;)",
+    );
+    let OperatorKind::Scan { steps, declare, .. } = &pipe_ops(&q)[0].kind else {
+        panic!()
+    };
+    assert_eq!((steps.len(), declare.len()), (2, 1));
+    assert_eq!(steps[1].output.as_deref(), Some("none"));
+    let q = round_trip("T | fork a = (where x | take 1) (count) | facet by A, B with (take 3)");
+    assert!(matches!(&pipe_ops(&q)[0].kind, OperatorKind::Fork(b) if b.len() == 2));
+    assert!(matches!(&pipe_ops(&q)[1].kind, OperatorKind::Facet { by, .. } if by.len() == 2));
 }

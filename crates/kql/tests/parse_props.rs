@@ -20,7 +20,7 @@ fn n(text: &str) -> Name {
 /// Words the grammar treats specially: names must survive being them.
 const TRICKY: &[&str] = &[
     "and", "or", "has", "in", "by", "on", "with", "let", "union", "kind", "true", "datetime",
-    "a b", "x-y", "", "$left", "is'q\"", "é",
+    "a b", "x-y", "", "$left", "is'q\"", "é", "find", "view", "step", "1d", "12ab", "a\u{a0}b",
 ];
 
 /// Function names a call may have (not the words that start special forms).
@@ -181,6 +181,19 @@ fn scalar() -> BoxedStrategy<Expr> {
                 inner.clone().prop_map(move |x| e(ExprKind::Not(b(x)))),
                 (fname(), prop::collection::vec(inner.clone(), 0..3))
                     .prop_map(|(name, args)| e(ExprKind::Call { name, args })),
+                (
+                    fname(),
+                    prop::collection::vec(inner.clone(), 0..2),
+                    name(),
+                    inner.clone()
+                )
+                    .prop_map(move |(name, mut args, arg, value)| {
+                        args.push(e(ExprKind::NamedArg {
+                            name: arg,
+                            value: b(value),
+                        }));
+                        e(ExprKind::Call { name, args })
+                    }),
                 (inner.clone(), name_text())
                     .prop_map(move |(x, name)| e(ExprKind::Member { expr: b(x), name })),
                 (inner.clone(), inner.clone()).prop_map(move |(x, i)| e(ExprKind::Index {
@@ -323,11 +336,82 @@ fn op(depth: u32) -> BoxedStrategy<Operator> {
                     tokens.push(t.to_string());
                 }
                 tokens.extend((0..depth).map(|_| ")".to_string()));
-                O::Generic { name: "scan".into(), tokens }
+                O::Generic { name: "consume".into(), tokens }
+            }),
+        1 => (fname(), prop::collection::vec(scalar(), 0..2),
+              prop::option::of(prop::collection::vec(name(), 0..3)))
+            .prop_map(|(name, args, schema)| O::Evaluate {
+                params: vec![],
+                call: e(ExprKind::Call { name, args }),
+                schema: schema.map(|cols| cols.into_iter()
+                    .map(|name| ColumnDef { name, ty: "string".into() }).collect()),
+            }),
+        1 => (prop::collection::vec(param(&["withsource", "isfuzzy"]), 0..2),
+              prop::option::of(prop::collection::vec(table(), 1..3)), scalar(),
+              prop::option::of(prop_oneof![
+                  Just(FindProject::Smart),
+                  prop::collection::vec(find_column(), 1..3).prop_map(FindProject::Columns),
+              ]),
+              prop::option::of(prop::collection::vec(find_column(), 1..3)))
+            .prop_map(|(params, tables, predicate, project, project_away)| {
+                // Options without `in (…)` still need `where` before the predicate, which the
+                // printer always writes.
+                O::Find { params, tables, predicate, project, project_away }
+            }),
+        1 => prop::collection::vec((prop::option::of(name()), simple_ops()), 1..3)
+            .prop_map(|b| O::Fork(b.into_iter().map(|(name, ops)| ForkBranch { name, ops }).collect())),
+        1 => (prop::collection::vec(table(), 1..3), prop_oneof![Just(vec![]), simple_ops()])
+            .prop_map(|(by, with)| O::Facet { by, with }),
+        1 => (name(), prop::option::of(scalar()), prop_oneof![
+                simple_ops().prop_map(PartitionBody::Ops),
+                sub.clone().prop_map(|q| PartitionBody::Query(Box::new(q))),
+            ])
+            .prop_map(|(by, in_, body)| O::Partition {
+                params: vec![],
+                by: e(ExprKind::Ident(by.text)),
+                in_: in_.map(|i| e(ExprKind::Dynamic(Box::new(i)))),
+                body,
+            }),
+        1 => (prop::collection::vec(sort_key(), 0..2), prop::collection::vec(scalar(), 0..2),
+              prop::collection::vec(name(), 0..2),
+              prop::collection::vec((name(), any::<bool>(), prop::option::of(prop::sample::select(&["all", "last", "none"][..])),
+                  scalar(), prop::collection::vec((name(), scalar()), 0..2)), 1..3))
+            .prop_map(|(order_by, partition_by, declare, steps)| O::Scan {
+                params: vec![],
+                order_by,
+                partition_by,
+                declare: declare.into_iter().map(|name| Param { name, ty: "long".into(), default: None }).collect(),
+                steps: steps.into_iter().map(|(name, optional, output, condition, assigns)| ScanStep {
+                    name, optional, output: output.map(str::to_string), condition, assigns,
+                }).collect(),
             }),
     ]
     .prop_map(|kind| Operator { kind, span: 0..0 })
     .boxed()
+}
+
+fn find_column() -> impl Strategy<Value = FindColumn> {
+    prop_oneof![
+        3 => (name(), prop::option::of(Just("string".to_string())))
+            .prop_map(|(name, ty)| FindColumn::Column { name, ty }),
+        1 => Just(FindColumn::Pack),
+        1 => Just(FindColumn::Star),
+    ]
+}
+
+/// A few operators without subqueries (fork branches, facet, partition bodies).
+fn simple_ops() -> impl Strategy<Value = Vec<Operator>> {
+    use OperatorKind as O;
+    prop::collection::vec(
+        prop_oneof![
+            scalar().prop_map(O::Where),
+            scalar().prop_map(O::Take),
+            Just(O::Count),
+            assigns(1).prop_map(O::Extend),
+        ]
+        .prop_map(|kind| Operator { kind, span: 0..0 }),
+        1..3,
+    )
 }
 
 fn tabular(depth: u32) -> BoxedStrategy<Expr> {

@@ -82,15 +82,33 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
             }
             out.push_str(&format!("{v}\n"));
         } else {
-            out.push_str(&format!("// {}: {}\n", o.path, o.title));
+            // Comment lines hold rule content (title, path, values in errors): one line each.
+            out.push_str(&format!(
+                "// {}: {}\n",
+                one_line(&o.path),
+                one_line(&o.title)
+            ));
             match &o.result {
                 Ok(q) => out.push_str(&format!("{q}\n\n")),
-                Err(e) => out.push_str(&format!("// error: {e}\n\n")),
+                Err(e) => out.push_str(&format!("// error: {}\n\n", one_line(e))),
             }
         }
     }
     crate::print_out(&out);
     ExitCode::SUCCESS
+}
+
+/// Text for a `//` comment line: line breaks and other control characters escaped.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `f` relative to the PATH argument (a file given directly: its file name).

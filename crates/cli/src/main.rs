@@ -13,6 +13,7 @@ mod hunt;
 mod search;
 mod show;
 mod sync;
+mod verify;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -76,6 +77,23 @@ enum Command {
         /// text: a `// path: title` line and the query per rule; jsonl: one JSON object per rule.
         #[arg(long, value_enum, default_value = "text")]
         format: ConvertFormat,
+    },
+    /// Check the KQL translations by running them: each rule on the events with the Sigma
+    /// engine, and its query on the same events as rows of the target's tables; one JSON line
+    /// per rule (events matched, rows selected, agree, reason).
+    Verify {
+        /// kql-xdr or kql-asim.
+        #[arg(long)]
+        target: String,
+        /// Sigma rule files or folders.
+        #[arg(long = "rules", required = true)]
+        rules: Vec<PathBuf>,
+        /// Event files or folders (.evtx, JSON, JSON lines).
+        #[arg(required = true)]
+        events: Vec<PathBuf>,
+        /// Print how long reading and the whole run took (to stderr).
+        #[arg(long)]
+        timings: bool,
     },
     /// Which ATT&CK tactics and techniques the rules cover, with rule counts; the uncovered
     /// techniques and the deprecated, revoked or unknown ids rules name.
@@ -199,6 +217,12 @@ fn main() -> ExitCode {
             paths,
             format,
         } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
+        Command::Verify {
+            target,
+            rules,
+            events,
+            timings,
+        } => verify::run(&target, &rules, &events, timings),
         Command::Coverage {
             sources,
             paths,

@@ -313,7 +313,7 @@ fn pipeline_mappings_from_the_schemas() {
 // ---- The wrong-query classes of issue 13: none left over the whole corpus. ----
 
 use convert::schema::{ColType, Schema};
-use kql::ast::{BinOp, ExprKind, ListOp, OperatorKind, StatementKind, StrOpKind};
+use kql::ast::{BinOp, ExprKind, OperatorKind, StatementKind, StrOpKind};
 
 /// One comparison of a query: column, operator, literal values, under a `not`.
 #[derive(Debug)]
@@ -483,7 +483,11 @@ fn no_number_written_as_a_string_nor_a_string_compared_with_a_number() {
                 }
             }
         }
-        assert!(numbers > 10, "{}: {numbers} number comparisons", target.name());
+        assert!(
+            numbers > 10,
+            "{}: {numbers} number comparisons",
+            target.name()
+        );
     }
 }
 
@@ -518,12 +522,13 @@ fn every_wildcard_regex_is_anchored() {
             let res = rule_regexes(&c.doc);
             for q in c.result.iter().flatten() {
                 for cmp in comparisons(q) {
-                    if cmp.op != BinOp::Str(kql::ast::StrOp {
-                        kind: StrOpKind::MatchesRegex,
-                        negated: false,
-                        case_sensitive: true,
-                    })
-                    .text()
+                    if cmp.op
+                        != BinOp::Str(kql::ast::StrOp {
+                            kind: StrOpKind::MatchesRegex,
+                            negated: false,
+                            case_sensitive: true,
+                        })
+                        .text()
                     {
                         continue;
                     }
@@ -534,7 +539,10 @@ fn every_wildcard_regex_is_anchored() {
                         continue;
                     }
                     wildcard += 1;
-                    let body = p.value.trim_start_matches("(?is)").trim_start_matches("(?s)");
+                    let body = p
+                        .value
+                        .trim_start_matches("(?is)")
+                        .trim_start_matches("(?s)");
                     assert!(
                         body.starts_with('^') && body.ends_with('$'),
                         "{}: {} unanchored {}",
@@ -545,7 +553,11 @@ fn every_wildcard_regex_is_anchored() {
                 }
             }
         }
-        assert!(wildcard >= 6, "{}: {wildcard} wildcard regexes", target.name());
+        assert!(
+            wildcard >= 6,
+            "{}: {wildcard} wildcard regexes",
+            target.name()
+        );
     }
 }
 
@@ -610,7 +622,8 @@ fn xdr_accounts_split_domain_and_name() {
                         split += 1;
                         let domain = format!("{prefix}AccountDomain");
                         assert!(
-                            cmps.iter().any(|d| d.column == domain && d.values.contains(v)),
+                            cmps.iter()
+                                .any(|d| d.column == domain && d.values.contains(v)),
                             "{}: {q}",
                             c.path.display()
                         );
@@ -630,25 +643,32 @@ fn xdr_initiated_and_file_access() {
         if c.doc.logsource.category.iter().any(|x| x == "file_access") {
             file_access += 1;
             assert!(
-                c.result
-                    .as_ref()
-                    .is_err_and(|e| e.contains("not reads")),
+                c.result.as_ref().is_err_and(|e| e.contains("not reads")),
                 "{}",
                 c.path.display()
             );
         }
-        if text.contains("Initiated:") && c.doc.logsource.category.iter().any(|x| x == "network_connection") {
-            if let Ok(qs) = &c.result {
-                initiated += 1;
-                assert!(
-                    qs.iter().all(|q| comparisons(q).iter().any(|c| c.column == "ActionType")),
-                    "{}: {qs:?}",
-                    c.path.display()
-                );
-            }
+        if text.contains("Initiated:")
+            && c.doc
+                .logsource
+                .category
+                .iter()
+                .any(|x| x == "network_connection")
+            && let Ok(qs) = &c.result
+        {
+            initiated += 1;
+            assert!(
+                qs.iter()
+                    .all(|q| comparisons(q).iter().any(|c| c.column == "ActionType")),
+                "{}: {qs:?}",
+                c.path.display()
+            );
         }
     }
-    assert!(initiated >= 40 && file_access >= 7, "{initiated} {file_access}");
+    assert!(
+        initiated >= 40 && file_access >= 7,
+        "{initiated} {file_access}"
+    );
 }
 
 #[test]
@@ -656,7 +676,11 @@ fn asim_hkcr_is_the_machine_classes_key() {
     let mut n = 0;
     for c in corpus_conversions(Target::KqlAsim) {
         for q in c.result.iter().flatten() {
-            assert!(!q.contains("HKEY_CLASSES_ROOT"), "{}: {q}", c.path.display());
+            assert!(
+                !q.contains("HKEY_CLASSES_ROOT"),
+                "{}: {q}",
+                c.path.display()
+            );
             n += q.matches("HKEY_LOCAL_MACHINE\\\\Classes").count();
         }
     }

@@ -4,7 +4,8 @@
 //! (`contains`, `startswith`, `endswith`, `has`, `hasprefix`, `hassuffix`, their `_cs` and `!`
 //! forms), `matches regex`, and the functions `isempty`, `isnotempty`, `isnull`, `isnotnull`,
 //! `strcat`, `coalesce`, `iff`/`iif`, `tostring`, `tolong`/`toint`, `tolower`, `toupper`,
-//! `ipv4_is_in_range`, `ipv6_is_in_range`.
+//! `extract`, `replace_regex`, `ipv4_is_in_range`, `ipv6_is_in_range`. [`compile_expr`] compiles
+//! one scalar expression (the event → row mappings of `detdex verify` are written with it).
 //!
 //! Semantics follow the Kusto documentation where the subset meets it: strings are never null
 //! (a missing string is `""`), `==`/`in` are case-sensitive and `=~`/`in~`/`contains` are not,
@@ -105,6 +106,37 @@ pub struct Program {
     table: String,
     steps: Vec<Step>,
     regexes: HashMap<String, Regex>,
+    /// A column the row lacks is null (scalar expressions over events) rather than an error.
+    missing_is_null: bool,
+}
+
+/// One scalar expression, compiled.
+pub struct Scalar {
+    expr: Expr,
+    program: Program,
+}
+
+/// Parse and check one scalar expression of the subset (its columns: fields of the row; a
+/// missing one is null).
+pub fn compile_expr(src: &str) -> Result<Scalar, EvalError> {
+    let expr = crate::parse_expr(src).map_err(|e| EvalError {
+        message: format!("does not parse: expected {}, found {}", e.expected, e.found),
+        span: e.offset..e.offset,
+    })?;
+    let mut program = Program {
+        table: String::new(),
+        steps: Vec::new(),
+        regexes: HashMap::new(),
+        missing_is_null: true,
+    };
+    program.check(&expr)?;
+    Ok(Scalar { expr, program })
+}
+
+impl Scalar {
+    pub fn eval(&self, row: &Row) -> Result<Value, EvalError> {
+        self.program.eval(&self.expr, row)
+    }
 }
 
 /// Parse and check a query of the subset.
@@ -137,6 +169,7 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
         table: table.clone(),
         steps: Vec::new(),
         regexes: HashMap::new(),
+        missing_is_null: false,
     };
     let assigns = |a: &[Assign]| -> Result<Vec<(String, Expr)>, EvalError> {
         a.iter()
@@ -193,6 +226,8 @@ const FUNCTIONS: &[&str] = &[
     "ipv4_is_in_range",
     "ipv6_is_in_range",
     "not",
+    "extract",
+    "replace_regex",
 ];
 
 impl Program {
@@ -217,6 +252,13 @@ impl Program {
                 for x in args {
                     self.check(x)?;
                 }
+                let re = match (name.as_str(), &args[..]) {
+                    ("extract", [r, ..]) | ("replace_regex", [_, r, ..]) => Some(r),
+                    _ => None,
+                };
+                if let Some(r) = re {
+                    self.regex_literal(r)?;
+                }
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if matches!(
@@ -232,12 +274,7 @@ impl Program {
                     ..
                 }) = op
                 {
-                    let ExprKind::Str(s) = &rhs.kind else {
-                        return err(rhs, "`matches regex` needs a string literal");
-                    };
-                    let re = Regex::new(&s.value)
-                        .or_else(|e1| err(rhs, format!("invalid regex: {e1}")))?;
-                    self.regexes.insert(s.value.clone(), re);
+                    self.regex_literal(rhs)?;
                 }
             }
             ExprKind::List { op, expr, list } => {
@@ -252,6 +289,22 @@ impl Program {
             _ => return err(e, "expression outside the evaluated subset"),
         }
         Ok(())
+    }
+
+    fn regex_literal(&mut self, e: &Expr) -> Result<(), EvalError> {
+        let ExprKind::Str(s) = &e.kind else {
+            return err(e, "a regular expression must be a string literal");
+        };
+        let re = Regex::new(&s.value).or_else(|e1| err(e, format!("invalid regex: {e1}")))?;
+        self.regexes.insert(s.value.clone(), re);
+        Ok(())
+    }
+
+    fn regex(&self, e: &Expr) -> &Regex {
+        let ExprKind::Str(s) = &e.kind else {
+            unreachable!("checked by compile")
+        };
+        &self.regexes[&s.value]
     }
 
     /// Run the query over `rows` of its table: the indexes of the rows it selects (after
@@ -292,6 +345,7 @@ impl Program {
         Ok(match &e.kind {
             ExprKind::Ident(c) => match row.get(c) {
                 Some(v) => v.clone(),
+                None if self.missing_is_null => Value::Null,
                 None => return err(e, format!("no column `{c}` in the row")),
             },
             ExprKind::Str(s) => Value::Str(s.value.clone()),
@@ -427,9 +481,41 @@ impl Program {
                     Value::Long(n) => Value::Long(n),
                     Value::Real(f) => Value::Long(f as i64),
                     Value::Bool(b) => Value::Long(b as i64),
-                    Value::Str(s) => s.trim().parse().map_or(Value::Null, Value::Long),
+                    // Also `0x…`, as a long literal is written (Sysmon's LogonId).
+                    Value::Str(s) => match number_literal(s.trim()) {
+                        Some(Value::Long(n)) => Value::Long(n),
+                        _ => Value::Null,
+                    },
                     Value::Null => Value::Null,
                 }
+            }
+            "extract" => {
+                arity(3)?;
+                let group = match arg(1)? {
+                    Value::Long(n) if n >= 0 => n as usize,
+                    _ => return err(e, "`extract`: the group must be a number"),
+                };
+                let text = arg(2)?.text();
+                let found = self
+                    .regex(&args[0])
+                    .captures(&text)
+                    .and_then(|c| c.get(group))
+                    .map(|m| m.as_str().to_string());
+                Value::Str(found.unwrap_or_default())
+            }
+            "replace_regex" => {
+                arity(3)?;
+                let text = arg(0)?.text();
+                // Kusto's `\1` is the regex crate's `${1}`.
+                let rewrite = arg(2)?.text().replace('$', "$$");
+                let rewrite = Regex::new(r"\\(\d)")
+                    .unwrap()
+                    .replace_all(&rewrite, "$${$1}");
+                Value::Str(
+                    self.regex(&args[1])
+                        .replace_all(&text, rewrite.as_ref())
+                        .into_owned(),
+                )
             }
             "ipv4_is_in_range" | "ipv6_is_in_range" => {
                 arity(2)?;
@@ -473,10 +559,7 @@ impl Program {
             }
             BinOp::Str(s) => {
                 if s.kind == StrOpKind::MatchesRegex {
-                    let ExprKind::Str(p) = &rhs.kind else {
-                        return err(rhs, "`matches regex` needs a string literal");
-                    };
-                    return Ok(self.regexes[&p.value].is_match(&a.text()));
+                    return Ok(self.regex(rhs).is_match(&a.text()));
                 }
                 let cs = s.case_sensitive;
                 let (x, y) = (a.text(), b.text());
@@ -701,6 +784,23 @@ mod tests {
         assert!(compile("T | summarize count()").is_err());
         assert!(compile("T | where foo(V)").is_err());
         assert!(compile("T | where V == X").unwrap().run(&rows).is_err());
+    }
+
+    #[test]
+    fn scalar_functions() {
+        let r = row(&[("T", s(r"HKLM\SOFTWARE\Run\Updater")), ("L", s("0x3e7"))]);
+        let v = |q: &str| compile_expr(q).unwrap().eval(&r).unwrap();
+        assert_eq!(v(r#"extract(@"[^\\]*$", 0, T)"#), s("Updater"));
+        assert_eq!(
+            v(r#"extract(@"^(.*)\\[^\\]*$", 1, T)"#),
+            s(r"HKLM\SOFTWARE\Run")
+        );
+        assert_eq!(
+            v(r#"replace_regex(T, @"(?i)^HKLM\\(\w+)", @"HKEY_LOCAL_MACHINE\\1")"#),
+            s(r"HKEY_LOCAL_MACHINE\SOFTWARE\Run\Updater")
+        );
+        assert_eq!(v("tolong(L)"), Value::Long(999));
+        assert_eq!(v("Missing"), Value::Null);
     }
 
     #[test]

@@ -191,6 +191,8 @@ CAUSE_PAIRS = [
      'T | where RemotePort in (888, 999) and LogonId == 999', "numbers by the column's type"),
     ("kql-xdr", 'T | where RemotePort == 5900', 'T | where ActionType =~ "InboundConnectionAccepted" and RemotePort == 5900',
      "`Initiated` on kql-xdr: `ActionType`"),
+    ("kql-xdr", 'T | where A endswith "x"', 'T | where (ActionType in~ ("ConnectionSuccess", "ConnectionFailed")) and A endswith "x"',
+     "`Initiated` on kql-xdr: `ActionType`"),
     ("kql-asim", 'imRegistry | where EventType == 4663',
      'SecurityEvent | where EventID == 4663', "Windows Security log on kql-asim"),
 ]

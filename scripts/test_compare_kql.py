@@ -193,6 +193,9 @@ CAUSE_PAIRS = [
      "`Initiated` on kql-xdr: `ActionType`"),
     ("kql-xdr", 'T | where A endswith "x"', 'T | where (ActionType in~ ("ConnectionSuccess", "ConnectionFailed")) and A endswith "x"',
      "`Initiated` on kql-xdr: `ActionType`"),
+    ("kql-xdr", 'DeviceRegistryEvents | where RegistryKey endswith "\\\\x"',
+     'DeviceRegistryEvents | where ActionType =~ "RegistryValueSet" and RegistryKey endswith "\\\\x"',
+     "the registry / file category as `ActionType` / `EventType`"),
     ("kql-asim", 'imRegistry | where EventType == 4663',
      'SecurityEvent | where EventID == 4663', "Windows Security log on kql-asim"),
 ]

@@ -15,7 +15,13 @@ struct Outcome {
     result: Result<String, String>,
 }
 
-pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) -> ExitCode {
+pub fn run(
+    target: &str,
+    pipelines: &[PathBuf],
+    pipeline_args: &[String],
+    paths: &[PathBuf],
+    jsonl: bool,
+) -> ExitCode {
     let Some(target) = Target::from_name(target) else {
         let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
         eprintln!(
@@ -41,8 +47,23 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
             }
         }
     }
+    let mut args = Vec::new();
+    for a in pipeline_args {
+        match a.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                args.push((k.trim().to_string(), v.to_string()))
+            }
+            _ => {
+                eprintln!("detdex: --pipeline-arg `{a}`: expected KEY=VALUE");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let converter = match Converter::new(target, user) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.args = args;
+            c
+        }
         Err(e) => {
             eprintln!("detdex: built-in pipeline: {e}");
             return ExitCode::FAILURE;

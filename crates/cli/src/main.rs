@@ -72,6 +72,10 @@ enum Command {
         /// built-in pipeline in order of priority.
         #[arg(long = "pipeline")]
         pipelines: Vec<PathBuf>,
+        /// A pipeline parameter, KEY=VALUE (pySigma's `microsoft_xdr_pipeline(query_table=…)`):
+        /// pipeline state set before the pipelines run, e.g. `query_table=DeviceEvents`.
+        #[arg(long = "pipeline-arg", value_name = "KEY=VALUE")]
+        pipeline_args: Vec<String>,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// text: a `// path: title` line and the query per rule; jsonl: one JSON object per rule.
@@ -214,9 +218,16 @@ fn main() -> ExitCode {
         Command::Convert {
             target,
             pipelines,
+            pipeline_args,
             paths,
             format,
-        } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
+        } => convert::run(
+            &target,
+            &pipelines,
+            &pipeline_args,
+            &paths,
+            format == ConvertFormat::Jsonl,
+        ),
         Command::Verify {
             target,
             rules,

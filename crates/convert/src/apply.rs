@@ -26,6 +26,8 @@ fn transform(p: &Pipeline, pi: &ProcessingItem, rule: &mut Rule) -> Result<(), S
         }
     };
     match &pi.transformation {
+        // A key the user set (`--pipeline-arg`) keeps the user's value.
+        Transformation::SetState { key, .. } if rule.fixed_state.contains(key) => {}
         Transformation::SetState { key, val } => {
             rule.state.insert(key.clone(), val.clone());
             mark(rule);

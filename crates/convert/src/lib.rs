@@ -76,6 +76,10 @@ pub struct Converter {
     pub pipelines: Vec<Pipeline>,
     /// The columns of the target's tables; every query is checked against them.
     pub schema: schema::Schema,
+    /// Pipeline parameters (`--pipeline-arg KEY=VALUE`, pySigma's
+    /// `microsoft_xdr_pipeline(query_table=…)`): pipeline state set before the pipelines run,
+    /// which their `set_state` items do not change.
+    pub args: Vec<(String, String)>,
 }
 
 impl Converter {
@@ -91,12 +95,17 @@ impl Converter {
             target,
             pipelines,
             schema,
+            args: Vec::new(),
         })
     }
 
     /// The queries of one Sigma document (one per condition), or why it has none.
     pub fn convert(&self, doc: &sigma::Document) -> Result<Vec<String>, String> {
         let mut rule = rule::Rule::from_document(doc)?;
+        for (k, v) in &self.args {
+            rule.state.insert(k.clone(), Some(v.clone()));
+            rule.fixed_state.insert(k.clone());
+        }
         for p in &self.pipelines {
             apply::apply(p, &mut rule)?;
         }

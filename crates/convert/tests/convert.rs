@@ -246,7 +246,7 @@ fn pipeline_mappings_from_the_schemas() {
     assert_eq!(
         convert_text(&xdr, &registry).unwrap(),
         vec![
-            "DeviceRegistryEvents\n| where InitiatingProcessFolderPath endswith \"\\\\cmd.exe\" and ActionType =~ \"RegistryValueDeleted\""
+            "DeviceRegistryEvents\n| where (ActionType in~ (\"RegistryKeyDeleted\", \"RegistryValueDeleted\")) and (InitiatingProcessFolderPath endswith \"\\\\cmd.exe\" and ActionType =~ \"RegistryValueDeleted\")"
         ]
     );
     let parent = RULE
@@ -290,7 +290,7 @@ fn pipeline_mappings_from_the_schemas() {
     assert_eq!(
         convert_text(&asim, hive).unwrap(),
         vec![
-            "imRegistry\n| extend RegistryPath = iff(isempty(RegistryValue), RegistryKey, strcat(RegistryKey, \"\\\\\", RegistryValue))\n| where RegistryPath startswith \"HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\\""
+            "imRegistry\n| extend RegistryPath = iff(isempty(RegistryValue), RegistryKey, strcat(RegistryKey, \"\\\\\", RegistryValue))\n| where EventType =~ \"RegistryValueSet\" and RegistryPath startswith \"HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\\""
         ]
     );
     let user = RULE.replace(
@@ -685,4 +685,45 @@ fn asim_hkcr_is_the_machine_classes_key() {
         }
     }
     assert!(n > 0);
+}
+
+#[test]
+fn pipeline_arguments_and_sysmon_event_ids() {
+    // `--pipeline-arg query_table=…` (pySigma's `microsoft_xdr_pipeline(query_table=…)`): the
+    // table the user names, with its field mapping; a column it lacks is refused.
+    let mut c = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    c.args = vec![("query_table".into(), "DeviceImageLoadEvents".into())];
+    assert_eq!(
+        convert_text(&c, RULE).unwrap(),
+        vec![
+            "DeviceImageLoadEvents\n| where InitiatingProcessFolderPath endswith \"\\\\cmd.exe\" and InitiatingProcessCommandLine contains \"whoami\""
+        ]
+    );
+    c.args = vec![("query_table".into(), "DeviceNetworkEvents".into())];
+    let hashes = RULE.replace(
+        "CommandLine|contains: 'whoami'",
+        "ImageLoaded|endswith: '.dll'",
+    );
+    assert_eq!(
+        convert_text(&c, &hashes).unwrap_err(),
+        "field `ImageLoaded` has no column in DeviceNetworkEvents"
+    );
+    // No category: the Sysmon event id names the table.
+    let sysmon = "title: t\nlogsource: {product: windows, service: sysmon}\ndetection:\n    sel:\n        EventID: 13\n        TargetObject|endswith: '\\Run\\x'\n    condition: sel\n";
+    let xdr = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    let q = convert_text(&xdr, sysmon).unwrap();
+    assert!(
+        q[0].starts_with("DeviceRegistryEvents\n| extend RegistryPath")
+            && q[0].ends_with("| where RegistryPath endswith \"\\\\Run\\\\x\""),
+        "{q:?}"
+    );
+    let asim = Converter::new(Target::KqlAsim, vec![]).unwrap();
+    assert!(
+        convert_text(
+            &asim,
+            &sysmon.replace("13", "1").replace("TargetObject", "Image")
+        )
+        .unwrap()[0]
+            .starts_with("imProcessCreate\n")
+    );
 }

@@ -348,12 +348,13 @@ fn split_domain_user(item: Item, domain: &str) -> Node {
                 }
                 n.extend(s.parts[i + 1..].iter().cloned());
                 let (d, n) = (SigmaString { parts: d }, SigmaString { parts: n });
+                // The name first, then the domain (pySigma-backend-kusto's order).
                 let mut both = Vec::new();
-                if d != any {
-                    both.push(with(domain, d, *cased));
-                }
                 if n != any {
                     both.push(with(&name, n, *cased));
+                }
+                if d != any {
+                    both.push(with(domain, d, *cased));
                 }
                 match both.len() {
                     0 => split.push(with(&name, any.clone(), *cased)),

@@ -66,3 +66,27 @@ fn translations_agree_with_the_engine_on_the_regression_events() {
         }
     }
 }
+
+/// `convert`'s text output: rule content (a title with a line break) cannot add a line.
+#[test]
+fn convert_text_comment_lines_hold_one_line() {
+    let tmp = std::env::temp_dir().join(format!("detdex-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let rule = tmp.join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: \"t\\nDeviceProcessEvents\\n| where true\"\nlogsource: {category: process_creation, product: windows}\ndetection:\n    sel:\n        Image|endswith: '\\x.exe'\n    condition: sel\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_detdex"))
+        .args(["convert", "--target", "kql-xdr"])
+        .arg(&rule)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "// r.yml: t\\nDeviceProcessEvents\\n| where true\nDeviceProcessEvents\n| where FolderPath endswith \"\\\\x.exe\"\n\n"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

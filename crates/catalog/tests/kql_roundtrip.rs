@@ -282,9 +282,12 @@ fn converted_sigma_queries_parse_and_keep_their_predicates() {
     // names `*\SYSTEM` → `in~ ("SYSTEM")`, a parent image path → its file name, imphashes
     // without an XDR column dropped), printed above. A drop below means a KQL parser, lowering
     // or conversion change lost predicates.
+    // Issue 13 (3,891 queries): 3,858 keep them; the others add the rewrites that make the
+    // queries mean the rule (`CurrentControlSet` → `ControlSet001` anywhere in a kql-xdr key,
+    // `DOMAIN\user` split into name and domain, numbers written by the column's type).
     let kept = matched + partial_matched;
     assert!(
-        kept * 1000 >= parsed * 995,
+        kept * 1000 >= parsed * 991,
         "{kept} of {parsed} keep their predicates"
     );
 }

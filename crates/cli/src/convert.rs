@@ -15,7 +15,13 @@ struct Outcome {
     result: Result<String, String>,
 }
 
-pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) -> ExitCode {
+pub fn run(
+    target: &str,
+    pipelines: &[PathBuf],
+    pipeline_args: &[String],
+    paths: &[PathBuf],
+    jsonl: bool,
+) -> ExitCode {
     let Some(target) = Target::from_name(target) else {
         let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
         eprintln!(
@@ -41,8 +47,23 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
             }
         }
     }
+    let mut args = Vec::new();
+    for a in pipeline_args {
+        match a.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                args.push((k.trim().to_string(), v.to_string()))
+            }
+            _ => {
+                eprintln!("detdex: --pipeline-arg `{a}`: expected KEY=VALUE");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let converter = match Converter::new(target, user) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.args = args;
+            c
+        }
         Err(e) => {
             eprintln!("detdex: built-in pipeline: {e}");
             return ExitCode::FAILURE;
@@ -82,10 +103,15 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
             }
             out.push_str(&format!("{v}\n"));
         } else {
-            out.push_str(&format!("// {}: {}\n", o.path, o.title));
+            // Comment lines hold rule content (title, path, values in errors): one line each.
+            out.push_str(&format!(
+                "// {}: {}\n",
+                one_line(&o.path),
+                one_line(&o.title)
+            ));
             match &o.result {
                 Ok(q) => out.push_str(&format!("{q}\n\n")),
-                Err(e) => out.push_str(&format!("// error: {e}\n\n")),
+                Err(e) => out.push_str(&format!("// error: {}\n\n", one_line(e))),
             }
         }
     }
@@ -97,6 +123,19 @@ pub fn run(target: &str, pipelines: &[PathBuf], paths: &[PathBuf], jsonl: bool) 
         eprintln!("detdex: no rule converted ({} failed)", outcomes.len());
         ExitCode::FAILURE
     }
+}
+
+/// Text for a `//` comment line: line breaks and other control characters escaped.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `f` relative to the PATH argument (a file given directly: its file name).

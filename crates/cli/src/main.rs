@@ -13,6 +13,7 @@ mod hunt;
 mod search;
 mod show;
 mod sync;
+mod verify;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -77,11 +78,32 @@ enum Command {
         /// built-in pipeline in order of priority.
         #[arg(long = "pipeline")]
         pipelines: Vec<PathBuf>,
+        /// A pipeline parameter, KEY=VALUE (pySigma's `microsoft_xdr_pipeline(query_table=…)`):
+        /// pipeline state set before the pipelines run, e.g. `query_table=DeviceEvents`.
+        #[arg(long = "pipeline-arg", value_name = "KEY=VALUE")]
+        pipeline_args: Vec<String>,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// text: a `// path: title` line and the query per rule; jsonl: one JSON object per rule.
         #[arg(long, value_enum, default_value = "text")]
         format: ConvertFormat,
+    },
+    /// Check the KQL translations by running them: each rule on the events with the Sigma
+    /// engine, and its query on the same events as rows of the target's tables; one JSON line
+    /// per rule (events matched, rows selected, agree, reason).
+    Verify {
+        /// kql-xdr or kql-asim.
+        #[arg(long)]
+        target: String,
+        /// Sigma rule files or folders.
+        #[arg(long = "rules", required = true)]
+        rules: Vec<PathBuf>,
+        /// Event files or folders (.evtx, JSON, JSON lines).
+        #[arg(required = true)]
+        events: Vec<PathBuf>,
+        /// Print how long reading and the whole run took (to stderr).
+        #[arg(long)]
+        timings: bool,
     },
     /// Which ATT&CK tactics and techniques the rules cover, with rule counts; the uncovered
     /// techniques and the deprecated, revoked or unknown ids rules name.
@@ -206,9 +228,22 @@ fn main() -> ExitCode {
         Command::Convert {
             target,
             pipelines,
+            pipeline_args,
             paths,
             format,
-        } => convert::run(&target, &pipelines, &paths, format == ConvertFormat::Jsonl),
+        } => convert::run(
+            &target,
+            &pipelines,
+            &pipeline_args,
+            &paths,
+            format == ConvertFormat::Jsonl,
+        ),
+        Command::Verify {
+            target,
+            rules,
+            events,
+            timings,
+        } => verify::run(&target, &rules, &events, timings),
         Command::Coverage {
             sources,
             paths,

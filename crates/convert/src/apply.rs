@@ -26,6 +26,8 @@ fn transform(p: &Pipeline, pi: &ProcessingItem, rule: &mut Rule) -> Result<(), S
         }
     };
     match &pi.transformation {
+        // A key the user set (`--pipeline-arg`) keeps the user's value.
+        Transformation::SetState { key, .. } if rule.fixed_state.contains(key) => {}
         Transformation::SetState { key, val } => {
             rule.state.insert(key.clone(), val.clone());
             mark(rule);
@@ -288,8 +290,126 @@ fn item_transform(
             drop_algo_prefix,
             ..
         } => return hashes_fields(item, valid_hash_algos, field_prefix, *drop_algo_prefix),
+        Transformation::SplitDomainUser(m) => {
+            let domain = item
+                .field
+                .as_deref()
+                .and_then(|f| m.iter().find(|(k, _)| k == f))
+                .map(|(_, d)| d.clone());
+            match domain {
+                Some(d) => split_domain_user(item, &d),
+                None => Node::Item(item),
+            }
+        }
         _ => Node::Item(item),
     }))
+}
+
+/// `split_domain_user` on one item of a name column (see [`Transformation::SplitDomainUser`]).
+/// Values compared with the name alone stay in the item (so a list stays one `in~`); the
+/// others become their own comparisons, any of them (all of them for `all`).
+fn split_domain_user(item: Item, domain: &str) -> Node {
+    let any = SigmaString {
+        parts: vec![Part::AnyMulti],
+    };
+    let with = |field: &str, s: SigmaString, cased: bool| {
+        Node::Item(Item {
+            field: Some(field.to_string()),
+            values: vec![Value::Str { s, cased }],
+            all: false,
+            negated: false,
+            applied: item.applied.clone(),
+        })
+    };
+    let name = item.field.clone().unwrap_or_default();
+    let mut kept = Vec::new();
+    let mut split = Vec::new();
+    for v in &item.values {
+        let Value::Str { s, cased } = v else {
+            kept.push(v.clone());
+            continue;
+        };
+        let at = s.parts.iter().enumerate().find_map(|(i, p)| match p {
+            Part::Lit(l) => l.find('\\').map(|j| (i, j)),
+            _ => None,
+        });
+        match at {
+            Some((i, j)) => {
+                let Part::Lit(l) = &s.parts[i] else {
+                    unreachable!()
+                };
+                let mut d = s.parts[..i].to_vec();
+                let mut n = Vec::new();
+                if j > 0 {
+                    d.push(Part::Lit(l[..j].to_string()));
+                }
+                if j + 1 < l.len() {
+                    n.push(Part::Lit(l[j + 1..].to_string()));
+                }
+                n.extend(s.parts[i + 1..].iter().cloned());
+                let (d, n) = (SigmaString { parts: d }, SigmaString { parts: n });
+                // The name first, then the domain (pySigma-backend-kusto's order).
+                let mut both = Vec::new();
+                if n != any {
+                    both.push(with(&name, n, *cased));
+                }
+                if d != any {
+                    both.push(with(domain, d, *cased));
+                }
+                match both.len() {
+                    0 => split.push(with(&name, any.clone(), *cased)),
+                    1 => split.extend(both),
+                    _ => split.push(Node::And(both)),
+                }
+            }
+            // `*x*`: in the domain or the name; `x*`: the start of the domain.
+            None if s.starts_with_any() && s.ends_with_any() && s.parts.len() > 1 => {
+                split.push(Node::Or(vec![
+                    with(domain, s.clone(), *cased),
+                    with(&name, s.clone(), *cased),
+                ]));
+            }
+            None if s.ends_with_any() && s.parts.len() > 1 => {
+                split.push(with(domain, s.clone(), *cased));
+            }
+            None => kept.push(v.clone()),
+        }
+    }
+    if split.is_empty() {
+        return Node::Item(item);
+    }
+    let negated = item.negated;
+    let all = item.all;
+    if !kept.is_empty() {
+        split.insert(
+            0,
+            Node::Item(Item {
+                values: kept,
+                negated: false,
+                ..item
+            }),
+        );
+    }
+    let n = if split.len() == 1 {
+        split.remove(0)
+    } else if all {
+        Node::And(split)
+    } else {
+        Node::Or(split)
+    };
+    if negated { negate(n) } else { n }
+}
+
+/// The negation of a detection tree, pushed down to its items (De Morgan).
+fn negate(n: Node) -> Node {
+    match n {
+        Node::Item(mut i) => {
+            i.negated = !i.negated;
+            Node::Item(i)
+        }
+        Node::And(v) => Node::Or(v.into_iter().map(negate).collect()),
+        Node::Or(v) => Node::And(v.into_iter().map(negate).collect()),
+    }
 }
 
 /// `hashes_fields` on one `Hashes` item: one item per column, any of them.
@@ -596,9 +716,11 @@ detection:
         let doc = sigma::parse(rule).documents.remove(0).doc;
         let mut rule = Rule::from_document(&doc)?;
         super::apply(&p, &mut rule)?;
-        Ok(kql::queries(&rule)?
-            .remove(0)
-            .replacen("T\n| where ", "", 1))
+        Ok(
+            kql::queries(&rule, &crate::schema::Schema::default(), false)?
+                .remove(0)
+                .replacen("T\n| where ", "", 1),
+        )
     }
 
     /// The rule's query after `table: T` and the given transformations.

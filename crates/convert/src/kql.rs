@@ -2,10 +2,18 @@
 //! (`=~`, `in~`, `startswith`, `contains`, `not(...)`, a group around every non-leaf operand),
 //! except where that output would not mean what the rule means (see docs/kql-differences.md):
 //! such values are written correctly or refused with a reason, never guessed.
+//!
+//! With the table's columns known ([`crate::schema`]), every column the query names must exist
+//! (whatever pipeline mapped it), values are written by the column's type (numbers as numbers
+//! on number columns, `isempty` for a missing string), and computed columns are added with
+//! `| extend`.
+
+use std::collections::HashMap;
 
 use sigma::value::{CmpOp, Part, SigmaString, Value};
 
 use crate::rule::{Cond, Node, Rule};
+use crate::schema::{ColType, Column, Schema};
 
 /// The condition tree after detections were substituted for their names (pySigma's parsed
 /// condition after post-processing): groups with one operand are their operand, empty groups
@@ -19,22 +27,87 @@ pub enum Expr {
     Eq(Option<String>, Value),
 }
 
+/// What the writer knows of the table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx<'a> {
+    /// The table's columns; `None` for a table the schema does not know (nothing is checked).
+    pub columns: Option<&'a HashMap<String, Column>>,
+    /// Sigma `null` under a `not` stays `isnull(...)` (kql-asim, as seed 003 writes it; see
+    /// docs/kql-differences.md).
+    pub isnull_under_not: bool,
+    /// Inside a `not`.
+    pub negated: bool,
+}
+
+impl Ctx<'_> {
+    fn ty(&self, field: &str) -> Option<ColType> {
+        self.columns.and_then(|c| c.get(field)).map(|c| c.ty)
+    }
+}
+
 /// The queries of a processed rule: `table\n| where expression`, one per condition.
-pub fn queries(rule: &Rule) -> Result<Vec<String>, String> {
+pub fn queries(
+    rule: &Rule,
+    schema: &Schema,
+    isnull_under_not: bool,
+) -> Result<Vec<String>, String> {
     let Some(Some(table)) = rule.state.get("query_table") else {
         return Err(format!(
             "no table for logsource {} (the pipelines set no `query_table`)",
             rule.logsource_text()
         ));
     };
+    let ctx = Ctx {
+        columns: schema.table(table),
+        isnull_under_not,
+        negated: false,
+    };
     rule.conditions
         .iter()
         .map(|c| {
             let e = build_cond(c, rule)
                 .ok_or("nothing is left to match: the pipelines dropped every detection item")?;
-            Ok(format!("{table}\n| where {}", expr(&e)?))
+            let mut extend = Vec::new();
+            if let Some(cols) = ctx.columns {
+                let mut fields = Vec::new();
+                fields_of(&e, &mut fields);
+                for f in fields {
+                    match cols.get(f) {
+                        None => return Err(format!("field `{f}` has no column in {table}")),
+                        Some(Column {
+                            expression: Some(x),
+                            ..
+                        }) if !extend.iter().any(|(n, _)| *n == f) => extend.push((f, x)),
+                        Some(_) => {}
+                    }
+                }
+            }
+            let mut q = table.clone();
+            for (name, x) in extend {
+                q.push_str(&format!("\n| extend {} = {x}", ident(name)));
+            }
+            Ok(format!("{q}\n| where {}", expr(&e, ctx)?))
         })
         .collect()
+}
+
+/// The fields an expression names, in order of first use.
+fn fields_of<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| fields_of(x, out)),
+        Expr::Not(x) => fields_of(x, out),
+        Expr::Eq(Some(f), v) => {
+            for f in std::iter::once(f.as_str()).chain(match v {
+                Value::FieldRef { field, .. } => Some(field.as_str()),
+                _ => None,
+            }) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+        Expr::Eq(None, _) => {}
+    }
 }
 
 fn group(v: Vec<Expr>, f: fn(Vec<Expr>) -> Expr) -> Option<Expr> {
@@ -82,15 +155,15 @@ fn build_node(n: &Node) -> Option<Expr> {
 }
 
 /// Write an expression.
-pub fn expr(e: &Expr) -> Result<String, String> {
+pub fn expr(e: &Expr, ctx: Ctx) -> Result<String, String> {
     match e {
-        Expr::Or(args) if in_list(args).is_some() => in_expr(args),
+        Expr::Or(args) if in_list(args, ctx).is_some() => in_expr(args, ctx),
         Expr::And(args) | Expr::Or(args) => {
             let and = matches!(e, Expr::And(_));
             let parts = args
                 .iter()
                 .map(|a| {
-                    let s = expr(a)?;
+                    let s = expr(a, ctx)?;
                     Ok(if needs_group(a, and) {
                         format!("({s})")
                     } else {
@@ -101,13 +174,19 @@ pub fn expr(e: &Expr) -> Result<String, String> {
             Ok(parts.join(if and { " and " } else { " or " }))
         }
         Expr::Not(a) => {
-            let s = expr(a)?;
+            let s = expr(
+                a,
+                Ctx {
+                    negated: !ctx.negated,
+                    ..ctx
+                },
+            )?;
             Ok(match **a {
                 Expr::Eq(..) => format!("not({s})"),
                 _ => format!("not(({s}))"),
             })
         }
-        Expr::Eq(field, value) => eq(field.as_deref(), value),
+        Expr::Eq(field, value) => eq(field.as_deref(), value, ctx),
     }
 }
 
@@ -121,15 +200,38 @@ fn needs_group(a: &Expr, outer_and: bool) -> bool {
     }
 }
 
-/// The field of an `or` that can be written as `field in~ (...)`: every operand compares the
-/// same field with a case-insensitive string or a number.
-fn in_list(args: &[Expr]) -> Option<&str> {
+/// The number a value stands for on a number column: a YAML number, or a string holding a
+/// decimal or `0x` hexadecimal number (`"0x3e7"` is 999), in decimal.
+fn number(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::Num(n) => n.clone(),
+        Value::Str { s, .. } if !is_special(s) => s.to_sigma(),
+        _ => return None,
+    };
+    let t = text.trim();
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i128::from_str_radix(h, 16).ok().map(|n| n.to_string());
+    }
+    if t.parse::<i128>().is_ok()
+        || (t.parse::<f64>().is_ok_and(f64::is_finite)
+            && !t.contains(['e', 'E', 'i', 'n', 'I', 'N']))
+    {
+        return Some(t.to_string());
+    }
+    None
+}
+
+/// The field of an `or` that can be written as `field in~ (...)` (`field in (...)` on a number
+/// column): every operand compares the same field with a case-insensitive string or a number.
+fn in_list<'e>(args: &'e [Expr], ctx: Ctx) -> Option<&'e str> {
     let mut field = None;
     for a in args {
         let Expr::Eq(Some(f), v) = a else {
             return None;
         };
-        if !matches!(v, Value::Str { cased: false, .. } | Value::Num(_)) {
+        if ctx.ty(f) == Some(ColType::Number) {
+            number(v)?;
+        } else if !matches!(v, Value::Str { cased: false, .. } | Value::Num(_)) {
             return None;
         }
         if field.is_some_and(|x| x != f.as_str()) {
@@ -141,23 +243,32 @@ fn in_list(args: &[Expr]) -> Option<&str> {
 }
 
 /// `field in~ ("a", "b")` for the plain values, then ` or ` and each wildcard value as its own
-/// comparison (pySigma-backend-kusto's form).
-fn in_expr(args: &[Expr]) -> Result<String, String> {
+/// comparison (pySigma-backend-kusto's form); `field in (1, 2)` on a number column.
+fn in_expr(args: &[Expr], ctx: Ctx) -> Result<String, String> {
     let mut plain = Vec::new();
     let mut rest = Vec::new();
     let mut field = "";
     for a in args {
         let Expr::Eq(Some(f), v) = a else { continue };
         field = f;
+        if ctx.ty(f) == Some(ColType::Number) {
+            plain.extend(number(v));
+            continue;
+        }
         match v {
             Value::Str { s, .. } if !is_special(s) => plain.push(quote(s)?),
             Value::Num(n) => plain.push(format!("\"{}\"", escape(n))),
-            v => rest.push(eq(Some(f), v)?),
+            v => rest.push(eq(Some(f), v, ctx)?),
         }
     }
     let mut out = Vec::new();
     if !plain.is_empty() {
-        out.push(format!("{} in~ ({})", ident(field), plain.join(", ")));
+        let op = if ctx.ty(field) == Some(ColType::Number) {
+            "in"
+        } else {
+            "in~"
+        };
+        out.push(format!("{} {op} ({})", ident(field), plain.join(", ")));
     }
     out.extend(rest);
     Ok(out.join(" or "))
@@ -168,7 +279,7 @@ fn is_special(s: &SigmaString) -> bool {
 }
 
 /// One comparison.
-fn eq(field: Option<&str>, v: &Value) -> Result<String, String> {
+fn eq(field: Option<&str>, v: &Value, ctx: Ctx) -> Result<String, String> {
     let Some(field) = field else {
         return Err(format!(
             "keyword detection (a value without a field: {}) has no KQL `where` form; map it to a field in a pipeline",
@@ -176,10 +287,24 @@ fn eq(field: Option<&str>, v: &Value) -> Result<String, String> {
         ));
     };
     let f = ident(field);
+    let ty = ctx.ty(field);
+    if ty == Some(ColType::Number) && matches!(v, Value::Str { .. } | Value::Num(_)) {
+        return match number(v) {
+            Some(n) => Ok(format!("{f} == {n}")),
+            None => Err(format!(
+                "field `{field}` is a number column; the value {} is not a number",
+                describe(v)
+            )),
+        };
+    }
     Ok(match v {
         Value::Str { s, cased } => str_eq(&f, s, *cased)?,
+        Value::Num(n) if ty == Some(ColType::String) => format!("{f} =~ \"{}\"", escape(n)),
         Value::Num(n) => format!("{f} == {n}"),
         Value::Bool(b) => format!("{f} == {b}"),
+        Value::Null if ty == Some(ColType::String) && !(ctx.negated && ctx.isnull_under_not) => {
+            format!("isempty({f})")
+        }
         Value::Null => format!("isnull({f})"),
         Value::Exists(true) => format!("isnotempty({f})"),
         Value::Exists(false) => format!("isempty({f})"),
@@ -215,7 +340,7 @@ fn eq(field: Option<&str>, v: &Value) -> Result<String, String> {
         }
         Value::Expansion(vs) => vs
             .iter()
-            .map(|v| eq(Some(field), v))
+            .map(|v| eq(Some(field), v, ctx))
             .collect::<Result<Vec<_>, _>>()?
             .join(" or "),
         Value::FieldRef { field: other, .. } => {
@@ -257,11 +382,13 @@ fn str_eq(f: &str, s: &SigmaString, cased: bool) -> Result<String, String> {
         return Ok(format!("{f} contains{cs} {}", quote(&inner(1, n - 1))?));
     }
     if is_special(s) {
+        // `matches regex` finds the pattern anywhere: anchored, it means the whole value.
         let re = to_regex(s)?;
-        let flag = if cased { "" } else { "(?i)" };
+        // `(?s)`: a Sigma wildcard matches line breaks too.
+        let flag = if cased { "(?s)" } else { "(?is)" };
         return Ok(format!(
             "{f} matches regex \"{}\"",
-            escape(&format!("{flag}{re}"))
+            escape(&format!("{flag}^{re}$"))
         ));
     }
     Ok(format!(
@@ -333,7 +460,7 @@ pub fn ident(f: &str) -> String {
     if !f.is_empty() && f.chars().all(|c| c.is_alphanumeric() || c == '_') {
         f.to_string()
     } else {
-        format!("['{}']", f.replace('\\', "\\\\").replace('\'', "\\'"))
+        format!("['{}']", escape(f).replace('\'', "\\'"))
     }
 }
 
@@ -357,7 +484,7 @@ mod tests {
         Expr::Eq(Some(f.into()), v)
     }
     fn w(x: Expr) -> String {
-        expr(&x).unwrap()
+        expr(&x, Ctx::default()).unwrap()
     }
 
     #[test]
@@ -366,8 +493,8 @@ mod tests {
         assert_eq!(w(e("F", s("a*"))), r#"F startswith "a""#);
         assert_eq!(w(e("F", s("*a"))), r#"F endswith "a""#);
         assert_eq!(w(e("F", s("*a*"))), r#"F contains "a""#);
-        assert_eq!(w(e("F", s("a*b"))), r#"F matches regex "(?i)a.*b""#);
-        assert_eq!(w(e("F", s("*a?b*"))), r#"F matches regex "(?i).*a.b.*""#);
+        assert_eq!(w(e("F", s("a*b"))), r#"F matches regex "(?is)^a.*b$""#);
+        assert_eq!(w(e("F", s("*a?b*"))), r#"F matches regex "(?is)^.*a.b.*$""#);
         assert_eq!(w(e("F", s("*"))), r#"F startswith """#);
         assert_eq!(w(e("F", s(""))), r#"F =~ """#);
     }
@@ -378,7 +505,7 @@ mod tests {
         assert_eq!(w(e("F", cased("a*"))), r#"F startswith_cs "a""#);
         assert_eq!(w(e("F", cased("*a"))), r#"F endswith_cs "a""#);
         assert_eq!(w(e("F", cased("*a*"))), r#"F contains_cs "a""#);
-        assert_eq!(w(e("F", cased("a*b"))), r#"F matches regex "a.*b""#);
+        assert_eq!(w(e("F", cased("a*b"))), r#"F matches regex "(?s)^a.*b$""#);
     }
 
     #[test]
@@ -387,10 +514,11 @@ mod tests {
         assert_eq!(w(e("F", s(r"a\*b"))), r#"F =~ "a*b""#);
         assert_eq!(
             w(e("F", s(r"*.exe*x"))),
-            r#"F matches regex "(?i).*\\.exe.*x""#
+            r#"F matches regex "(?is)^.*\\.exe.*x$""#
         );
         assert_eq!(escape("a\nb\t"), r"a\nb\t");
         assert_eq!(ident("a b"), "['a b']");
+        assert_eq!(ident("a\nb'"), r"['a\nb\'']");
         assert_eq!(ident("Col_1"), "Col_1");
     }
 
@@ -424,7 +552,7 @@ mod tests {
     #[test]
     fn refused_values() {
         assert!(
-            expr(&Expr::Eq(None, s("x")))
+            expr(&Expr::Eq(None, s("x")), Ctx::default())
                 .unwrap_err()
                 .contains("keyword")
         );
@@ -433,19 +561,23 @@ mod tests {
             starts_with: false,
             ends_with: false,
         };
-        assert!(expr(&e("F", fr)).is_err());
+        assert!(expr(&e("F", fr), Ctx::default()).is_err());
         let tp = Value::TimePart {
             part: "hour",
             num: "3".into(),
         };
-        assert!(expr(&e("F", tp)).is_err());
+        assert!(expr(&e("F", tp), Ctx::default()).is_err());
         let ph = Value::Str {
             s: SigmaString {
                 parts: vec![Part::Placeholder("x".into())],
             },
             cased: false,
         };
-        assert!(expr(&e("F", ph)).unwrap_err().contains("%x%"));
+        assert!(
+            expr(&e("F", ph), Ctx::default())
+                .unwrap_err()
+                .contains("%x%")
+        );
     }
 
     #[test]

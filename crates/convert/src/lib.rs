@@ -12,6 +12,7 @@ pub mod apply;
 pub mod kql;
 pub mod pipeline;
 pub mod rule;
+pub mod schema;
 
 pub use pipeline::{LoadError, Pipeline};
 
@@ -38,6 +39,20 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// The columns of the target's tables: (file name, TSV text).
+    pub fn builtin_schema(self) -> (&'static str, &'static str) {
+        match self {
+            Target::KqlXdr => (
+                "data/schemas/microsoft_xdr.tsv",
+                include_str!("../../../data/schemas/microsoft_xdr.tsv"),
+            ),
+            Target::KqlAsim => (
+                "data/schemas/sentinel_asim.tsv",
+                include_str!("../../../data/schemas/sentinel_asim.tsv"),
+            ),
+        }
+    }
+
     /// The built-in pipeline: (file name, YAML text).
     pub fn builtin_pipeline(self) -> (&'static str, &'static str) {
         match self {
@@ -59,6 +74,12 @@ pub struct Converter {
     pub target: Target,
     /// In the order they run: ascending priority, the built-in pipeline first among equals.
     pub pipelines: Vec<Pipeline>,
+    /// The columns of the target's tables; every query is checked against them.
+    pub schema: schema::Schema,
+    /// Pipeline parameters (`--pipeline-arg KEY=VALUE`, pySigma's
+    /// `microsoft_xdr_pipeline(query_table=…)`): pipeline state set before the pipelines run,
+    /// which their `set_state` items do not change.
+    pub args: Vec<(String, String)>,
 }
 
 impl Converter {
@@ -68,15 +89,26 @@ impl Converter {
         let mut pipelines = vec![pipeline::load(path, text)?];
         pipelines.extend(user);
         pipelines.sort_by_key(|p| p.priority);
-        Ok(Converter { target, pipelines })
+        let (path, text) = target.builtin_schema();
+        let schema = schema::Schema::load(path, text)?;
+        Ok(Converter {
+            target,
+            pipelines,
+            schema,
+            args: Vec::new(),
+        })
     }
 
     /// The queries of one Sigma document (one per condition), or why it has none.
     pub fn convert(&self, doc: &sigma::Document) -> Result<Vec<String>, String> {
         let mut rule = rule::Rule::from_document(doc)?;
+        for (k, v) in &self.args {
+            rule.state.insert(k.clone(), Some(v.clone()));
+            rule.fixed_state.insert(k.clone());
+        }
         for p in &self.pipelines {
             apply::apply(p, &mut rule)?;
         }
-        kql::queries(&rule)
+        kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)
     }
 }

@@ -175,6 +175,13 @@ pub enum Transformation {
     /// algorithms not listed are left out; none left is an error. Unlike pySigma, which strips
     /// them, the wildcards the value had after the algorithm stay (`Hashes|contains:
     /// 'MD5=AB'` is a value starting with `AB`).
+    /// `split_domain_user` (a detdex type, after pySigma-backend-kusto's
+    /// `SplitDomainUserTransformation`): `mapping: {name column: domain column}`. A `DOMAIN\name`
+    /// value of an item on a name column becomes the domain column compared with `DOMAIN` and
+    /// the name column with `name` (a part that is only `*` is left out); a value without a
+    /// backslash compares the part it can match: `*x*` the domain or the name, `x*` the domain,
+    /// `*x` and `x` the name.
+    SplitDomainUser(Vec<(String, String)>),
     HashesFields {
         valid_hash_algos: Vec<String>,
         field_prefix: String,
@@ -571,7 +578,7 @@ impl Reader<'_> {
             "set_state" => &["key", "val"],
             "rule_failure" | "detection_item_failure" => &["message"],
             "value_placeholders" | "wildcard_placeholders" => &["include", "exclude"],
-            "map_string" => &["mapping"],
+            "map_string" | "split_domain_user" => &["mapping"],
             "hashes_fields" => &[
                 "valid_hash_algos",
                 "field_prefix",
@@ -581,7 +588,7 @@ impl Reader<'_> {
             _ => {
                 return self.fail(
                     ty_node,
-                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders, map_string, hashes_fields"),
+                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders, map_string, hashes_fields, split_domain_user"),
                 );
             }
         };
@@ -692,6 +699,14 @@ impl Reader<'_> {
                     out.push((self.string(k, "a value")?, self.strings(v, "a value")?));
                 }
                 Transformation::MapString(out)
+            }
+            "split_domain_user" => {
+                let m = self.required(n, "mapping", "`split_domain_user`")?;
+                let mut out = Vec::new();
+                for (k, v) in self.map(m, "`mapping`")? {
+                    out.push((self.string(k, "a field")?, self.string(v, "a field")?));
+                }
+                Transformation::SplitDomainUser(out)
             }
             "hashes_fields" => Transformation::HashesFields {
                 valid_hash_algos: self

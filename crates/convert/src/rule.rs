@@ -19,6 +19,8 @@ pub struct Rule {
     /// One condition per query.
     pub conditions: Vec<Cond>,
     pub state: HashMap<String, StateValue>,
+    /// State keys set by the user (pipeline parameters): `set_state` leaves them alone.
+    pub fixed_state: HashSet<String>,
     /// Ids of the processing items that changed the rule.
     pub applied: HashSet<String>,
 }
@@ -101,6 +103,7 @@ impl Rule {
                 .collect(),
             conditions,
             state: HashMap::new(),
+            fixed_state: HashSet::new(),
             applied: HashSet::new(),
         })
     }

@@ -2,6 +2,7 @@
 
 pub mod ast;
 pub mod content;
+pub mod eval;
 pub mod lexer;
 pub mod lower;
 pub mod parser;

@@ -470,7 +470,7 @@ fn write(
             }
         }
         HuntFormat::Csv => {
-            if !*header {
+            if !*header && !rows.is_empty() {
                 text.push_str(&COLUMNS.join(","));
                 text.push('\n');
             }

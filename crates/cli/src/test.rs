@@ -93,11 +93,23 @@ pub fn run(a: TestArgs) -> ExitCode {
                 && n != o.matched.len()
             {
                 count_differs += 1;
+                // Each event the rule fired on, with what matched, so that the difference
+                // can be checked against the rule.
+                let events: Vec<String> = (o.matched.iter())
+                    .map(|(origin, why)| {
+                        let record = origin.rsplit('#').next().unwrap_or(origin);
+                        let fields: Vec<String> = why
+                            .iter()
+                            .map(|m| format!("{}={}", m.field, m.value))
+                            .collect();
+                        format!("record {record}: {}", fields.join(", "))
+                    })
+                    .collect();
                 notes.push(format!(
-                    "{file}: match_count {n}, fired on {} of {} events ({})",
+                    "{file}: match_count {n}, the rule's conditions hold on {} of its {} events:\n        {}",
                     o.matched.len(),
                     o.events,
-                    o.matched.join(", ")
+                    events.join("\n        ")
                 ));
             }
         }

@@ -2,7 +2,7 @@
 //! and its tests (an EVTX file beside it, optionally the number of events the rule must match,
 //! `match_count`).
 
-use crate::{Event, Ruleset, read_batches};
+use crate::{Event, Matched, Ruleset, read_batches};
 use std::path::{Path, PathBuf};
 
 /// One `info.yml`: the rule it tests and its tests.
@@ -28,8 +28,8 @@ pub struct Test {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub events: usize,
-    /// The events the rule fired on (their origins).
-    pub matched: Vec<String>,
+    /// The events the rule fired on (their origins), with the fields that matched.
+    pub matched: Vec<(String, Vec<Matched>)>,
     pub read_errors: Vec<String>,
 }
 
@@ -120,8 +120,9 @@ pub fn run(set: &Ruleset, rule: usize, test: &Test) -> Outcome {
     let errors = read_batches(&test.path, 4096, &mut |batch: Vec<Event>| {
         out.events += batch.len();
         for ev in &batch {
-            if set.rules[rule].matches(ev) {
-                out.matched.push(ev.origin.clone());
+            let rule = &set.rules[rule];
+            if rule.matches(ev) {
+                out.matched.push((ev.origin.clone(), rule.explain(ev)));
             }
         }
     });

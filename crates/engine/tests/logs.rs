@@ -306,3 +306,22 @@ fn mdecrevoisier_aggregations_compile() {
     assert!(aggregated >= 29, "{aggregated}");
     assert_eq!(set.correlations.len(), aggregated);
 }
+
+/// A rule reached twice (a folder given twice, a copy) is compiled and run once, and said.
+#[test]
+fn a_rule_reached_twice_runs_once() {
+    let path = corpus(WHOAMI);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let set = Ruleset::compile(
+        [
+            ("a/whoami.yml", text.as_str()),
+            ("b/whoami.yml", text.as_str()),
+        ],
+        &Logsources::builtin(),
+    );
+    assert_eq!(set.rules.len(), 1);
+    assert_eq!(
+        set.duplicates,
+        [("b/whoami.yml".to_string(), "a/whoami.yml".to_string())]
+    );
+}

@@ -1,158 +1,325 @@
-//! `detdex hunt`: Sigma rules run on events (EVTX files, their JSON form, JSON lines).
+//! `detdex hunt`: Sigma rules run on events (EVTX files, their JSON form, JSON lines), file by
+//! file: each file's events are read in batches, matched in parallel and dropped; only the
+//! detections (and what correlations need of them) are kept.
 
 use catalog::read::{FileFormat, detect, walk};
-use engine::correlate::format_time_ms;
-use engine::{Event, Logsources, Ruleset, read_file};
+use engine::correlate::{event_time_ms, format_time_ms};
+use engine::{Correlator, Event, Matched, Ruleset, Tag, read_batches};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-pub struct Args<'a> {
-    pub rules: &'a [PathBuf],
-    pub events: &'a [PathBuf],
-    pub jsonl: bool,
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]
+pub enum HuntFormat {
+    /// Aligned columns (tab-separated with --no-sort).
+    Table,
+    Csv,
+    /// One JSON object per detection, with the matched fields.
+    Jsonl,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    fn of(level: Option<&str>) -> Option<Level> {
+        Some(match level? {
+            "informational" => Level::Informational,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
+/// detection as a timeline: time, level, rule, the log that fired (channel and event id, or
+/// logsource), the event, and the fields that matched.
+#[derive(clap::Args, Debug)]
+pub struct HuntArgs {
+    /// Sigma rule files or folders.
+    #[arg(long = "rules", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Event files or folders (.evtx; anything else is read as JSON). In a folder, a `.json`
+    /// file beside an `.evtx` file of the same name is its export and is not read again.
+    #[arg(required = true)]
+    pub events: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: HuntFormat,
+    /// Only detections of rules at this level or above (a rule without a level is shown
+    /// only without this option).
+    #[arg(long, value_enum)]
+    pub min_level: Option<Level>,
+    /// The Sigma logsource of JSON events that carry no Windows channel, as
+    /// `product=aws,service=cloudtrail` (else it is recognized from their fields, as
+    /// data/logsources/recognize.tsv says).
+    #[arg(long)]
+    pub logsource: Option<String>,
+    /// Write each detection as it is found (in reading order) instead of a timeline sorted
+    /// by time at the end.
+    #[arg(long)]
+    pub no_sort: bool,
+    /// List every rule left out, with the reason, and every event file not read (to stderr).
+    #[arg(long)]
     pub show_skipped: bool,
+    /// Print how long each phase took (to stderr).
+    #[arg(long)]
     pub timings: bool,
 }
 
-/// The first value of a field, as text.
+/// One line of the timeline: a rule's detection on an event, or a correlation.
+struct Detection {
+    time_ms: Option<i64>,
+    time: String,
+    level: Option<String>,
+    title: String,
+    rule: String,
+    id: Option<String>,
+    /// The log that fired: `Security 4688`, `logsource product: aws, service: cloudtrail`.
+    log: String,
+    computer: Option<String>,
+    /// The event (`file#record`, `file:line`) or, for a correlation, its events.
+    events: Vec<String>,
+    matched: Vec<Matched>,
+    /// A correlation: its group and count.
+    correlation: Option<(Vec<(String, String)>, usize)>,
+}
+
 fn first<'a>(ev: &'a Event, field: &str) -> Option<&'a str> {
     ev.get(field).first().and_then(|(v, _)| v.text())
 }
 
-fn is_event_file(f: &std::path::Path) -> bool {
+fn log_of(ev: &Event) -> String {
+    match (first(ev, "Channel"), &ev.logsource) {
+        (Some(c), _) => match first(ev, "EventID") {
+            Some(id) => format!("{c} {id}"),
+            None => c.to_string(),
+        },
+        (None, Some(tag)) => tag.to_string(),
+        (None, None) => "-".into(),
+    }
+}
+
+fn is_event_file(f: &Path) -> bool {
     f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         ["evtx", "json", "jsonl", "ndjson"].contains(&e.to_ascii_lowercase().as_str())
     })
 }
 
-pub fn run(a: Args) -> ExitCode {
+/// The event files to read and the `.json` files left out as exports of an `.evtx` beside
+/// them (same folder, same name). A file named on the command line is read whatever its name.
+pub(crate) fn event_files(events: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut files: Vec<PathBuf> = vec![];
+    for e in events {
+        let named = e.is_file();
+        files.extend(walk(e).into_iter().filter(|f| named || is_event_file(f)));
+    }
+    let evtx: BTreeSet<PathBuf> = files
+        .iter()
+        .filter(|f| {
+            f.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+        })
+        .map(|f| f.with_extension(""))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let (mut read, mut exports) = (vec![], vec![]);
+    for f in files {
+        if !seen.insert(f.clone()) {
+            continue; // the same file reached twice
+        }
+        let json = f
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if json && evtx.contains(&f.with_extension("")) {
+            exports.push(f);
+        } else {
+            read.push(f);
+        }
+    }
+    (read, exports)
+}
+
+/// The Sigma files under the given paths, read in parallel: (path, text).
+pub(crate) fn rule_texts(paths: &[PathBuf]) -> Vec<(String, String)> {
+    let files: Vec<PathBuf> = paths.iter().flat_map(|r| walk(r)).collect();
+    files
+        .par_iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            (detect(f, &text) == Some(FileFormat::Sigma)).then(|| (f.display().to_string(), text))
+        })
+        .collect()
+}
+
+pub fn run(a: HuntArgs) -> ExitCode {
     let start = Instant::now();
-    for p in a.rules.iter().chain(a.events) {
+    for p in a.rules.iter().chain(&a.events) {
         if !p.exists() {
             eprintln!("detdex: {}: no such file or folder", p.display());
             return ExitCode::from(2);
         }
     }
-    let rule_texts: Vec<(String, String)> = a
-        .rules
-        .iter()
-        .flat_map(|r| walk(r))
-        .filter_map(|f| {
-            let text = std::fs::read_to_string(&f).ok()?;
-            (detect(&f, &text) == Some(FileFormat::Sigma)).then(|| (f.display().to_string(), text))
-        })
-        .collect();
+    let logsource = match a.logsource.as_deref().map(Tag::parse).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("detdex: --logsource: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let texts = rule_texts(&a.rules);
     let set = Ruleset::compile(
-        rule_texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
-        &Logsources::builtin(),
+        texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        &engine::Logsources::builtin(),
     );
+    drop(texts);
     let compiled = start.elapsed();
 
-    // In folders, the files that hold events; a file named on the command line is read whatever
-    // its name.
-    let event_files: Vec<PathBuf> = a
-        .events
+    let (files, exports) = event_files(&a.events);
+    let total: u64 = files
         .iter()
-        .flat_map(|e| {
-            let named = e.is_file();
-            walk(e)
-                .into_iter()
-                .filter(move |f| named || is_event_file(f))
-        })
-        .collect();
-    let read: Vec<(Vec<Event>, Vec<engine::ReadError>)> =
-        event_files.par_iter().map(|f| read_file(f)).collect();
-    let read_time = start.elapsed() - compiled;
-    let mut n_events = 0;
-    let mut out = String::new();
-    let mut detections = 0;
-    let mut problems = 0;
-    let mut all_events: Vec<Event> = vec![];
-    let mut all_hits: Vec<Vec<usize>> = vec![];
-    for (events, errors) in read {
-        for e in &errors {
-            eprintln!("{e}");
-            problems += 1;
-        }
-        n_events += events.len();
-        let hits: Vec<Vec<usize>> = events.par_iter().map(|ev| set.match_indexes(ev)).collect();
-        for (ev, rules) in events.iter().zip(&hits) {
-            for r in rules.iter().map(|&i| &set.rules[i]) {
-                detections += 1;
-                let time = first(ev, "TimeCreated_SystemTime");
-                if a.jsonl {
-                    let v = serde_json::json!({
-                        "event": ev.origin,
-                        "time": time,
-                        "computer": first(ev, "Computer"),
-                        "channel": first(ev, "Channel"),
-                        "event_id": first(ev, "EventID"),
-                        "rule": r.path,
-                        "id": r.id,
-                        "title": r.title,
-                        "level": r.level,
-                    });
-                    out.push_str(&format!("{v}\n"));
-                } else {
-                    out.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\n",
-                        ev.origin,
-                        time.unwrap_or("-"),
-                        r.level.as_deref().unwrap_or("-"),
-                        r.title,
-                        r.path
-                    ));
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut timeline: Vec<Detection> = vec![];
+    let mut correlator = Correlator::default();
+    let (mut n_events, mut problems, mut detections) = (0usize, 0usize, 0usize);
+    let mut per_rule: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut header_written = false;
+    let shown = |level: Option<&str>| {
+        a.min_level
+            .is_none_or(|min| Level::of(level).is_some_and(|l| l >= min))
+    };
+    for file in &files {
+        bar.set_message(file.display().to_string());
+        let errors = read_batches(file, 2048, &mut |mut batch: Vec<Event>| {
+            n_events += batch.len();
+            if let Some(tag) = &logsource {
+                for ev in batch.iter_mut().filter(|ev| !ev.has("Channel")) {
+                    ev.logsource = Some(tag.clone());
                 }
             }
+            let hits: Vec<Vec<usize>> = batch.par_iter().map(|ev| set.match_indexes(ev)).collect();
+            for (ev, rules) in batch.iter().zip(&hits) {
+                correlator.observe(&set, ev, rules);
+                for &r in rules {
+                    let rule = &set.rules[r];
+                    if rule.aggregated || !shown(rule.level.as_deref()) {
+                        continue;
+                    }
+                    detections += 1;
+                    *per_rule.entry(r).or_default() += 1;
+                    let time_ms = event_time_ms(ev);
+                    let d = Detection {
+                        time_ms,
+                        time: time_ms.map(format_time_ms).unwrap_or_else(|| "-".into()),
+                        level: rule.level.clone(),
+                        title: rule.title.clone(),
+                        rule: rule.path.clone(),
+                        id: rule.id.clone(),
+                        log: log_of(ev),
+                        computer: first(ev, "Computer").map(str::to_string),
+                        events: vec![ev.origin.clone()],
+                        matched: rule.explain(ev),
+                        correlation: None,
+                    };
+                    if a.no_sort {
+                        write(&mut out, a.format, &[d], &mut header_written, false);
+                    } else {
+                        timeline.push(d);
+                    }
+                }
+            }
+        });
+        for e in &errors {
+            bar.suspend(|| eprintln!("{e}"));
+            problems += 1;
         }
-        if !set.correlations.is_empty() {
-            all_events.extend(events);
-            all_hits.extend(hits);
-        }
+        bar.inc(file.metadata().map(|m| m.len()).unwrap_or(0));
     }
-    let correlated = set.correlate(&all_events, &all_hits);
+    bar.finish_and_clear();
+    let read_time = start.elapsed() - compiled;
+
+    let correlated = correlator.finish(&set);
+    let mut n_correlated = 0;
     for h in &correlated {
         let c = &set.correlations[h.correlation];
-        let (first_t, last_t) = (format_time_ms(h.first_ms), format_time_ms(h.last_ms));
-        let group: Vec<String> = h.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
-        if a.jsonl {
-            let v = serde_json::json!({
-                "correlation": c.path,
-                "id": c.id,
-                "title": c.title,
-                "level": c.level,
-                "group": h.group.iter().cloned().collect::<BTreeMap<String, String>>(),
-                "first": first_t,
-                "last": last_t,
-                "count": h.count,
-                "events": h.events,
-            });
-            out.push_str(&format!("{v}\n"));
+        if !shown(c.level.as_deref()) {
+            continue;
+        }
+        n_correlated += 1;
+        let d = Detection {
+            time_ms: Some(h.first_ms),
+            time: format_time_ms(h.first_ms),
+            level: c.level.clone(),
+            title: c.title.clone(),
+            rule: c.path.clone(),
+            id: c.id.clone(),
+            log: format!("correlation until {}", format_time_ms(h.last_ms)),
+            computer: None,
+            events: h.events.clone(),
+            matched: vec![],
+            correlation: Some((h.group.clone(), h.count)),
+        };
+        if a.no_sort {
+            write(&mut out, a.format, &[d], &mut header_written, false);
         } else {
-            out.push_str(&format!(
-                "correlation {}\t{}..{}\t{}\t{}\t{} in {} events\t{}\n",
-                group.join(","),
-                first_t,
-                last_t,
-                c.level.as_deref().unwrap_or("-"),
-                c.title,
-                h.count,
-                h.events.len(),
-                c.path
-            ));
+            timeline.push(d);
         }
     }
-    crate::print_out(&out);
+    // A timeline: by time (events without one last), then rule, then event.
+    timeline.sort_by(|x, y| {
+        (x.time_ms.is_none(), x.time_ms, &x.title, &x.events).cmp(&(
+            y.time_ms.is_none(),
+            y.time_ms,
+            &y.title,
+            &y.events,
+        ))
+    });
+    write(&mut out, a.format, &timeline, &mut header_written, true);
+    let _ = out.flush();
+    drop(out);
     let matched = start.elapsed() - compiled - read_time;
 
     if a.show_skipped {
         for s in &set.skipped {
             eprintln!("{}:{}:{}: skipped: {}", s.path, s.line, s.column, s.reason);
         }
+        for (dup, first) in &set.duplicates {
+            eprintln!("{dup}: the same text as {first}, run once");
+        }
+        for f in &exports {
+            eprintln!(
+                "{}: not read: the export of {} beside it",
+                f.display(),
+                f.with_extension("evtx").display()
+            );
+        }
     }
+    summary(&set, &per_rule);
     // The reasons rules were left out, by how often: what varies (quoted in backticks, or the
     // logsource) cut out.
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -171,24 +338,182 @@ pub fn run(a: Args) -> ExitCode {
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let aggregations = set.rules.iter().filter(|r| r.aggregated).count();
     eprintln!(
-        "{} rules and {} correlations ({} skipped), {} event files, {n_events} events, {problems} read problems, {detections} detections, {} correlation detections",
+        "{} rules ({aggregations} Sigma 1 aggregations run as correlations) and {} correlations ({} skipped, {} duplicate files run once), {} event files ({} .json exports of an .evtx beside them not read again), {n_events} events, {problems} read problems, {detections} detections, {n_correlated} correlation detections",
         set.rules.len(),
         set.correlations.len(),
         set.skipped.len(),
-        event_files.len(),
-        correlated.len()
+        set.duplicates.len(),
+        files.len(),
+        exports.len(),
     );
     for (r, n) in reasons.iter().take(5) {
         eprintln!("  skipped {n}: {r}");
     }
     if a.timings {
         eprintln!(
-            "timings: rules {:.1} ms, reading events {:.1} ms, matching {:.1} ms",
+            "timings: rules {:.1} ms, reading and matching events {:.1} ms, correlating and writing {:.1} ms",
             compiled.as_secs_f64() * 1e3,
             read_time.as_secs_f64() * 1e3,
             matched.as_secs_f64() * 1e3
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Per rule that fired: detections, level, title (to stderr), most first.
+fn summary(set: &Ruleset, per_rule: &BTreeMap<usize, usize>) {
+    if per_rule.is_empty() {
+        return;
+    }
+    let mut rows: Vec<(usize, usize)> = per_rule.iter().map(|(r, n)| (*r, *n)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    eprintln!("hits per rule:");
+    for (r, n) in rows {
+        let rule = &set.rules[r];
+        eprintln!(
+            "{n:>7}  {:<13} {}",
+            rule.level.as_deref().unwrap_or("-"),
+            rule.title
+        );
+    }
+}
+
+fn matched_text(m: &[Matched]) -> String {
+    m.iter()
+        .map(|m| format!("{}: {}={}", m.detection, m.field, m.value))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn csv(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+const COLUMNS: [&str; 8] = [
+    "time", "level", "title", "log", "computer", "event", "matched", "rule",
+];
+
+fn columns(d: &Detection) -> [String; 8] {
+    let matched = match &d.correlation {
+        Some((group, count)) => {
+            let g: Vec<String> = group.iter().map(|(f, v)| format!("{f}={v}")).collect();
+            format!("{} in {} events, {}", count, d.events.len(), g.join(","))
+        }
+        None => matched_text(&d.matched),
+    };
+    let event = match d.events.as_slice() {
+        [one] => one.clone(),
+        many => format!(
+            "{} events from {}",
+            many.len(),
+            many.first().map_or("", |e| e)
+        ),
+    };
+    [
+        d.time.clone(),
+        d.level.clone().unwrap_or_else(|| "-".into()),
+        d.title.clone(),
+        d.log.clone(),
+        d.computer.clone().unwrap_or_else(|| "-".into()),
+        event,
+        matched,
+        d.rule.clone(),
+    ]
+}
+
+fn write(
+    out: &mut impl Write,
+    format: HuntFormat,
+    rows: &[Detection],
+    header: &mut bool,
+    aligned: bool,
+) {
+    let mut text = String::new();
+    match format {
+        HuntFormat::Jsonl => {
+            for d in rows {
+                let mut v = serde_json::json!({
+                    "time": d.time_ms.map(|_| &d.time),
+                    "level": d.level,
+                    "title": d.title,
+                    "rule": d.rule,
+                    "id": d.id,
+                    "log": d.log,
+                    "computer": d.computer,
+                });
+                match &d.correlation {
+                    Some((group, count)) => {
+                        v["correlation"] = serde_json::json!({
+                            "group": group.iter().cloned().collect::<BTreeMap<String, String>>(),
+                            "count": count,
+                        });
+                        v["events"] = serde_json::json!(d.events);
+                    }
+                    None => {
+                        v["event"] = serde_json::json!(d.events.first());
+                        v["matched"] = d
+                            .matched
+                            .iter()
+                            .map(|m| {
+                                serde_json::json!({"detection": m.detection, "field": m.field, "value": m.value})
+                            })
+                            .collect();
+                    }
+                }
+                text.push_str(&format!("{v}\n"));
+            }
+        }
+        HuntFormat::Csv => {
+            if !*header && !rows.is_empty() {
+                text.push_str(&COLUMNS.join(","));
+                text.push('\n');
+            }
+            for d in rows {
+                let cols: Vec<String> = columns(d).iter().map(|c| csv(c)).collect();
+                text.push_str(&cols.join(","));
+                text.push('\n');
+            }
+        }
+        HuntFormat::Table => {
+            let rows: Vec<[String; 8]> = rows.iter().map(columns).collect();
+            // Aligned when the whole timeline is written at once; tab-separated as it comes.
+            let mut widths = COLUMNS.map(|c| c.chars().count());
+            for r in &rows {
+                for (w, c) in widths.iter_mut().zip(r) {
+                    *w = (*w).max(c.chars().count()).min(80);
+                }
+            }
+            let line = |cells: Vec<&str>| -> String {
+                let mut s = String::new();
+                for (i, c) in cells.iter().enumerate() {
+                    if i + 1 == cells.len() {
+                        s.push_str(c);
+                    } else if aligned {
+                        s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                    } else {
+                        s.push_str(c);
+                        s.push('\t');
+                    }
+                }
+                s.trim_end().to_string() + "\n"
+            };
+            if !*header && !rows.is_empty() {
+                text.push_str(&line(COLUMNS.to_vec()));
+            }
+            for r in &rows {
+                text.push_str(&line(r.iter().map(String::as_str).collect()));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        *header = true;
+    }
+    // A closed pipe (`| head`) ends the output, not the run.
+    let _ = out.write_all(text.as_bytes());
 }

@@ -13,6 +13,7 @@ mod hunt;
 mod search;
 mod show;
 mod sync;
+mod test;
 mod verify;
 
 #[global_allocator]
@@ -124,25 +125,11 @@ enum Command {
         #[arg(long)]
         retired: bool,
     },
-    /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print each
-    /// detection: event, time, level, rule title, rule file.
-    Hunt {
-        /// Sigma rule files or folders.
-        #[arg(long = "rules", required = true)]
-        rules: Vec<PathBuf>,
-        /// Event files or folders (.evtx; anything else is read as JSON).
-        #[arg(required = true)]
-        events: Vec<PathBuf>,
-        /// text: tab-separated lines; jsonl: one JSON object per detection.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ConvertFormat,
-        /// List every rule left out, with the reason (to stderr).
-        #[arg(long)]
-        show_skipped: bool,
-        /// Print how long each phase took (to stderr).
-        #[arg(long)]
-        timings: bool,
-    },
+    /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print the
+    /// detections as a timeline.
+    Hunt(hunt::HuntArgs),
+    /// Run SigmaHQ's regression data (info.yml + EVTX) as a test suite: pass/fail per rule.
+    Test(test::TestArgs),
     /// Serve the catalog as a web site (the feed of new and changed rules, search, coverage,
     /// rule pages): the sources of the sources file (fetched into the cache first if they are
     /// not there yet), or the --source folders.
@@ -251,19 +238,8 @@ fn main() -> ExitCode {
             timings,
             retired,
         } => coverage::run(&sources, &paths, format == Format::Json, timings, retired),
-        Command::Hunt {
-            rules,
-            events,
-            format,
-            show_skipped,
-            timings,
-        } => hunt::run(hunt::Args {
-            rules: &rules,
-            events: &events,
-            jsonl: format == ConvertFormat::Jsonl,
-            show_skipped,
-            timings,
-        }),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Test(args) => test::run(args),
         Command::Serve {
             sources,
             config,

@@ -430,19 +430,23 @@ fn hunt_finds_the_rule_in_its_regression_events() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // the event, read from the .evtx and from the .json file, fires the hunting rule
+    // the event fires the hunting rule, read once: the .json beside the .evtx is its export
     let own: Vec<_> = lines
         .iter()
         .filter(|v| v["id"] == "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b")
         .collect();
-    assert_eq!(own.len(), 2, "{lines:?}");
+    assert_eq!(own.len(), 1, "{lines:?}");
+    assert_eq!(own[0]["log"], "Microsoft-Windows-Sysmon/Operational 7");
+    assert!(own[0]["matched"].as_array().is_some_and(|m| !m.is_empty()));
     assert!(
         own.iter()
             .any(|v| v["event"].as_str().unwrap().ends_with(".evtx#571146"))
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("2 event files, 2 events, 0 read problems"),
+        stderr.contains(
+            "1 event files (1 .json exports of an .evtx beside them not read again), 1 events, 0 read problems"
+        ),
         "{stderr}"
     );
 }
@@ -462,6 +466,8 @@ fn hunt_reports_unreadable_events_and_goes_on() {
     std::fs::write(dir.join("b.json"), "{\"Event\": \n").unwrap();
     let out = detdex(&[
         "hunt",
+        "--format",
+        "csv",
         "--rules",
         rule.to_str().unwrap(),
         dir.to_str().unwrap(),
@@ -469,17 +475,21 @@ fn hunt_reports_unreadable_events_and_goes_on() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert_eq!(stdout.lines().count(), 3, "a header and two rows: {stdout}");
+    assert!(stdout.starts_with("time,level,title,log,computer,event,matched,rule\n"));
     assert!(
         // no TimeCreated in these events: the time column says so
-        stdout.lines().all(|l| l.contains("\t-\tlow\tWhoami\t")),
+        stdout
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("-,low,Whoami,Microsoft-Windows-Sysmon/Operational 1,")),
         "{stdout}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("b.json:2:1: not JSON"), "{stderr}");
     assert!(
         stderr.contains(
-            "1 rules and 0 correlations (0 skipped), 2 event files, 2 events, 1 read problems, 2 detections, 0 correlation detections"
+            "2 event files (0 .json exports of an .evtx beside them not read again), 2 events, 1 read problems, 2 detections, 0 correlation detections"
         ),
         "{stderr}"
     );
@@ -509,6 +519,8 @@ fn hunt_correlates_detections_over_time() {
     std::fs::write(&file, events.join("\n")).unwrap();
     let out = detdex(&[
         "hunt",
+        "--format",
+        "jsonl",
         "--rules",
         rules.to_str().unwrap(),
         file.to_str().unwrap(),
@@ -516,18 +528,26 @@ fn hunt_correlates_detections_over_time() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let corr: Vec<&str> = stdout
+    let lines: Vec<serde_json::Value> = stdout
         .lines()
-        .filter(|l| l.starts_with("correlation "))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let corr: Vec<_> = lines
+        .iter()
+        .filter(|v| !v["correlation"].is_null())
         .collect();
     assert_eq!(corr.len(), 1, "{stdout}");
-    assert!(
-        corr[0].starts_with("correlation IpAddress=10.0.0.1\t2026-01-01T10:00:00.000Z..2026-01-01T10:00:30.000Z\thigh\tBrute force\t2 in 2 events\t"),
-        "{stdout}"
-    );
+    assert_eq!(corr[0]["title"], "Brute force");
+    assert_eq!(corr[0]["time"], "2026-01-01T10:00:00.000Z");
+    assert_eq!(corr[0]["log"], "correlation until 2026-01-01T10:00:30.000Z");
+    assert_eq!(corr[0]["correlation"]["group"]["IpAddress"], "10.0.0.1");
+    assert_eq!(corr[0]["correlation"]["count"], 2);
     assert_eq!(
-        stdout.lines().count(),
+        lines.len(),
         4,
         "three detections and one correlation: {stdout}"
     );
+    // a timeline: sorted by time
+    let times: Vec<&str> = lines.iter().map(|v| v["time"].as_str().unwrap()).collect();
+    assert!(times.is_sorted(), "{times:?}");
 }

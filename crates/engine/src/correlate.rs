@@ -142,30 +142,9 @@ impl Correlation {
         })
     }
 
-    /// Evaluate over events and the rules each fired (`hits[i]`: rule indexes for `events[i]`).
-    pub(crate) fn evaluate(
-        &self,
-        index: usize,
-        events: &[Event],
-        hits: &[Vec<usize>],
-    ) -> Vec<CorrelationHit> {
-        let mut by_group: BTreeMap<Vec<(String, String)>, Vec<Item>> = BTreeMap::new();
-        for (e, ev) in events.iter().enumerate() {
-            let Some(t) = event_time_ms(ev) else { continue };
-            for &r in &hits[e] {
-                if !self.rules.contains(&r) {
-                    continue;
-                }
-                let group: Option<Vec<(String, String)>> = self
-                    .group_by
-                    .iter()
-                    .map(|f| Some((f.clone(), self.value(f, r, ev)?)))
-                    .collect();
-                let Some(group) = group else { continue };
-                let value = self.field.as_ref().and_then(|f| self.value(f, r, ev));
-                by_group.entry(group).or_default().push((t, r, value, e));
-            }
-        }
+    /// The detections of one correlation within each group, evaluated once every event has
+    /// been seen.
+    fn evaluate(&self, index: usize, by_group: Groups) -> Vec<CorrelationHit> {
         let mut out = vec![];
         for (group, mut items) in by_group {
             items.sort_by_key(|(t, ..)| *t);
@@ -205,7 +184,7 @@ impl Correlation {
                         first_ms: window[0].0,
                         last_ms: window[window.len() - 1].0,
                         count,
-                        events: window.iter().map(|w| events[w.3].origin.clone()).collect(),
+                        events: window.iter().map(|w| w.3.clone()).collect(),
                     });
                     break; // one hit per group
                 }
@@ -213,10 +192,153 @@ impl Correlation {
         }
         out
     }
+
+    /// The correlation a Sigma 1 aggregation means, over the detections of its own rule
+    /// (`rule`, index `index`): `count() by X > N` is an event count per X, `count(F) by X >
+    /// N` a count of distinct F per X; `timeframe` is the timespan (none: the whole input).
+    pub(crate) fn from_aggregation(
+        index: usize,
+        rule: &crate::Rule,
+        text: &str,
+        timeframe: Option<&str>,
+    ) -> Result<Correlation, String> {
+        let agg = Aggregation::parse(text)?;
+        let timespan_ms = match timeframe {
+            Some(t) => {
+                timespan_ms(t).ok_or_else(|| format!("timeframe {t:?} is not understood"))?
+            }
+            None => i64::MAX,
+        };
+        Ok(Correlation {
+            path: rule.path.clone(),
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            level: rule.level.clone(),
+            kind: if agg.field.is_some() {
+                Kind::ValueCount
+            } else {
+                Kind::EventCount
+            },
+            rules: vec![index],
+            group_by: agg.group_by.into_iter().collect(),
+            aliases: BTreeMap::new(),
+            timespan_ms,
+            condition: vec![(agg.op, agg.value)],
+            field: agg.field,
+        })
+    }
 }
 
-/// One detection of a correlated rule: (time, rule, value of the aggregated field, event).
-type Item = (i64, usize, Option<String>, usize);
+/// A Sigma 1 aggregation: `count([field]) [by group] op number`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Aggregation {
+    field: Option<String>,
+    group_by: Option<String>,
+    op: String,
+    value: f64,
+}
+
+impl Aggregation {
+    pub(crate) fn parse(text: &str) -> Result<Aggregation, String> {
+        let t = text.trim().trim_start_matches('|').trim();
+        let unsupported = || {
+            format!(
+                "the Sigma 1 aggregation `| {t}` is not evaluated (only `count([field]) [by field] <op> number` is)"
+            )
+        };
+        let rest = t
+            .strip_prefix("count")
+            .ok_or_else(unsupported)?
+            .trim_start();
+        let rest = rest.strip_prefix('(').ok_or_else(unsupported)?;
+        let (field, rest) = rest.split_once(')').ok_or_else(unsupported)?;
+        let field = Some(field.trim().to_string()).filter(|f| !f.is_empty());
+        let mut rest = rest.trim();
+        let mut group_by = None;
+        if let Some(r) = rest.strip_prefix("by ") {
+            let r = r.trim_start();
+            let end = r
+                .find(|c: char| c.is_whitespace() || "<>=!".contains(c))
+                .ok_or_else(unsupported)?;
+            group_by = Some(r[..end].to_string());
+            rest = r[end..].trim();
+        }
+        let (op, num) = [
+            (">=", "gte"),
+            ("<=", "lte"),
+            ("==", "eq"),
+            ("!=", "neq"),
+            (">", "gt"),
+            ("<", "lt"),
+            ("=", "eq"),
+        ]
+        .iter()
+        .find_map(|(sym, op)| rest.strip_prefix(sym).map(|n| (op.to_string(), n.trim())))
+        .ok_or_else(unsupported)?;
+        let num = num.split_whitespace().next().unwrap_or("");
+        let value = num.parse::<f64>().map_err(|_| unsupported())?;
+        Ok(Aggregation {
+            field,
+            group_by,
+            op,
+            value,
+        })
+    }
+}
+
+/// Correlation state built while events are read: per correlation and group, the detections
+/// of its rules (time, rule, the aggregated field's value, the event's origin) — only those,
+/// never the events — evaluated by [`Correlator::finish`].
+#[derive(Debug, Default)]
+pub struct Correlator {
+    groups: Vec<Groups>,
+}
+
+impl Correlator {
+    /// Record the detections of one event (`hits`: the rules it fired).
+    pub fn observe(&mut self, set: &crate::Ruleset, ev: &Event, hits: &[usize]) {
+        if set.correlations.is_empty() || hits.is_empty() {
+            return;
+        }
+        self.groups
+            .resize_with(set.correlations.len(), BTreeMap::new);
+        let mut time = None;
+        for (c, corr) in set.correlations.iter().enumerate() {
+            for &r in hits {
+                if !corr.rules.contains(&r) {
+                    continue;
+                }
+                let Some(t) = *time.get_or_insert_with(|| event_time_ms(ev)) else {
+                    return; // an event without a time takes no part
+                };
+                let group: Option<Vec<(String, String)>> = (corr.group_by.iter())
+                    .map(|f| Some((f.clone(), corr.value(f, r, ev)?)))
+                    .collect();
+                let Some(group) = group else { continue };
+                let value = corr.field.as_ref().and_then(|f| corr.value(f, r, ev));
+                self.groups[c]
+                    .entry(group)
+                    .or_default()
+                    .push((t, r, value, ev.origin.clone()));
+            }
+        }
+    }
+
+    /// The correlations that fire over everything observed.
+    pub fn finish(self, set: &crate::Ruleset) -> Vec<CorrelationHit> {
+        let mut out = vec![];
+        for (c, groups) in self.groups.into_iter().enumerate() {
+            out.extend(set.correlations[c].evaluate(c, groups));
+        }
+        out
+    }
+}
+
+/// The detections of one correlation, per group-by values.
+type Groups = BTreeMap<Vec<(String, String)>, Vec<Item>>;
+
+/// One detection of a correlated rule: (time, rule, value of the aggregated field, event origin).
+type Item = (i64, usize, Option<String>, String);
 
 /// `30s`, `5m`, `1h`, `2d`, `1w` in milliseconds (months and years are not fixed lengths).
 fn timespan_ms(t: &str) -> Option<i64> {
@@ -292,5 +414,23 @@ mod tests {
         assert_eq!(timespan_ms("1h"), Some(3_600_000));
         assert_eq!(timespan_ms("1M"), None);
         assert_eq!(timespan_ms(""), None);
+    }
+
+    #[test]
+    fn sigma1_aggregations() {
+        let a = Aggregation::parse("| count(Computer) by IpAddress > 20 ").unwrap();
+        assert_eq!(a.field.as_deref(), Some("Computer"));
+        assert_eq!(a.group_by.as_deref(), Some("IpAddress"));
+        assert_eq!((a.op.as_str(), a.value), ("gt", 20.0));
+        let a = Aggregation::parse("count() by ScriptBlockId>=3").unwrap();
+        assert_eq!(
+            (a.field, a.group_by.as_deref(), a.op.as_str()),
+            (None, Some("ScriptBlockId"), "gte")
+        );
+        let a = Aggregation::parse("count(Computer) > 30").unwrap();
+        assert_eq!(a.group_by, None);
+        assert!(Aggregation::parse("near a and b").is_err());
+        assert!(Aggregation::parse("max(x) by y > 3").is_err());
+        assert!(Aggregation::parse("count() by y > many").is_err());
     }
 }

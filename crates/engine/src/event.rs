@@ -3,6 +3,7 @@
 
 use rustc_hash::FxHashMap;
 use serde_json::Value as J;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 /// One field value: its text as the event shows it (numbers in decimal), and its kind.
@@ -40,6 +41,9 @@ pub struct Event {
     fields: FxHashMap<String, Vec<(FieldValue, String)>>,
     /// Where the event came from: `file#record` or `file:line`.
     pub origin: String,
+    /// The Sigma logsource of an event without a Windows channel: given by the user or
+    /// recognized from its fields (`data/logsources/recognize.tsv`).
+    pub logsource: Option<crate::logsource::Tag>,
 }
 
 impl Event {
@@ -59,6 +63,18 @@ impl Event {
 
     pub fn field_names(&self) -> impl Iterator<Item = &str> {
         self.fields.keys().map(String::as_str)
+    }
+
+    /// Replace a field's values.
+    pub fn set(&mut self, name: &str, values: Vec<FieldValue>) {
+        let values = values
+            .into_iter()
+            .map(|v| {
+                let lower = v.text().map(str::to_lowercase).unwrap_or_default();
+                (v, lower)
+            })
+            .collect();
+        self.fields.insert(name.to_string(), values);
     }
 
     fn push(&mut self, name: &str, v: FieldValue) {
@@ -181,8 +197,19 @@ impl std::fmt::Display for ReadError {
 
 /// Read the events of one file: `.evtx` as a Windows event log, anything else as JSON (one
 /// value, an array of values, or values one after another as in JSON lines). Records that cannot
-/// be read are reported and skipped; the others are returned.
+/// be read are reported and skipped; the others are returned, prepared with the shipped
+/// logsource tables ([`crate::Logsources::prepare`]).
 pub fn read_file(path: &Path) -> (Vec<Event>, Vec<ReadError>) {
+    let mut events = vec![];
+    let errors = read_batches(path, usize::MAX, &mut |batch| events.extend(batch));
+    (events, errors)
+}
+
+/// Read a file's events in batches of at most `batch` events, handing each to `f` as it is
+/// read, so that a file's events need not all be in memory at once. EVTX files and JSON lines
+/// are read record by record; a file holding one JSON document (an array, pretty-printed
+/// objects) is read whole.
+pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) -> Vec<ReadError> {
     let shown = path.display().to_string();
     let err = |line, column, message: String| ReadError {
         path: shown.clone(),
@@ -194,38 +221,98 @@ pub fn read_file(path: &Path) -> (Vec<Event>, Vec<ReadError>) {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
     {
-        return read_evtx(path, &shown);
+        return read_evtx(path, &shown, batch, f);
     }
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return (vec![], vec![err(0, 0, e.to_string())]),
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) => return vec![err(0, 0, e.to_string())],
     };
-    read_json(&text, &shown)
+    let mut reader = std::io::BufReader::new(file);
+    // JSON lines (the first non-blank line is a whole value): line by line, a bad line
+    // reported and the next read. Anything else (an array, values over several lines): the
+    // whole document.
+    let (mut line, mut n, mut lines_mode) = (String::new(), 0, None);
+    let (mut pending, mut errors) = (vec![], vec![]);
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => n += 1,
+            Err(e) => {
+                errors.push(err(n + 1, 1, e.to_string()));
+                break;
+            }
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<J>(&line);
+        if lines_mode.is_none() {
+            lines_mode = Some(parsed.is_ok());
+            if parsed.is_err() {
+                let mut text = line.clone();
+                if let Err(e) = reader.read_to_string(&mut text) {
+                    return vec![err(n, 1, e.to_string())];
+                }
+                let (events, errors) = read_json_from(&text, &shown, n);
+                f(events);
+                return errors;
+            }
+        }
+        match parsed {
+            Ok(J::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    pending.push(prepared(item, format!("{shown}:{n}#{}", i + 1)));
+                }
+            }
+            Ok(v) => pending.push(prepared(&v, format!("{shown}:{n}"))),
+            Err(e) => errors.push(err(n, e.column().max(1), format!("not JSON: {e}"))),
+        }
+        if pending.len() >= batch {
+            f(std::mem::take(&mut pending));
+        }
+    }
+    if !pending.is_empty() {
+        f(pending);
+    }
+    errors
+}
+
+fn prepared(v: &J, origin: String) -> Event {
+    let mut ev = Event::from_json(v, origin);
+    crate::logsource::builtin().prepare(&mut ev);
+    ev
 }
 
 /// JSON events from text (see [`read_file`]).
 pub fn read_json(text: &str, shown: &str) -> (Vec<Event>, Vec<ReadError>) {
+    read_json_from(text, shown, 1)
+}
+
+/// JSON events from text that starts at line `first` of the file.
+fn read_json_from(text: &str, shown: &str, first: usize) -> (Vec<Event>, Vec<ReadError>) {
     let mut events = vec![];
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<J>();
+    let line = |offset| line_of(text, offset) + first - 1;
     loop {
         let start = stream.byte_offset();
         match stream.next() {
             None => break,
             Some(Ok(J::Array(items))) => {
                 for (i, item) in items.iter().enumerate() {
-                    let origin = format!("{shown}:{}#{}", line_of(text, start), i + 1);
-                    events.push(Event::from_json(item, origin));
+                    let origin = format!("{shown}:{}#{}", line(start), i + 1);
+                    events.push(prepared(item, origin));
                 }
             }
             Some(Ok(v)) => {
-                let origin = format!("{shown}:{}", line_of(text, start));
-                events.push(Event::from_json(&v, origin));
+                let origin = format!("{shown}:{}", line(start));
+                events.push(prepared(&v, origin));
             }
             Some(Err(e)) => {
                 // The rest of the text cannot be split into values reliably: stop here.
                 let error = ReadError {
                     path: shown.to_string(),
-                    line: e.line(),
+                    line: e.line() + first - 1,
                     column: e.column().max(1),
                     message: format!("not JSON: {e}"),
                 };
@@ -243,7 +330,12 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset + skipped].matches('\n').count() + 1
 }
 
-fn read_evtx(path: &Path, shown: &str) -> (Vec<Event>, Vec<ReadError>) {
+fn read_evtx(
+    path: &Path,
+    shown: &str,
+    batch: usize,
+    f: &mut dyn FnMut(Vec<Event>),
+) -> Vec<ReadError> {
     let err = |message: String| ReadError {
         path: shown.to_string(),
         line: 0,
@@ -252,7 +344,7 @@ fn read_evtx(path: &Path, shown: &str) -> (Vec<Event>, Vec<ReadError>) {
     };
     let mut parser = match evtx::EvtxParser::from_path(path) {
         Ok(p) => p,
-        Err(e) => return (vec![], vec![err(format!("not an EVTX file: {e}"))]),
+        Err(e) => return vec![err(format!("not an EVTX file: {e}"))],
     };
     let (mut events, mut errors) = (vec![], vec![]);
     for record in parser.records_json_value() {
@@ -269,10 +361,17 @@ fn read_evtx(path: &Path, shown: &str) -> (Vec<Event>, Vec<ReadError>) {
                     "{shown}#{}",
                     id.unwrap_or_else(|| r.event_record_id.to_string())
                 );
+                crate::logsource::builtin().prepare(&mut ev);
                 events.push(ev);
+                if events.len() >= batch {
+                    f(std::mem::take(&mut events));
+                }
             }
             Err(e) => errors.push(err(format!("record skipped: {e}"))),
         }
     }
-    (events, errors)
+    if !events.is_empty() {
+        f(events);
+    }
+    errors
 }

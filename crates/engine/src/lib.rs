@@ -9,123 +9,20 @@
 
 pub mod correlate;
 pub mod event;
+mod logsource;
 mod matcher;
+pub mod regression;
 
-pub use correlate::{Correlation, CorrelationHit};
-pub use event::{Event, FieldValue, ReadError, read_file, read_json};
+pub use correlate::{Correlation, CorrelationHit, Correlator};
+pub use event::{Event, FieldValue, ReadError, read_batches, read_file, read_json};
+pub use logsource::{Logsources, Tag};
 
+use logsource::EventFilter;
 use matcher::{Needs, Node};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use sigma::Document;
 use sigma::condition::Cond;
-use sigma::{Document, LogSource};
-
-const WINDOWS_LOGSOURCES: &str = include_str!("../../../data/logsources/windows.tsv");
-
-/// Which event log records a Sigma logsource covers: (product, category, service) → channel and
-/// event ids (none: every event of the channel).
-#[derive(Debug, Clone)]
-pub struct Logsources {
-    rows: Vec<LogsourceRow>,
-}
-
-#[derive(Debug, Clone)]
-struct LogsourceRow {
-    product: String,
-    category: String,
-    service: String,
-    channel: String,
-    event_ids: Vec<u32>,
-}
-
-impl Logsources {
-    /// The table shipped with detdex.
-    pub fn builtin() -> Logsources {
-        Logsources::from_tsv(WINDOWS_LOGSOURCES).expect("the shipped logsource table is valid")
-    }
-
-    /// A table in the shipped format: `product category service channel event_ids`, tab
-    /// separated, `#` comments; errors name the line.
-    pub fn from_tsv(text: &str) -> Result<Logsources, String> {
-        let mut rows = vec![];
-        for (n, line) in text.lines().enumerate() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split('\t').collect();
-            let [product, category, service, channel, ids] = cols[..] else {
-                return Err(format!(
-                    "line {}: {} columns, want 5 (product, category, service, channel, event_ids)",
-                    n + 1,
-                    cols.len()
-                ));
-            };
-            let event_ids = ids
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| {
-                    s.trim()
-                        .parse()
-                        .map_err(|_| format!("line {}: event id {s:?} is not a number", n + 1))
-                })
-                .collect::<Result<_, _>>()?;
-            rows.push(LogsourceRow {
-                product: product.into(),
-                category: category.into(),
-                service: service.into(),
-                channel: channel.into(),
-                event_ids,
-            });
-        }
-        Ok(Logsources { rows })
-    }
-
-    /// The event filters for a rule's logsource, or why there are none.
-    fn filters(&self, ls: &LogSource) -> Result<Vec<EventFilter>, String> {
-        let first = |v: &[String]| v.first().map(|s| s.to_lowercase()).unwrap_or_default();
-        let (product, category, service) =
-            (first(&ls.product), first(&ls.category), first(&ls.service));
-        let filters: Vec<EventFilter> = self
-            .rows
-            .iter()
-            .filter(|r| r.product == product && r.category == category && r.service == service)
-            .map(|r| EventFilter {
-                channel: r.channel.clone(),
-                event_ids: r.event_ids.clone(),
-            })
-            .collect();
-        if filters.is_empty() {
-            let known = self.rows.iter().any(|r| r.product == product);
-            return if known && category.is_empty() && service.is_empty() {
-                Ok(vec![]) // `product: windows` alone: every event
-            } else {
-                Err(format!(
-                    "logsource {} has no event log mapping (data/logsources/windows.tsv)",
-                    describe(&product, &category, &service)
-                ))
-            };
-        }
-        Ok(filters)
-    }
-}
-
-fn describe(product: &str, category: &str, service: &str) -> String {
-    [
-        ("product", product),
-        ("category", category),
-        ("service", service),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| format!("{k}: {v}"))
-    .collect::<Vec<_>>()
-    .join(", ")
-}
-
-#[derive(Debug, Clone)]
-struct EventFilter {
-    channel: String,
-    event_ids: Vec<u32>,
-}
 
 /// One compiled rule.
 #[derive(Debug)]
@@ -137,9 +34,13 @@ pub struct Rule {
     pub name: Option<String>,
     pub title: String,
     pub level: Option<String>,
+    /// A Sigma 1 rule with an aggregation (`| count() by X > N`): its detections feed the
+    /// correlation made of the aggregation and are not reported on their own.
+    pub aggregated: bool,
     /// Empty: every event.
     filters: Vec<EventFilter>,
     named: Vec<Node>,
+    detection_names: Vec<String>,
     /// Any of these conditions, over indexes into `named`.
     conditions: Vec<CondNode>,
 }
@@ -169,6 +70,17 @@ impl CondNode {
             ),
             Cond::Of { .. } => return Err("unresolved `of` expression".into()),
         })
+    }
+
+    /// The detections the condition uses outside a negation.
+    fn positive(&self, out: &mut Vec<usize>) {
+        match self {
+            CondNode::And(items) | CondNode::Or(items) => {
+                items.iter().for_each(|c| c.positive(out))
+            }
+            CondNode::Not(_) => {}
+            CondNode::Named(i) => out.push(*i),
+        }
     }
 
     fn needs(&self, rule: &Rule) -> Needs {
@@ -207,14 +119,16 @@ impl Rule {
         let filters = logsources.filters(&doc.logsource)?;
         let names: Vec<&str> = det.named.iter().map(|n| n.name.as_str()).collect();
         let mut conditions = vec![];
+        let mut aggregated = false;
         for (cond, aggregation) in &det.resolved {
             if let Some(agg) = aggregation {
-                let agg = agg.trim().trim_start_matches('|').trim();
-                return Err(format!(
-                    "the Sigma 1 aggregation `| {agg}` counts events over time; it needs a correlation, not a single-event match"
-                ));
+                correlate::Aggregation::parse(agg)?;
+                aggregated = true;
             }
             conditions.push(CondNode::build(cond, &names)?);
+        }
+        if aggregated && det.resolved.len() > 1 {
+            return Err("a Sigma 1 aggregation among several conditions is not evaluated".into());
         }
         if conditions.is_empty() {
             return Err("the rule has no condition".into());
@@ -230,8 +144,10 @@ impl Rule {
             name: doc.meta.name.clone(),
             title: doc.meta.title.clone(),
             level: doc.meta.level.clone(),
+            aggregated,
             filters,
             named,
+            detection_names: names.iter().map(|n| n.to_string()).collect(),
             conditions,
         })
     }
@@ -259,26 +175,49 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// Why the rule fired on an event: per detection that holds and that a condition uses
+    /// outside a negation, the field and value that matched each of its items.
+    pub fn explain(&self, ev: &Event) -> Vec<Matched> {
+        let mut used = vec![];
+        for c in &self.conditions {
+            c.positive(&mut used);
+        }
+        used.sort_unstable();
+        used.dedup();
+        let mut out = vec![];
+        for i in used {
+            let node = &self.named[i];
+            if !node.matches(ev) {
+                continue;
+            }
+            let mut found = vec![];
+            node.witnesses(ev, &mut found);
+            let mut seen = std::collections::HashSet::new();
+            found.retain(|w| seen.insert(w.clone()));
+            out.extend(found.into_iter().map(|(field, value)| Matched {
+                detection: self.detection_names[i].clone(),
+                field,
+                value,
+            }));
+        }
+        out
+    }
+}
+
+/// One matched field of a detection (see [`Rule::explain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    pub detection: String,
+    pub field: String,
+    pub value: String,
+}
+
 fn kind_name(kind: ir::RuleKind) -> &'static str {
     match kind {
         ir::RuleKind::Detection => "detection rule",
         ir::RuleKind::Filter => "filter",
         ir::RuleKind::Correlation => "correlation",
-    }
-}
-
-impl EventFilter {
-    fn accepts(&self, ev: &Event) -> bool {
-        let channel = ev
-            .get("Channel")
-            .iter()
-            .any(|(v, _)| v.text() == Some(&self.channel));
-        channel
-            && (self.event_ids.is_empty()
-                || ev.get("EventID").iter().any(|(v, _)| {
-                    v.number()
-                        .is_some_and(|n| self.event_ids.iter().any(|&id| f64::from(id) == n))
-                }))
     }
 }
 
@@ -305,6 +244,10 @@ pub struct Ruleset {
     by_event: FxHashMap<(String, Option<u32>), Vec<usize>>,
     /// Rules without a channel filter.
     everywhere: Vec<usize>,
+    /// Rules that read events of a logsource given or recognized (not a channel).
+    tagged: Vec<usize>,
+    /// Files with the same text as an earlier one, run once: (path, the first one's path).
+    pub duplicates: Vec<(String, String)>,
     prefilter: Option<Prefilter>,
 }
 
@@ -317,45 +260,109 @@ struct Prefilter {
     filtered: Vec<bool>,
 }
 
+/// What compiling one document gave.
+enum Outcome {
+    /// A rule, with its Sigma 1 aggregation and `timeframe` if it has one.
+    Rule(Box<Rule>, Option<(String, Option<String>)>),
+    Skipped(Skipped),
+    Correlation(Box<Document>),
+}
+
+fn compile_file(path: &str, text: &str, logsources: &Logsources) -> Vec<Outcome> {
+    let parsed = sigma::parse(text);
+    let mut out = vec![];
+    for p in &parsed.problems {
+        if p.severity == ir::Severity::Error {
+            out.push(Outcome::Skipped(Skipped {
+                path: path.to_string(),
+                line: p.pos.line,
+                column: p.pos.col,
+                title: String::new(),
+                reason: p.message.clone(),
+            }));
+        }
+    }
+    for doc in parsed.documents {
+        let doc = doc.doc;
+        if doc.kind == ir::RuleKind::Correlation {
+            out.push(Outcome::Correlation(Box::new(doc)));
+            continue;
+        }
+        match Rule::compile(&doc, path, logsources) {
+            Ok(rule) => {
+                let agg = doc.detection.as_ref().and_then(|d| {
+                    let a = d.resolved.iter().find_map(|(_, a)| a.clone())?;
+                    Some((a, d.timeframe.clone()))
+                });
+                out.push(Outcome::Rule(Box::new(rule), agg));
+            }
+            Err(reason) => out.push(Outcome::Skipped(Skipped {
+                path: path.to_string(),
+                line: doc.pos.line,
+                column: doc.pos.col,
+                title: doc.meta.title.clone(),
+                reason,
+            })),
+        }
+    }
+    out
+}
+
 impl Ruleset {
-    /// Compile every rule document of the given Sigma files (`(path, text)`).
+    /// Compile every rule document of the given Sigma files (`(path, text)`), files in
+    /// parallel. A file whose text is the same as an earlier one's (a folder given twice, a
+    /// copy) is compiled and run once, and listed in `duplicates`.
     pub fn compile<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
         logsources: &Logsources,
     ) -> Ruleset {
         let mut set = Ruleset::default();
-        let mut pending: Vec<(&str, sigma::Document)> = vec![];
+        let mut seen: FxHashMap<&str, &str> = FxHashMap::default();
+        let mut distinct = vec![];
         for (path, text) in files {
-            let parsed = sigma::parse(text);
-            for p in &parsed.problems {
-                if p.severity == ir::Severity::Error {
-                    set.skipped.push(Skipped {
-                        path: path.to_string(),
-                        line: p.pos.line,
-                        column: p.pos.col,
-                        title: String::new(),
-                        reason: p.message.clone(),
-                    });
+            match seen.get(text) {
+                Some(first) => set.duplicates.push((path.to_string(), first.to_string())),
+                None => {
+                    seen.insert(text, path);
+                    distinct.push((path, text));
                 }
             }
-            for doc in &parsed.documents {
-                if doc.doc.kind == ir::RuleKind::Correlation {
-                    pending.push((path, doc.doc.clone()));
-                    continue;
-                }
-                match Rule::compile(&doc.doc, path, logsources) {
-                    Ok(rule) => set.push(rule),
-                    Err(reason) => set.skipped.push(Skipped {
-                        path: path.to_string(),
-                        line: doc.doc.pos.line,
-                        column: doc.doc.pos.col,
-                        title: doc.doc.meta.title.clone(),
-                        reason,
-                    }),
+        }
+        let compiled: Vec<(&str, Vec<Outcome>)> = distinct
+            .par_iter()
+            .map(|&(path, text)| (path, compile_file(path, text, logsources)))
+            .collect();
+        let mut pending: Vec<(&str, Document)> = vec![];
+        let mut aggregations = vec![];
+        for (path, outcomes) in compiled {
+            for o in outcomes {
+                match o {
+                    Outcome::Rule(rule, agg) => {
+                        if let Some(agg) = agg {
+                            aggregations.push((set.rules.len(), agg));
+                        }
+                        set.push(*rule);
+                    }
+                    Outcome::Skipped(s) => set.skipped.push(s),
+                    Outcome::Correlation(doc) => pending.push((path, *doc)),
                 }
             }
         }
         set.prefilter = Prefilter::build(&set.rules);
+        // Sigma 1 aggregations: the equivalent correlation over the rule's own detections.
+        for (i, (agg, timeframe)) in aggregations {
+            let rule = &set.rules[i];
+            match Correlation::from_aggregation(i, rule, &agg, timeframe.as_deref()) {
+                Ok(c) => set.correlations.push(c),
+                Err(reason) => set.skipped.push(Skipped {
+                    path: rule.path.clone(),
+                    line: 0,
+                    column: 0,
+                    title: rule.title.clone(),
+                    reason,
+                }),
+            }
+        }
         // Correlations last: they name rules by id or name.
         for (path, doc) in pending {
             let find = |r: &str| -> Vec<usize> {
@@ -381,11 +388,11 @@ impl Ruleset {
     /// The correlations that fire over a set of events, given the rules each event fired
     /// (`hits[i]`, indexes into `rules`, as [`Ruleset::match_indexes`] gives them).
     pub fn correlate(&self, events: &[Event], hits: &[Vec<usize>]) -> Vec<CorrelationHit> {
-        self.correlations
-            .iter()
-            .enumerate()
-            .flat_map(|(i, c)| c.evaluate(i, events, hits))
-            .collect()
+        let mut c = Correlator::default();
+        for (ev, hits) in events.iter().zip(hits) {
+            c.observe(self, ev, hits);
+        }
+        c.finish(self)
     }
 
     fn push(&mut self, rule: Rule) {
@@ -394,11 +401,22 @@ impl Ruleset {
             self.everywhere.push(i);
         }
         let mut keys: Vec<(String, Option<u32>)> = vec![];
+        let mut tagged = false;
         for f in &rule.filters {
-            if f.event_ids.is_empty() {
-                keys.push((f.channel.clone(), None));
+            match f {
+                EventFilter::Channel {
+                    channel, event_ids, ..
+                } => {
+                    if event_ids.is_empty() {
+                        keys.push((channel.clone(), None));
+                    }
+                    keys.extend(event_ids.iter().map(|&id| (channel.clone(), Some(id))));
+                }
+                EventFilter::Tagged(_) => tagged = true,
             }
-            keys.extend(f.event_ids.iter().map(|&id| (f.channel.clone(), Some(id))));
+        }
+        if tagged {
+            self.tagged.push(i);
         }
         keys.sort();
         keys.dedup();
@@ -442,14 +460,10 @@ impl Ruleset {
     /// The rules whose logsource covers the event.
     fn candidates(&self, ev: &Event) -> Vec<usize> {
         let mut candidates: Vec<usize> = self.everywhere.clone();
-        let ids: Vec<Option<u32>> = ev
-            .get("EventID")
-            .iter()
-            .filter_map(|(v, _)| v.number())
-            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= f64::from(u32::MAX))
-            .map(|n| Some(n as u32))
-            .chain([None])
-            .collect();
+        if ev.logsource.is_some() {
+            candidates.extend(&self.tagged);
+        }
+        let ids = [logsource::event_id(ev), None];
         for (v, _) in ev.get("Channel") {
             let Some(channel) = v.text() else { continue };
             for id in &ids {

@@ -113,6 +113,24 @@ impl Node {
         }
     }
 
+    /// The (field, value) pairs that make the node's items match (negated items give none).
+    pub(crate) fn witnesses(&self, ev: &Event, out: &mut Vec<(String, String)>) {
+        match self {
+            Node::And(items) | Node::Or(items) => {
+                for n in items {
+                    if n.matches(ev) {
+                        n.witnesses(ev, out);
+                    }
+                }
+            }
+            Node::Item(item) => {
+                if !item.negated && item.matches(ev) {
+                    out.extend(item.witness(ev));
+                }
+            }
+        }
+    }
+
     pub(crate) fn matches(&self, ev: &Event) -> bool {
         match self {
             Node::And(items) => items.iter().all(|n| n.matches(ev)),
@@ -147,6 +165,33 @@ impl Item {
                 .map(|texts| texts.into_iter().map(|t| (self.field.clone(), t)).collect())
         });
         if self.all { all_of(each) } else { any_of(each) }
+    }
+
+    /// The field and the first value of it that one of the patterns matches.
+    fn witness(&self, ev: &Event) -> Option<(String, String)> {
+        let shown = |v: &FieldValue| v.text().unwrap_or("null").to_string();
+        match &self.field {
+            Some(f) => {
+                let values = ev.get(f);
+                let hit = values
+                    .iter()
+                    .find(|(v, lower)| self.patterns.iter().any(|p| p.matches_value(v, lower, ev)));
+                match hit {
+                    Some((v, _)) => Some((f.clone(), shown(v))),
+                    // null, exists: the field as it is
+                    None => Some((
+                        f.clone(),
+                        values.first().map_or("(absent)".into(), |(v, _)| shown(v)),
+                    )),
+                }
+            }
+            None => ev.field_names().find_map(|name| {
+                ev.get(name)
+                    .iter()
+                    .find(|(v, lower)| self.patterns.iter().any(|p| p.matches_value(v, lower, ev)))
+                    .map(|(v, _)| (name.to_string(), shown(v)))
+            }),
+        }
     }
 
     fn matches(&self, ev: &Event) -> bool {

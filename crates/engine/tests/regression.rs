@@ -25,17 +25,6 @@ fn walk(dir: &Path, name: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The value of the first line `key: value` (leading spaces and `- ` allowed) after `after`.
-fn yaml_line<'a>(text: &'a str, after: &str, key: &str) -> Option<&'a str> {
-    let start = text.find(after)?;
-    text[start..].lines().find_map(|l| {
-        let l = l.trim_start().trim_start_matches("- ");
-        l.strip_prefix(key)?
-            .strip_prefix(':')
-            .map(|v| v.trim().trim_matches('\'').trim_matches('"'))
-    })
-}
-
 /// Rule id → rule file, over the SigmaHQ folders the regression data covers.
 fn sigma_index() -> HashMap<String, PathBuf> {
     let root = shared().join("corpora/sigma");
@@ -64,22 +53,18 @@ fn sigma_index() -> HashMap<String, PathBuf> {
 #[test]
 fn every_rule_fires_on_its_regression_events() {
     let root = shared().join("evtx/sigma-regression");
-    let mut infos = vec![];
-    walk(&root, &|p| p.ends_with("info.yml"), &mut infos);
-    assert!(infos.len() >= 200, "{} info.yml files", infos.len());
+    let (cases, problems) = engine::regression::cases(&root);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(cases.len() >= 200, "{} info.yml files", cases.len());
     let index = sigma_index();
     let logsources = Logsources::builtin();
     let (mut fired, mut commented_out, mut not_in_corpus, mut failures) = (0, 0, vec![], vec![]);
-    for info in &infos {
-        let text = std::fs::read_to_string(info).unwrap();
-        if !text
-            .lines()
-            .any(|l| l.starts_with("regression_tests_info:"))
-        {
+    for case in &cases {
+        if case.tests.is_empty() {
             commented_out += 1; // e.g. a `type: raw` test kept as a comment
             continue;
         }
-        let id = yaml_line(&text, "rule_metadata:", "id").expect("rule id in info.yml");
+        let id = case.rule_id.as_str();
         let Some(rule_path) = index.get(id) else {
             not_in_corpus.push(id.to_string());
             continue;
@@ -91,7 +76,7 @@ fn every_rule_fires_on_its_regression_events() {
             failures.push(format!("{shown}: not compiled: {}", s.reason));
             continue;
         }
-        let dir = info.parent().unwrap();
+        let dir = case.info.parent().unwrap();
         let mut results = vec![];
         for ext in ["json", "evtx"] {
             let mut files = vec![];
@@ -126,7 +111,7 @@ fn every_rule_fires_on_its_regression_events() {
     }
     eprintln!(
         "regression: {} info.yml, {commented_out} without an active test, {fired} rules fired on their events, {} rules not in the corpus, {} failures",
-        infos.len(),
+        cases.len(),
         not_in_corpus.len(),
         failures.len()
     );
@@ -134,7 +119,7 @@ fn every_rule_fires_on_its_regression_events() {
         failures.is_empty(),
         "{} of {} rules failed:\n{}",
         failures.len(),
-        infos.len() - commented_out - not_in_corpus.len(),
+        cases.len() - commented_out - not_in_corpus.len(),
         failures.join("\n")
     );
     // The corpus snapshot is older than some regression data; most rules are in it.

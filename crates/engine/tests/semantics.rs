@@ -132,8 +132,14 @@ fn the_logsource_decides_which_events_a_rule_sees() {
         let (evs, _) = read_json(json, "t");
         assert!(set.matches(&evs[0]).is_empty(), "{json}");
     }
+    // Sysmon for Linux writes the Sysmon ids to its own channel.
     let linux = "title: t\nlogsource:\n    product: linux\n    category: process_creation\ndetection:\n    sel:\n        Image: x\n    condition: sel\n";
     let set = Ruleset::compile([("l.yml", linux)], &Logsources::builtin());
+    let on_linux = r#"{"Event": {"System": {"Channel": "Linux-Sysmon/Operational", "EventID": 1}, "EventData": {"Image": "x"}}}"#;
+    let (evs, _) = read_json(on_linux, "t");
+    assert_eq!(set.matches(&evs[0]).len(), 1);
+    let file_access = "title: t\nlogsource:\n    product: windows\n    category: file_access\ndetection:\n    sel:\n        Image: x\n    condition: sel\n";
+    let set = Ruleset::compile([("f.yml", file_access)], &Logsources::builtin());
     assert_eq!(set.rules.len(), 0);
     assert!(
         set.skipped[0].reason.contains("no event log mapping"),

@@ -403,7 +403,13 @@ fn serve(
         Ok(s) => s,
         Err(code) => return code,
     };
-    let site = web::Site::new(std::sync::Arc::new(cat), store);
+    let site = match web::Site::new(std::sync::Arc::new(cat), store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("detdex: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -177,7 +177,13 @@ pub fn cached_sources(
                 cache.root.display()
             )
         } else {
-            "no source could be fetched: see the errors above".to_string()
+            format!(
+                "no source could be fetched (is the network or `git` unavailable? git's errors are above). \
+                 Rule folders of your own need neither: `detdex serve --source NAME=DIR` (any number), \
+                 e.g. `detdex serve --source sigma=./sigma/rules`; sources fetched before are served with \
+                 `detdex serve --no-sync` from the cache {}",
+                cache.root.display()
+            )
         });
     }
     Ok(Served {

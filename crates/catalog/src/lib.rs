@@ -6,6 +6,7 @@ pub mod concepts;
 pub mod coverage;
 pub mod read;
 mod report;
+pub mod severity;
 pub mod translate;
 
 pub use coverage::{Coverage, Scope, coverage};
@@ -131,7 +132,10 @@ impl std::fmt::Display for CorpusCount {
 
 impl Catalog {
     /// Build a catalog from rules and diagnostics already read.
-    pub fn from_parts(rules: Vec<Rule>, diagnostics: Vec<Diagnostic>, files: usize) -> Catalog {
+    pub fn from_parts(mut rules: Vec<Rule>, diagnostics: Vec<Diagnostic>, files: usize) -> Catalog {
+        for r in &mut rules {
+            severity::derive(r);
+        }
         let by_key = rules
             .iter()
             .enumerate()

@@ -235,12 +235,9 @@ fn main() -> ExitCode {
                     }
                 }
             } else {
-                serve(
-                    sources.iter().map(|s| parse_source(s)).collect(),
-                    Vec::new(),
-                    addr,
-                    store.as_deref(),
-                )
+                let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
+                let origins = sources.iter().filter_map(sync::checkout_origin).collect();
+                serve(sources, origins, addr, store.as_deref())
             }
         }
         Command::Sync {

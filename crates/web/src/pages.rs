@@ -385,6 +385,9 @@ pub struct Badge {
 pub struct RulePage<'a> {
     pub title: &'a str,
     pub description: &'a str,
+    /// Seed 004 (Splunk) shows the metadata first, then the description; seeds 000–003 the
+    /// description under the title.
+    pub description_after_meta: bool,
     pub language: String,
     pub language_href: String,
     pub body_language: &'a str,
@@ -564,12 +567,16 @@ impl<'a> RulePage<'a> {
             .map(String::as_str)
             .collect();
 
+        // As the seeds number them: a Sigma rule's condition is stage 0 and its detections
+        // follow from 1 (seed 001); the pipeline stages of the other languages count from 1
+        // (seed 004).
+        let first = usize::from(r.format != Format::Sigma);
         let stages = r
             .stages
             .iter()
             .enumerate()
             .map(|(n, s)| StageBlock {
-                n,
+                n: n + first,
                 label: s.label,
                 text: s.text,
                 preds: s
@@ -652,6 +659,7 @@ impl<'a> RulePage<'a> {
         RulePage {
             title: display_title(rule),
             description: r.meta.description.as_str(),
+            description_after_meta: r.format == Format::Splunk,
             language_href: index_href(&[("language", r.language)]),
             language,
             // Sigma rules and security_content detections are both shown as their YAML file.

@@ -6,6 +6,7 @@ pub mod concepts;
 pub mod coverage;
 pub mod read;
 mod report;
+pub mod severity;
 pub mod translate;
 
 pub use coverage::{Coverage, Scope, coverage};
@@ -193,6 +194,7 @@ impl Catalog {
             if r.meta.retired.is_none() {
                 r.meta.retired = retired(r);
             }
+            severity::derive(r);
         }
         let by_key = rules
             .iter()

@@ -13,6 +13,8 @@ pub struct Report<'a> {
     pub title: &'a str,
     pub id: Option<&'a str>,
     pub source: &'a str,
+    /// The rule's file within its source (`rules/windows/…yml`; `#N` for the N-th query of a
+    /// file of several).
     pub path: &'a str,
     pub format: ir::Format,
     pub language: &'a str,
@@ -147,7 +149,12 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         title: &rule.meta.title,
         id: rule.meta.id.as_deref(),
         source: &rule.source,
-        path: &rule.path,
+        // The file within its source, never the folder it was read from on this machine.
+        path: rule
+            .key
+            .strip_prefix(rule.source.as_str())
+            .and_then(|k| k.strip_prefix('/'))
+            .unwrap_or(&rule.key),
         format: rule.format,
         language: &rule.language,
         kind: rule.kind,

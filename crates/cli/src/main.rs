@@ -257,12 +257,9 @@ fn main() -> ExitCode {
                     }
                 }
             } else {
-                serve(
-                    sources.iter().map(|s| parse_source(s)).collect(),
-                    Vec::new(),
-                    addr,
-                    store.as_deref(),
-                )
+                let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
+                let origins = sources.iter().filter_map(sync::checkout_origin).collect();
+                serve(sources, origins, addr, store.as_deref())
             }
         }
         Command::Sync {
@@ -465,7 +462,13 @@ fn serve(
         Ok(s) => s,
         Err(code) => return code,
     };
-    let site = web::Site::new(std::sync::Arc::new(cat), store);
+    let site = match web::Site::new(std::sync::Arc::new(cat), store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("detdex: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -177,11 +177,159 @@ pub fn cached_sources(
                 cache.root.display()
             )
         } else {
-            "no source could be fetched: see the errors above".to_string()
+            format!(
+                "no source could be fetched (is the network or `git` unavailable? git's errors are above). \
+                 Rule folders of your own need neither: `detdex serve --source NAME=DIR` (any number), \
+                 e.g. `detdex serve --source sigma=./sigma/rules`; sources fetched before are served with \
+                 `detdex serve --no-sync` from the cache {}",
+                cache.root.display()
+            )
         });
     }
     Ok(Served {
         sources: served,
         origins,
     })
+}
+
+/// Where a `--source` folder came from when it is (in) a git checkout with a remote: the
+/// remote's URL (`origin`, else the first), the checked-out commit, the folder's place in the
+/// repository and when the checkout last changed (its `FETCH_HEAD`, else `HEAD`), so its rule
+/// pages link to the original files as fetched sources do. `None` for a plain folder.
+pub fn checkout_origin(source: &Source) -> Option<(String, Origin)> {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&source.root)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        (out.status.success() && !s.is_empty()).then_some(s)
+    };
+    let commit = git(&["rev-parse", "--verify", "HEAD"])?;
+    let remotes = git(&["remote"])?;
+    let remote = remotes
+        .lines()
+        .find(|r| *r == "origin")
+        .or_else(|| remotes.lines().next())?
+        .to_string();
+    let url = web_url(&git(&["remote", "get-url", &remote])?);
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return None; // a folder of this machine: nothing a reader could open
+    }
+    let prefix = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();
+    let git_dir = PathBuf::from(git(&["rev-parse", "--absolute-git-dir"])?);
+    let changed = ["FETCH_HEAD", "HEAD"]
+        .iter()
+        .find_map(|f| std::fs::metadata(git_dir.join(f)).ok()?.modified().ok())?;
+    Some((
+        source.name.clone(),
+        Origin {
+            label: url
+                .trim_end_matches('/')
+                .trim_end_matches(".git")
+                .rsplit(['/', ':'])
+                .nth(1)
+                .unwrap_or(&source.name)
+                .to_string(),
+            url,
+            commit,
+            retrieved_at: store::timestamp(changed),
+            root: source.root.clone(),
+            path: prefix.trim_end_matches('/').to_string(),
+        },
+    ))
+}
+
+/// A remote's URL as a page can show it: `git@host:owner/repo` as `https://host/owner/repo`,
+/// and without any user or token (`https://user:token@host/…`).
+fn web_url(remote: &str) -> String {
+    if let Some((scheme, rest)) = remote.split_once("://") {
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        return format!("{scheme}://{host}/{path}");
+    }
+    match remote.split_once(':') {
+        Some((user_host, path)) if !user_host.contains('/') => {
+            let host = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
+            format!("https://{host}/{path}")
+        }
+        _ => remote.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{checkout_origin, web_url};
+    use catalog::Source;
+
+    #[test]
+    fn a_checkout_names_its_remote_commit_and_folder() {
+        let dir = std::env::temp_dir().join(format!("detdex-checkout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("rules")).unwrap();
+        std::fs::write(dir.join("rules/r.yml"), "title: x\n").unwrap();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&dir)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-qm", "x"]);
+        let source = |root: std::path::PathBuf| Source {
+            name: "mine".into(),
+            root,
+            include: Vec::new(),
+        };
+        assert!(
+            checkout_origin(&source(dir.join("rules"))).is_none(),
+            "no remote"
+        );
+        git(&[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:Example/rules.git",
+        ]);
+        let (name, o) = checkout_origin(&source(dir.join("rules"))).expect("origin");
+        assert_eq!((name.as_str(), o.label.as_str()), ("mine", "Example"));
+        assert_eq!(o.url, "https://github.com/Example/rules.git");
+        assert_eq!(o.commit.len(), 40);
+        assert_eq!(o.path, "rules");
+        let file = dir.join("rules/r.yml");
+        assert_eq!(
+            o.file_url(&file.to_string_lossy()).as_deref(),
+            Some(
+                format!(
+                    "https://github.com/Example/rules/blob/{}/rules/r.yml",
+                    o.commit
+                )
+                .as_str()
+            )
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn remotes_as_pages_show_them() {
+        assert_eq!(
+            web_url("https://user:tok@github.com/SigmaHQ/sigma.git"),
+            "https://github.com/SigmaHQ/sigma.git"
+        );
+        assert_eq!(
+            web_url("git@github.com:SigmaHQ/sigma.git"),
+            "https://github.com/SigmaHQ/sigma.git"
+        );
+        assert_eq!(web_url("/srv/git/rules"), "/srv/git/rules");
+    }
 }

@@ -5,6 +5,9 @@
 //! [`Store::record`] brings the store up to date with a catalog in one transaction and says
 //! what changed. [`Store::search`] ranks rules for a user's words (never an SQL or FTS syntax
 //! error, whatever the words). [`Store::feed`] lists rules newest change first.
+//!
+//! A server reads through [`Reader`]s: read-only connections to the same database (file or
+//! shared memory), each query under a time [`Budget`] that SQLite's progress handler enforces.
 
 mod date;
 mod query;
@@ -13,11 +16,13 @@ pub use date::{normalise_date, timestamp};
 
 use catalog::Catalog;
 use ir::Rule;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The schema version this code writes (SQLite `user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -66,13 +71,23 @@ const BM25: &str = "bm25(rules_fts, 10.0, 4.0, 4.0, 2.0, 1.0)";
 const MARK_START: char = '\u{2}';
 const MARK_END: char = '\u{3}';
 
-/// Anything that went wrong in the database.
+/// What went wrong: the database, or a query that asks more than a search gives.
 #[derive(Debug)]
-pub struct Error(String);
+pub enum Error {
+    /// The database failed; the message says how (and names the file when it is one).
+    Db(String),
+    /// The query ran past its time budget, or its caller stopped waiting.
+    Interrupted,
+    /// The user's words are more than one search takes (the message says the limit).
+    TooLong(String),
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Error::Db(m) | Error::TooLong(m) => f.write_str(m),
+            Error::Interrupted => f.write_str("query too slow: stopped at its time budget"),
+        }
     }
 }
 
@@ -80,8 +95,27 @@ impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error(format!("rule store: {e}"))
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            return Error::Interrupted;
+        }
+        Error::Db(format!("rule store: {e}"))
     }
+}
+
+/// An error of the store in `file`, with what to do about it: a store that cannot be written
+/// or is not a database is best rebuilt from the rules (it holds nothing else but history).
+fn file_error(path: &Path, e: &rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode as C;
+    let advice = match e.sqlite_error_code() {
+        Some(C::ReadOnly | C::CannotOpen | C::PermissionDenied) => {
+            " (the store must be a writable file in a writable folder: fix its permissions, or pass another --store FILE)"
+        }
+        Some(C::NotADatabase | C::DatabaseCorrupt) => {
+            " (the file is not a detdex store or is damaged: move it away and run again to rebuild it from the rules; only the feed's history is lost)"
+        }
+        _ => "",
+    };
+    Error::Db(format!("rule store {}: {e}{advice}", path.display()))
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -166,57 +200,116 @@ pub struct Hit {
     pub snippet: Vec<Fragment>,
 }
 
-/// The rule store over one SQLite connection.
+/// Where a store's database is, so that [`Reader`]s open the same one.
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    /// A database of SQLite's `memdb` VFS, shared by every connection of the process that opens
+    /// this name while one is open.
+    Memory(String),
+}
+
+/// The rule store over its writing SQLite connection.
 pub struct Store {
     conn: Connection,
+    location: Location,
 }
 
 impl Store {
     /// Open (or create) the store in a file, creating or upgrading its schema.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)
-            .map_err(|e| Error(format!("rule store {}: {e}", path.display())))?;
-        // One connection: the default rollback journal, which writes a first recording's pages
-        // once (a WAL would write them twice).
-        Store::init(conn)
+        // The default rollback journal, which writes a first recording's pages once (a WAL
+        // would write them twice); readers only read after the recording.
+        let conn = Connection::open(path).map_err(|e| file_error(path, &e))?;
+        Store::init(conn, Location::File(path.to_path_buf()))
     }
 
-    /// A store that lives as long as the value.
+    /// A store that lives as long as the value (and its readers).
     pub fn in_memory() -> Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "/detdex-store-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let conn = Connection::open_with_flags_and_vfs(
+            &name,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            c"memdb",
+        )?;
+        Store::init(conn, Location::Memory(name))
     }
 
-    fn init(conn: Connection) -> Result<Store> {
+    /// A read-only connection to this store's database, for a pool of readers beside it.
+    pub fn reader(&self) -> Result<Reader> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match &self.location {
+            Location::File(p) => {
+                Connection::open_with_flags(p, flags).map_err(|e| file_error(p, &e))?
+            }
+            Location::Memory(name) => Connection::open_with_flags_and_vfs(name, flags, c"memdb")?,
+        };
+        Reader::new(conn)
+    }
+
+    fn init(conn: Connection, location: Location) -> Result<Store> {
+        let store = Store { conn, location };
+        match store.create_schema() {
+            Ok(SCHEMA_VERSION) => Ok(store),
+            Ok(v) => Err(Error::Db(format!(
+                "{}: schema version {v} is newer than this detdex knows ({SCHEMA_VERSION})",
+                store.name()
+            ))),
+            Err(e) => Err(store.error(&e)),
+        }
+    }
+
+    /// Create the schema in a new database; the version found (or made).
+    fn create_schema(&self) -> rusqlite::Result<i64> {
+        let conn = &self.conn;
         // A 64 MiB page cache: a whole recording's index pages stay in memory.
         conn.pragma_update(None, "cache_size", -65_536)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        match version {
-            0 => {
-                let tx = conn.unchecked_transaction()?;
-                tx.execute_batch(SCHEMA)?;
-                // FTS5 buffers 64 MiB of new terms (not 1 MiB) before writing a segment, so a
-                // first recording writes a few large segments instead of merging many small ones.
-                tx.execute(
-                    "INSERT INTO rules_fts (rules_fts, rank) VALUES ('hashsize', 67108864)",
-                    [],
-                )?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-                tx.commit()?;
-            }
-            SCHEMA_VERSION => {}
-            v => {
-                return Err(Error(format!(
-                    "rule store: schema version {v} is newer than this detdex knows ({SCHEMA_VERSION})"
-                )));
-            }
+        if version != 0 {
+            return Ok(version);
         }
-        Ok(Store { conn })
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        // FTS5 buffers 64 MiB of new terms (not 1 MiB) before writing a segment, so a first
+        // recording writes a few large segments instead of merging many small ones.
+        tx.execute(
+            "INSERT INTO rules_fts (rules_fts, rank) VALUES ('hashsize', 67108864)",
+            [],
+        )?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(SCHEMA_VERSION)
+    }
+
+    /// `rule store FILE` or `rule store (in memory)`.
+    fn name(&self) -> String {
+        match &self.location {
+            Location::File(p) => format!("rule store {}", p.display()),
+            Location::Memory(_) => "rule store (in memory)".to_string(),
+        }
+    }
+
+    /// A database error of this store, naming its file and what to do.
+    fn error(&self, e: &rusqlite::Error) -> Error {
+        match &self.location {
+            Location::File(p) => file_error(p, e),
+            Location::Memory(_) => Error::Db(format!("{}: {e}", self.name())),
+        }
     }
 
     /// Bring the store up to date with `catalog` at time `now`: new keys get `first_seen`, a
     /// rule whose text changed gets `last_changed`, rules gone from the catalog are marked
     /// removed (and kept). A removed rule that comes back counts as new. One transaction.
     pub fn record(&mut self, catalog: &Catalog, now: SystemTime) -> Result<Changes> {
+        self.record_tx(catalog, now).map_err(|e| self.error(&e))
+    }
+
+    fn record_tx(&mut self, catalog: &Catalog, now: SystemTime) -> rusqlite::Result<Changes> {
         let now = timestamp(now);
         let tx = self.conn.transaction()?;
         let first = tx
@@ -373,112 +466,235 @@ impl Store {
     /// Each word is searched as written, the last one also as a prefix; an empty text, or one
     /// without a searchable word, finds nothing.
     pub fn search(&self, text: &str, filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
-        let (Some(fts), Some(title)) = (query::fts_query(text), query::title_phrase(text)) else {
-            return Ok(Vec::new());
-        };
-        // Rank first, then make snippets for the hits kept only: snippet() over every match
-        // of a common word would cost far more than the ranking.
-        let sql = format!(
-            "SELECT r.id, r.key, r.title, r.source, r.language, r.level
-             FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
-             WHERE rules_fts MATCH ?1
-               AND (?2 = '' OR r.source = ?2)
-               AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
-               AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
-             ORDER BY r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
-                      {BM25}, r.key
-             LIMIT ?5"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                fts,
-                filters.source,
-                filters.language,
-                filters.level,
-                limit_param(limit),
-                title,
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Hit {
-                        key: r.get(1)?,
-                        title: r.get(2)?,
-                        source: r.get(3)?,
-                        language: r.get(4)?,
-                        level: r.get(5)?,
-                        snippet: Vec::new(),
-                    },
-                ))
-            },
-        )?;
-        let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        if hits.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One more pass of the same match computes the snippets of the kept rows (ids are
-        // integers from the database, so the list is safe to write into the statement).
-        let ids: Vec<String> = hits.iter().map(|(id, _)| id.to_string()).collect();
-        let mut snippets = self.conn.prepare(&format!(
-            "SELECT rowid, snippet(rules_fts, -1, ?2, ?3, '…', 16) FROM rules_fts
-             WHERE rules_fts MATCH ?1 AND rowid IN ({})",
-            ids.join(",")
-        ))?;
-        let mut by_id: HashMap<i64, String> = snippets
-            .query_map(
-                params![fts, MARK_START.to_string(), MARK_END.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, hit) in &mut hits {
-            hit.snippet = fragments(&by_id.remove(id).unwrap_or_default());
-        }
-        Ok(hits.into_iter().map(|(_, h)| h).collect())
+        search(&self.conn, text, filters, limit, 0)
     }
 
     /// Feed entries, newest change first (ties by key), skipping `offset` entries.
     pub fn feed(&self, filters: &Filters, limit: usize, offset: usize) -> Result<Vec<FeedEntry>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT key, title, source, language, level, change_kind, change_date, first_seen
-             FROM rules
-             WHERE (?1 = '' OR source = ?1)
-               AND (?2 = '' OR language = ?2 COLLATE NOCASE)
-               AND (?3 = '' OR level = ?3 COLLATE NOCASE)
-             ORDER BY change_date DESC, key
-             LIMIT ?4 OFFSET ?5",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                filters.source,
-                filters.language,
-                filters.level,
-                limit_param(limit),
-                limit_param(offset),
-            ],
-            |r| {
-                Ok(FeedEntry {
-                    key: r.get(0)?,
-                    title: r.get(1)?,
-                    source: r.get(2)?,
-                    language: r.get(3)?,
-                    level: r.get(4)?,
-                    kind: Kind::parse(&r.get::<_, String>(5)?),
-                    date: r.get(6)?,
-                    first_seen: r.get(7)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        feed(&self.conn, filters, limit, offset)
     }
 
     /// When the store last recorded a catalog (`YYYY-MM-DDTHH:MM:SSZ`), if ever.
     pub fn last_recorded(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT max(at) FROM recordings", [], |r| r.get(0))
-            .optional()?
-            .flatten())
+        last_recorded(&self.conn)
+    }
+}
+
+/// The rules (not removed) matching every word of `text`, best first, `limit` of them after
+/// skipping `offset`: rules whose title holds the words as a phrase first, then by bm25 (title
+/// weighted most). Each word is searched as written, the last one also as a prefix; an empty
+/// text, or one without a searchable word, finds nothing; a text longer than
+/// [`query::MAX_WORDS`] words or [`query::MAX_BYTES`] bytes is [`Error::TooLong`].
+fn search(
+    conn: &Connection,
+    text: &str,
+    filters: &Filters,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Hit>> {
+    query::check(text).map_err(Error::TooLong)?;
+    let (Some(fts), Some(title)) = (query::fts_query(text), query::title_phrase(text)) else {
+        return Ok(Vec::new());
+    };
+    // Rank first, then make snippets for the hits kept only: snippet() over every match
+    // of a common word would cost far more than the ranking.
+    let sql = format!(
+        "SELECT r.id, r.key, r.title, r.source, r.language, r.level
+         FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
+         WHERE rules_fts MATCH ?1
+           AND (?2 = '' OR r.source = ?2)
+           AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
+           AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
+         ORDER BY r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
+                  {BM25}, r.key
+         LIMIT ?5 OFFSET ?7"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            fts,
+            filters.source,
+            filters.language,
+            filters.level,
+            limit_param(limit),
+            title,
+            limit_param(offset),
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Hit {
+                    key: r.get(1)?,
+                    title: r.get(2)?,
+                    source: r.get(3)?,
+                    language: r.get(4)?,
+                    level: r.get(5)?,
+                    snippet: Vec::new(),
+                },
+            ))
+        },
+    )?;
+    let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One more pass of the same match computes the snippets of the kept rows (ids are
+    // integers from the database, so the list is safe to write into the statement).
+    let ids: Vec<String> = hits.iter().map(|(id, _)| id.to_string()).collect();
+    let mut snippets = conn.prepare(&format!(
+        "SELECT rowid, snippet(rules_fts, -1, ?2, ?3, '…', 16) FROM rules_fts
+         WHERE rules_fts MATCH ?1 AND rowid IN ({})",
+        ids.join(",")
+    ))?;
+    let mut by_id: HashMap<i64, String> = snippets
+        .query_map(
+            params![fts, MARK_START.to_string(), MARK_END.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, hit) in &mut hits {
+        hit.snippet = fragments(&by_id.remove(id).unwrap_or_default());
+    }
+    Ok(hits.into_iter().map(|(_, h)| h).collect())
+}
+
+fn feed(
+    conn: &Connection,
+    filters: &Filters,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<FeedEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, title, source, language, level, change_kind, change_date, first_seen
+         FROM rules
+         WHERE (?1 = '' OR source = ?1)
+           AND (?2 = '' OR language = ?2 COLLATE NOCASE)
+           AND (?3 = '' OR level = ?3 COLLATE NOCASE)
+         ORDER BY change_date DESC, key
+         LIMIT ?4 OFFSET ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filters.source,
+            filters.language,
+            filters.level,
+            limit_param(limit),
+            limit_param(offset),
+        ],
+        |r| {
+            Ok(FeedEntry {
+                key: r.get(0)?,
+                title: r.get(1)?,
+                source: r.get(2)?,
+                language: r.get(3)?,
+                level: r.get(4)?,
+                kind: Kind::parse(&r.get::<_, String>(5)?),
+                date: r.get(6)?,
+                first_seen: r.get(7)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn last_recorded(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT max(at) FROM recordings", [], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// How long one query may run, and a flag its caller raises when it stops waiting for it.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    until: Instant,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Budget {
+    /// A budget of `time` from now.
+    pub fn new(time: Duration) -> Budget {
+        Budget {
+            until: Instant::now() + time,
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Stop the query at its next check (the caller no longer wants its answer).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn spent(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed) || Instant::now() >= self.until
+    }
+}
+
+/// SQLite virtual machine instructions between two checks of the budget (a few microseconds).
+const CHECK_EVERY: i32 = 1_000;
+
+/// A read-only connection to a store, each query under a [`Budget`]: SQLite's progress handler
+/// interrupts a statement once the budget is spent or cancelled.
+pub struct Reader {
+    conn: Connection,
+    /// The budget of the query running now, read by the progress handler.
+    current: Arc<Mutex<Option<Budget>>>,
+}
+
+impl Reader {
+    fn new(mut conn: Connection) -> Result<Reader> {
+        conn.pragma_update(None, "cache_size", -16_384)?;
+        let current: Arc<Mutex<Option<Budget>>> = Arc::default();
+        let seen = Arc::clone(&current);
+        conn.progress_handler(
+            CHECK_EVERY,
+            Some(move || {
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .is_some_and(Budget::spent)
+            }),
+        )?;
+        Ok(Reader { conn, current })
+    }
+
+    /// Run `f` on the connection under `budget`.
+    fn with<T>(&self, budget: &Budget, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if budget.spent() {
+            return Err(Error::Interrupted);
+        }
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(budget.clone());
+        let out = f(&self.conn);
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        out
+    }
+
+    /// [`Store::search`] with an offset, under a budget.
+    pub fn search(
+        &self,
+        text: &str,
+        filters: &Filters,
+        limit: usize,
+        offset: usize,
+        budget: &Budget,
+    ) -> Result<Vec<Hit>> {
+        self.with(budget, |c| search(c, text, filters, limit, offset))
+    }
+
+    /// [`Store::feed`] under a budget.
+    pub fn feed(
+        &self,
+        filters: &Filters,
+        limit: usize,
+        offset: usize,
+        budget: &Budget,
+    ) -> Result<Vec<FeedEntry>> {
+        self.with(budget, |c| feed(c, filters, limit, offset))
+    }
+
+    /// [`Store::last_recorded`] under a budget.
+    pub fn last_recorded(&self, budget: &Budget) -> Result<Option<String>> {
+        self.with(budget, last_recorded)
     }
 }
 
@@ -612,7 +828,9 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         store.conn.pragma_update(None, "user_version", 99).unwrap();
-        let err = Store::init(store.conn).err().expect("refused");
+        let err = Store::init(store.conn, store.location)
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains("schema version 99"), "{err}");
     }
 

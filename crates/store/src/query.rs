@@ -12,6 +12,29 @@ pub fn fts_query(text: &str) -> Option<String> {
     Some(format!("{}{}", quoted.join(" "), prefix(last)))
 }
 
+/// The most words a search takes: each word is one more term for FTS5 to intersect and the
+/// whole text one more phrase to match in titles.
+pub const MAX_WORDS: usize = 32;
+/// The most bytes a search takes.
+pub const MAX_BYTES: usize = 1_000;
+
+/// `Err` with the reason when `text` is more than one search takes.
+pub fn check(text: &str) -> Result<(), String> {
+    if text.len() > MAX_BYTES {
+        return Err(format!(
+            "query too long: {} bytes (a search takes at most {MAX_BYTES})",
+            text.len()
+        ));
+    }
+    let n = text.split_whitespace().count();
+    if n > MAX_WORDS {
+        return Err(format!(
+            "query too long: {n} words (a search takes at most {MAX_WORDS})"
+        ));
+    }
+    Ok(())
+}
+
 /// A shorter prefix would expand to too many of the index's terms (`a*`: thousands).
 pub const MIN_PREFIX: usize = 3;
 
@@ -79,5 +102,14 @@ mod tests {
             Some("{title} : \"wsman \"\"prov\" *")
         );
         assert_eq!(fts_query(""), None);
+    }
+
+    #[test]
+    fn long_queries_are_refused() {
+        assert!(check(&"word ".repeat(MAX_WORDS)).is_ok());
+        let e = check(&"word ".repeat(MAX_WORDS + 1)).unwrap_err();
+        assert!(e.contains("33 words"), "{e}");
+        let e = check(&"x".repeat(MAX_BYTES + 1)).unwrap_err();
+        assert!(e.contains("1001 bytes"), "{e}");
     }
 }

@@ -374,3 +374,66 @@ fn a_second_recording_finds_exactly_what_changed_and_the_feed_shows_it_first() {
         (vec![key(names[1])], 0, 0)
     );
 }
+
+/// A reader's query stops at its budget (SQLite's progress handler), a cancelled one at once,
+/// and the same reader answers the next query; a query of too many words is refused before it
+/// runs, whatever its budget.
+#[test]
+fn readers_keep_to_their_budget() {
+    let (_, store) = sigma();
+    let reader = store.lock().unwrap().reader().expect("reader");
+    let all = Filters::default();
+    // A common word ranks (bm25) every rule that holds it: far more than a millisecond.
+    let t = std::time::Instant::now();
+    let r = reader.search(
+        "the",
+        &all,
+        100,
+        0,
+        &store::Budget::new(Duration::from_millis(1)),
+    );
+    let spent = t.elapsed();
+    assert!(matches!(r, Err(store::Error::Interrupted)), "{r:?}");
+    assert!(
+        spent < Duration::from_millis(200),
+        "stopped after {spent:?}"
+    );
+    let cancelled = store::Budget::new(Duration::from_secs(10));
+    cancelled.cancel();
+    assert!(matches!(
+        reader.search("wsman", &all, 5, 0, &cancelled),
+        Err(store::Error::Interrupted)
+    ));
+    let enough = store::Budget::new(Duration::from_secs(30));
+    let hits = reader
+        .search("wsman provider", &all, 5, 0, &enough)
+        .unwrap();
+    assert_eq!(hits[0].key, WSMAN_KEY);
+    // Pages: the second page starts where the first ended.
+    let first = reader.search("powershell", &all, 10, 0, &enough).unwrap();
+    let second = reader.search("powershell", &all, 10, 5, &enough).unwrap();
+    assert_eq!(first[5].key, second[0].key);
+    let long = "powershell ".repeat(5_000);
+    let t = std::time::Instant::now();
+    match reader.search(&long, &all, 5, 0, &enough) {
+        Err(store::Error::TooLong(m)) => assert!(m.contains("query too long"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_millis(50));
+}
+
+/// A store file that is not a database, or that cannot be written, is named with what to do.
+#[test]
+fn bad_store_files_say_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("detdex-store-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.sqlite");
+    std::fs::write(&junk, vec![b'x'; 8192]).unwrap();
+    let e = Store::open(&junk)
+        .err()
+        .expect("not a database")
+        .to_string();
+    assert!(e.contains(&junk.display().to_string()), "{e}");
+    assert!(e.contains("rebuild"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -19,7 +19,9 @@
 //!
 //! Every piece of rule text goes through askama's HTML escaping: rules are untrusted input.
 
+mod cache;
 mod pages;
+mod pool;
 mod url;
 
 use askama::Template;
@@ -32,7 +34,8 @@ use catalog::Catalog;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::time::Duration;
 use store::Store;
 
 pub use url::rule_href;
@@ -43,16 +46,23 @@ const STYLE: &str = include_str!("../static/style.css");
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// What the site serves: the catalog, and the store that recorded it (for search and feed).
+/// What the site serves: the catalog, and read connections to the store that recorded it (for
+/// search and feed).
 pub struct Site {
     catalog: Arc<Catalog>,
-    store: Store,
+    pool: pool::Pool,
 }
 
 impl Site {
-    /// A site over a catalog and a store that has recorded it.
-    pub fn new(catalog: Arc<Catalog>, store: Store) -> Site {
-        Site { catalog, store }
+    /// A site over a catalog and a store that has recorded it; opens the store's readers.
+    pub fn new(catalog: Arc<Catalog>, store: Store) -> Result<Site, store::Error> {
+        // Queries are CPU work: as many at once as there are cores, the others wait their turn
+        // (within their budget).
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        Ok(Site {
+            catalog,
+            pool: pool::Pool::new(store, readers)?,
+        })
     }
 
     /// A site whose store lives in memory and records the catalog now (its feed then dates
@@ -60,16 +70,23 @@ impl Site {
     pub fn in_memory(catalog: Arc<Catalog>) -> Result<Site, store::Error> {
         let mut store = Store::in_memory()?;
         store.record(&catalog, std::time::SystemTime::now())?;
-        Ok(Site::new(catalog, store))
+        Site::new(catalog, store)
     }
 }
 
 /// The catalog and what the index needs, computed once when the router is built.
 struct AppState {
     catalog: Arc<Catalog>,
-    store: Mutex<Store>,
+    pool: Arc<pool::Pool>,
+    /// Rendered rule pages.
+    pages: cache::PageCache,
     /// Rules sorted by title.
     index: Vec<Entry>,
+    /// The other orders of `index`.
+    orders: Orders,
+    /// Levels and statuses (lower case) with their rule counts.
+    levels: BTreeMap<String, usize>,
+    statuses: BTreeMap<String, usize>,
     /// Source names with their rule counts.
     sources: BTreeMap<String, usize>,
     /// Languages (as rules name them) with their rule counts.
@@ -84,9 +101,79 @@ struct Entry {
     haystack: String,
 }
 
+/// The orders of the index other than by title: positions in `AppState::index`.
+struct Orders {
+    level: Vec<usize>,
+    date: Vec<usize>,
+    source: Vec<usize>,
+}
+
+impl Orders {
+    fn new(catalog: &Catalog, index: &[Entry]) -> Orders {
+        use std::cmp::Reverse;
+        let rule = |i: usize| &catalog.rules[index[i].rule];
+        let all = || (0..index.len()).collect::<Vec<usize>>();
+        // Stable sorts: ties keep the title order.
+        let mut level = all();
+        level.sort_by_key(|&i| Reverse(level_rank(rule(i).meta.level.as_deref())));
+        let mut date = all();
+        date.sort_by_cached_key(|&i| Reverse(rule_date(rule(i))));
+        let mut source = all();
+        source.sort_by(|&a, &b| rule(a).source.cmp(&rule(b).source));
+        Orders {
+            level,
+            date,
+            source,
+        }
+    }
+}
+
+/// The ranks of the Sigma levels, most severe highest; an unknown or missing level is 0.
+fn level_rank(level: Option<&str>) -> u8 {
+    match level.map(str::to_ascii_lowercase).as_deref() {
+        Some("critical") => 5,
+        Some("high") => 4,
+        Some("medium") => 3,
+        Some("low") => 2,
+        Some("informational") => 1,
+        _ => 0,
+    }
+}
+
+/// A rule's last date (`YYYY-MM-DD`): `modified` if later than `date`.
+fn rule_date(r: &ir::Rule) -> Option<String> {
+    let d = r.meta.date.as_deref().and_then(store::normalise_date);
+    let m = r.meta.modified.as_deref().and_then(store::normalise_date);
+    d.max(m)
+}
+
+/// How the index is sorted (`?sort=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Sort {
+    #[default]
+    Title,
+    Level,
+    Date,
+    Source,
+}
+
+impl Sort {
+    const ALL: [Sort; 4] = [Sort::Title, Sort::Level, Sort::Date, Sort::Source];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Sort::Title => "title",
+            Sort::Level => "level",
+            Sort::Date => "date",
+            Sort::Source => "source",
+        }
+    }
+}
+
 impl AppState {
     fn new(site: Site) -> AppState {
-        let Site { catalog, store } = site;
+        let Site { catalog, pool } = site;
         let mut index: Vec<(String, Entry)> = catalog
             .rules
             .iter()
@@ -122,19 +209,28 @@ impl AppState {
             *sources.entry(r.source.clone()).or_insert(0) += 1;
             *languages.entry(r.language.clone()).or_insert(0) += 1;
         }
+        let index: Vec<Entry> = index.into_iter().map(|(_, e)| e).collect();
+        let mut levels = BTreeMap::new();
+        let mut statuses = BTreeMap::new();
+        for r in &catalog.rules {
+            if let Some(l) = &r.meta.level {
+                *levels.entry(l.to_ascii_lowercase()).or_insert(0) += 1;
+            }
+            if let Some(s) = &r.meta.status {
+                *statuses.entry(s.to_ascii_lowercase()).or_insert(0) += 1;
+            }
+        }
         AppState {
-            index: index.into_iter().map(|(_, e)| e).collect(),
+            orders: Orders::new(&catalog, &index),
+            index,
             sources,
             languages,
+            levels,
+            statuses,
             catalog,
-            store: Mutex::new(store),
+            pool: Arc::new(pool),
+            pages: cache::PageCache::new(PAGE_CACHE),
         }
-    }
-
-    /// The store; a panic elsewhere while it was held leaves it usable (every write is one
-    /// transaction, rolled back if unfinished).
-    fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn source_options(&self, selected: &str) -> Vec<pages::SourceOption> {
@@ -145,14 +241,28 @@ impl AppState {
         options(&self.languages, selected)
     }
 
-    /// The index entries matching a filter, in title order.
+    /// The index entries matching a filter, in the order it asks for.
     fn filter<'a>(&'a self, f: &'a Filter) -> impl Iterator<Item = &'a Entry> + 'a {
         let q = f.q.trim().to_lowercase();
         let technique = f.technique.trim();
-        self.index.iter().filter(move |e| {
+        let same = |want: &str, have: &Option<String>| {
+            want.is_empty()
+                || have
+                    .as_deref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(want))
+        };
+        let order: Box<dyn Iterator<Item = &Entry>> = match f.sort {
+            Sort::Title => Box::new(self.index.iter()),
+            Sort::Level => Box::new(self.orders.level.iter().map(|&i| &self.index[i])),
+            Sort::Date => Box::new(self.orders.date.iter().map(|&i| &self.index[i])),
+            Sort::Source => Box::new(self.orders.source.iter().map(|&i| &self.index[i])),
+        };
+        order.filter(move |e| {
             let r = &self.catalog.rules[e.rule];
             (q.is_empty() || e.haystack.contains(&q))
                 && f.scope().includes(r)
+                && same(&f.level, &r.meta.level)
+                && same(&f.status, &r.meta.status)
                 && (technique.is_empty() || catalog::coverage::maps_to(r, technique))
         })
     }
@@ -178,6 +288,52 @@ struct Filter {
     source: String,
     language: String,
     technique: String,
+    /// Compared ignoring ASCII case.
+    level: String,
+    /// Compared ignoring ASCII case.
+    status: String,
+    sort: Sort,
+    /// The page of `/rules`, from 1.
+    page: Option<usize>,
+    /// The API's window.
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+impl Filter {
+    /// Whether any filter restricts the list (the order does not).
+    fn filtered(&self) -> bool {
+        ![
+            &self.q,
+            &self.source,
+            &self.language,
+            &self.technique,
+            &self.level,
+            &self.status,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
+    /// The filters and order as query parameters, for links to other pages of the same list.
+    fn params(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("q", self.q.as_str()),
+            ("source", self.source.as_str()),
+            ("language", self.language.as_str()),
+            ("technique", self.technique.trim()),
+            ("level", self.level.as_str()),
+            ("status", self.status.as_str()),
+            (
+                "sort",
+                if self.sort == Sort::Title {
+                    ""
+                } else {
+                    self.sort.as_str()
+                },
+            ),
+        ]
+    }
 }
 
 impl Filter {
@@ -216,10 +372,19 @@ impl StoreQuery {
 
 /// Feed entries a page, and in the Atom feed.
 const FEED_PAGE: usize = 50;
-/// Search results shown, and returned by the API unless `limit` says fewer.
+/// Search results a page.
+const SEARCH_PAGE: usize = 20;
+/// Search results the API returns unless `limit` says otherwise.
 const SEARCH_LIMIT: usize = 100;
+/// The longest one request may use the store (waiting for a connection included): a search
+/// past it is stopped and answered "too slow".
+const BUDGET: Duration = Duration::from_millis(1500);
 /// The most the JSON API returns at once.
 const API_MAX: usize = 1000;
+/// Rules a page of `/rules`.
+const INDEX_PAGE: usize = 100;
+/// The most bytes of rendered rule pages kept in memory.
+const PAGE_CACHE: usize = 128 << 20;
 
 /// The site's routes.
 pub fn router(site: Site) -> Router {
@@ -239,6 +404,11 @@ pub fn router(site: Site) -> Router {
         .route("/static/style.css", get(style))
         .fallback(fallback)
         .with_state(state)
+        // gzip or brotli when the client accepts it; a fast level: pages are made per request.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::compression::CompressionLevel::Fastest),
+        )
 }
 
 /// Bind `addr`, print the site's address to stderr and serve until the process is stopped.
@@ -269,33 +439,35 @@ pub async fn serve_on(listener: tokio::net::TcpListener, site: Site) -> std::io:
 
 fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
-        Ok(body) => {
-            let mut res = (status, body).into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
-            res
-        }
+        Ok(body) => html_bytes(status, body.into()),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("template error: {e}\n"),
         )
             .into_response(),
     }
+}
+
+fn html_bytes(status: StatusCode, body: axum::body::Bytes) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
@@ -342,28 +514,86 @@ fn error_json(status: StatusCode, message: String) -> Response {
     json(status, &Error { error: message })
 }
 
+/// The status of a store error: the user's query (too long: 400; too slow: 503) or ours (500).
+fn store_status(e: &store::Error) -> StatusCode {
+    match e {
+        store::Error::TooLong(_) => StatusCode::BAD_REQUEST,
+        store::Error::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+        store::Error::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 fn store_error(e: store::Error) -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+    (store_status(&e), format!("{e}\n")).into_response()
+}
+
+fn store_error_json(e: store::Error) -> Response {
+    error_json(store_status(&e), e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
 async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
-    let rows = st
-        .filter(&f)
-        .map(|e| pages::IndexRow::new(&st.catalog.rules[e.rule], &e.href))
+    let page = f.page.unwrap_or(1).max(1);
+    let offset = (page - 1).saturating_mul(INDEX_PAGE);
+    let mut matching = 0;
+    let mut rows = Vec::new();
+    for e in st.filter(&f) {
+        if matching >= offset && rows.len() < INDEX_PAGE {
+            rows.push(pages::IndexRow::new(&st.catalog.rules[e.rule], &e.href));
+        }
+        matching += 1;
+    }
+    let params = f.params();
+    let page_href = |n: usize| {
+        let n = n.to_string();
+        let mut params = params.clone();
+        if n != "1" {
+            params.push(("page", &n));
+        }
+        url::index_href(&params)
+    };
+    let sorts = Sort::ALL
+        .iter()
+        .map(|&s| {
+            let mut params: Vec<(&str, &str)> = params
+                .iter()
+                .filter(|(k, _)| *k != "sort")
+                .copied()
+                .collect();
+            if s != Sort::Title {
+                params.push(("sort", s.as_str()));
+            }
+            pages::SortLink {
+                name: s.as_str(),
+                href: url::index_href(&params),
+                current: s == f.sort,
+            }
+        })
         .collect();
     let page = pages::IndexPage {
         total: st.catalog.rules.len(),
+        matching,
+        first: offset + 1,
         q: &f.q,
         language: &f.language,
         technique: f.technique.trim(),
-        filtered: !f.q.trim().is_empty()
-            || !f.source.is_empty()
-            || !f.language.is_empty()
-            || !f.technique.trim().is_empty(),
+        sort: if f.sort == Sort::Title {
+            ""
+        } else {
+            f.sort.as_str()
+        },
+        filtered: f.filtered(),
         sources: st.source_options(&f.source),
+        levels: options(&st.levels, &f.level.to_ascii_lowercase()),
+        statuses: options(&st.statuses, &f.status.to_ascii_lowercase()),
+        sorts,
+        pager: pages::Pager {
+            page,
+            prev: (page > 1).then(|| page_href(page - 1)),
+            next: (offset + rows.len() < matching).then(|| page_href(page + 1)),
+        },
         rows,
     };
     html(StatusCode::OK, page.render())
@@ -373,7 +603,14 @@ async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     let page = q.page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(FEED_PAGE);
     // One more than a page tells whether there is a next page.
-    let mut entries = match st.store().feed(&q.filters(), FEED_PAGE + 1, offset) {
+    let filters = q.filters();
+    let found = st
+        .pool
+        .run(BUDGET, move |r, b| {
+            r.feed(&filters, FEED_PAGE + 1, offset, b)
+        })
+        .await;
+    let mut entries = match found {
         Ok(e) => e,
         Err(e) => return store_error(e),
     };
@@ -408,48 +645,98 @@ async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
 }
 
 async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
-    let hits = match st.store().search(&q.q, &q.filters(), SEARCH_LIMIT) {
-        Ok(h) => h,
+    let page = q.page.unwrap_or(1).max(1);
+    let offset = (page - 1).saturating_mul(SEARCH_PAGE);
+    let (text, filters) = (q.q.clone(), q.filters());
+    // One more than a page tells whether there is a next page.
+    let found = st
+        .pool
+        .run(BUDGET, move |r, b| {
+            r.search(&text, &filters, SEARCH_PAGE + 1, offset, b)
+        })
+        .await;
+    let (status, mut hits, error) = match found {
+        Ok(h) => (StatusCode::OK, h, None),
+        Err(e @ (store::Error::TooLong(_) | store::Error::Interrupted)) => {
+            (store_status(&e), Vec::new(), Some(e.to_string()))
+        }
         Err(e) => return store_error(e),
+    };
+    let more = hits.len() > SEARCH_PAGE;
+    hits.truncate(SEARCH_PAGE);
+    let page_href = |n: usize| {
+        let n = n.to_string();
+        let mut params = vec![
+            ("q", q.q.as_str()),
+            ("source", q.source.as_str()),
+            ("language", q.language.as_str()),
+            ("level", q.level.as_str()),
+        ];
+        if n != "1" {
+            params.push(("page", &n));
+        }
+        url::search_href(&params)
     };
     let view = pages::SearchPage {
         q: &q.q,
         searched: !q.q.trim().is_empty(),
-        limit: SEARCH_LIMIT,
+        first: offset + 1,
+        error,
         rows: hits.iter().map(|h| pages::HitRow::new(h, &q.q)).collect(),
+        pager: pages::Pager {
+            page,
+            prev: (page > 1).then(|| page_href(page - 1)),
+            next: more.then(|| page_href(page + 1)),
+        },
         sources: st.source_options(&q.source),
         languages: st.language_options(&q.language),
         level: &q.level,
     };
-    html(StatusCode::OK, view.render())
+    html(status, view.render())
 }
 
 async fn api_search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
     let limit = q.limit.unwrap_or(SEARCH_LIMIT).min(API_MAX);
-    match st.store().search(&q.q, &q.filters(), limit) {
+    let offset = q.offset.unwrap_or(0);
+    let filters = q.filters();
+    let text = q.q;
+    let found = st
+        .pool
+        .run(BUDGET, move |r, b| {
+            r.search(&text, &filters, limit, offset, b)
+        })
+        .await;
+    match found {
         Ok(hits) => json(StatusCode::OK, &hits),
-        Err(e) => error_json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => store_error_json(e),
     }
 }
 
 async fn api_feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
     let limit = q.limit.unwrap_or(FEED_PAGE).min(API_MAX);
-    match st.store().feed(&q.filters(), limit, q.offset.unwrap_or(0)) {
+    let offset = q.offset.unwrap_or(0);
+    let filters = q.filters();
+    let found = st
+        .pool
+        .run(BUDGET, move |r, b| r.feed(&filters, limit, offset, b))
+        .await;
+    match found {
         Ok(entries) => json(StatusCode::OK, &entries),
-        Err(e) => error_json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => store_error_json(e),
     }
 }
 
 async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
-    let (entries, recorded) = {
-        let store = st.store();
-        match (
-            store.feed(&q.filters(), FEED_PAGE, 0),
-            store.last_recorded(),
-        ) {
-            (Ok(e), Ok(r)) => (e, r),
-            (Err(e), _) | (_, Err(e)) => return store_error(e),
-        }
+    let filters = q.filters();
+    let found = st
+        .pool
+        .run(BUDGET, move |r, b| {
+            Ok((r.feed(&filters, FEED_PAGE, 0, b)?, r.last_recorded(b)?))
+        })
+        .await;
+    let (entries, recorded) = match found {
+        Ok(found) => found,
+        Err(e) => return store_error(e),
     };
     let view = pages::AtomFeed::new(&entries, recorded.as_deref());
     match view.render() {
@@ -477,12 +764,25 @@ async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
 }
 
 async fn rule_page(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
-    match st.catalog.find(&key) {
-        Some(rule) => {
-            let page = pages::RulePage::new(rule, catalog::report(&st.catalog, rule));
-            html(StatusCode::OK, page.render())
-        }
-        None => not_found_html("rule", &key),
+    let Some(rule) = st.catalog.find(&key) else {
+        return not_found_html("rule", &key);
+    };
+    if let Some(page) = st.pages.get(&rule.key) {
+        return html_bytes(StatusCode::OK, page);
+    }
+    // The report translates the rule: CPU work, off the async workers.
+    let made = tokio::task::spawn_blocking(move || {
+        let rule = st.catalog.find(&key).expect("found above");
+        let page = pages::RulePage::new(rule, catalog::report(&st.catalog, rule)).render()?;
+        let page = axum::body::Bytes::from(page);
+        st.pages.insert(&rule.key, page.clone());
+        Ok::<_, askama::Error>(page)
+    })
+    .await;
+    match made {
+        Ok(Ok(page)) => html_bytes(StatusCode::OK, page),
+        Ok(Err(e)) => html(StatusCode::INTERNAL_SERVER_ERROR, Err(e)),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
@@ -494,26 +794,50 @@ struct ApiEntry<'a> {
     level: Option<&'a str>,
     status: Option<&'a str>,
     source: &'a str,
+    language: &'a str,
+    /// The later of the rule's `modified` and `date`, as `YYYY-MM-DD`.
+    date: Option<String>,
     attack: &'a [String],
 }
 
+/// The index as JSON, `limit` (at most [`API_MAX`], the default) rules from `offset`; the
+/// number of matching rules in `X-Total-Count` and the next window in a `Link: <…>; rel="next"`
+/// header.
 async fn api_index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
-    let list: Vec<ApiEntry> = st
-        .filter(&f)
-        .map(|e| {
+    let limit = f.limit.unwrap_or(API_MAX).min(API_MAX);
+    let offset = f.offset.unwrap_or(0);
+    let mut total = 0;
+    let mut list = Vec::new();
+    for e in st.filter(&f) {
+        if total >= offset && list.len() < limit {
             let r = &st.catalog.rules[e.rule];
-            ApiEntry {
+            list.push(ApiEntry {
                 key: &r.key,
                 title: &r.meta.title,
                 id: r.meta.id.as_deref(),
                 level: r.meta.level.as_deref(),
                 status: r.meta.status.as_deref(),
                 source: &r.source,
+                language: &r.language,
+                date: rule_date(r),
                 attack: &r.attack,
-            }
-        })
-        .collect();
-    json(StatusCode::OK, &list)
+            });
+        }
+        total += 1;
+    }
+    let mut res = json(StatusCode::OK, &list);
+    let h = res.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(total));
+    if offset.saturating_add(list.len()) < total {
+        let (next, limit) = ((offset + list.len()).to_string(), limit.to_string());
+        let mut params = f.params();
+        params.extend([("offset", next.as_str()), ("limit", limit.as_str())]);
+        let link = format!("<{}>; rel=\"next\"", url::href("/api/rules", &params));
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.insert(header::LINK, v);
+        }
+    }
+    res
 }
 
 async fn api_rule(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {

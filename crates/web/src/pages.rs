@@ -80,15 +80,33 @@ pub struct SourceOption {
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage<'a> {
+    /// Rules in the catalog.
     pub total: usize,
+    /// Rules the filters keep.
+    pub matching: usize,
+    /// The position of the first row shown among them (from 1).
+    pub first: usize,
     pub q: &'a str,
     /// Filters without a control in the form, kept as hidden fields.
     pub language: &'a str,
     /// The technique the index is filtered to (`?technique=`).
     pub technique: &'a str,
+    /// The order (`?sort=`), empty for the default (title).
+    pub sort: &'a str,
     pub filtered: bool,
     pub sources: Vec<SourceOption>,
+    pub levels: Vec<SourceOption>,
+    pub statuses: Vec<SourceOption>,
+    pub sorts: Vec<SortLink>,
+    pub pager: Pager,
     pub rows: Vec<IndexRow<'a>>,
+}
+
+/// A link that sorts the index.
+pub struct SortLink {
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +161,14 @@ pub struct FeedPage<'a> {
     pub total: usize,
 }
 
+/// Links to the pages before and after this one of a list.
+pub struct Pager {
+    /// This page, from 1.
+    pub page: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
 /// One search result.
 pub struct HitRow<'a> {
     pub href: String,
@@ -177,9 +203,12 @@ pub struct SearchPage<'a> {
     pub q: &'a str,
     /// Whether the query has any text (else the page is only the form).
     pub searched: bool,
-    /// The most results shown.
-    pub limit: usize,
+    /// The rank of the first row shown (from 1).
+    pub first: usize,
+    /// Why the search gave no answer (query too long or too slow).
+    pub error: Option<String>,
     pub rows: Vec<HitRow<'a>>,
+    pub pager: Pager,
     pub sources: Vec<SourceOption>,
     pub languages: Vec<SourceOption>,
     pub level: &'a str,
@@ -419,6 +448,9 @@ pub struct Badge {
 pub struct RulePage<'a> {
     pub title: &'a str,
     pub description: &'a str,
+    /// Seed 004 (Splunk) shows the metadata first, then the description; seeds 000–003 the
+    /// description under the title.
+    pub description_after_meta: bool,
     pub language: String,
     pub language_href: String,
     pub body_language: &'a str,
@@ -598,12 +630,16 @@ impl<'a> RulePage<'a> {
             .map(String::as_str)
             .collect();
 
+        // As the seeds number them: a Sigma rule's condition is stage 0 and its detections
+        // follow from 1 (seed 001); the pipeline stages of the other languages count from 1
+        // (seed 004).
+        let first = usize::from(r.format != Format::Sigma);
         let stages = r
             .stages
             .iter()
             .enumerate()
             .map(|(n, s)| StageBlock {
-                n,
+                n: n + first,
                 label: s.label,
                 text: s.text,
                 preds: s
@@ -677,6 +713,7 @@ impl<'a> RulePage<'a> {
         RulePage {
             title: display_title(rule),
             description: r.meta.description.as_str(),
+            description_after_meta: r.format == Format::Splunk,
             language_href: index_href(&[("language", r.language)]),
             language,
             // Sigma rules and security_content detections are both shown as their YAML file.

@@ -45,7 +45,7 @@ pub fn search_href(params: &[(&str, &str)]) -> String {
 }
 
 /// `path` with the non-empty `params` as its encoded query string.
-fn href(path: &str, params: &[(&str, &str)]) -> String {
+pub fn href(path: &str, params: &[(&str, &str)]) -> String {
     let mut out = String::from(path);
     let mut sep = '?';
     for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {

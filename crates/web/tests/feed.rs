@@ -108,7 +108,7 @@ fn a_change_seen_by_the_store_leads_the_feed_and_a_removed_rule_has_no_link() {
     store.record(&before, t(1_900_000_000)).unwrap();
     let c = store.record(&after, t(2_000_000_000)).unwrap();
     assert_eq!((c.changed.len(), c.removed.len()), (1, 1));
-    let addr = start_site(web::Site::new(after, store));
+    let addr = start_site(web::Site::new(after, store).expect("readers"));
     let r = get(addr, "/");
     assert_html(&r);
     let p = positions(

@@ -1,10 +1,11 @@
 //! Indicators compared across rule formats: fields unified through the concept table
-//! (`data/concepts/fields.tsv`) and wildcard values normalised to the kind they mean.
+//! (`data/concepts/fields.tsv`) and values compared by the pattern they mean ([`ir::value`]),
+//! never by their text as written.
 //!
 //! The corpus counts ask "how many rules look for the same thing"; a Splunk
 //! `Processes.process="*Invoke-Command*"` and a Sigma `CommandLine|contains: Invoke-Command` do.
 
-use ir::{Format, Kind};
+use ir::{Format, Kind, Shape};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -43,14 +44,33 @@ pub fn concept(format: Format, field: &str) -> Option<&'static str> {
         .copied()
 }
 
-/// The key under which the corpus counts an indicator: the field's concept (or the field itself,
-/// lower-cased), the kind and the value, with an `eq` value that is a wildcard pattern of one
-/// literal (`*x*`, `*x`, `x*`) read as the `contains`/`ends_with`/`starts_with` it means, and the
-/// value lower-cased.
-pub fn indicator_key(format: Format, field: Option<&str>, kind: Kind, value: &str) -> IndicatorKey {
+/// The key under which the corpus counts one value of a `kind` test on `field`: the field's
+/// concept (or the field itself, lower-cased), then what the value's pattern means — its shape
+/// read as the kind (`*x*` is `contains x`, whatever the kind as written) and its literal,
+/// lower-cased — or, for a value without pattern (a regex, number, CIDR), the kind and the
+/// text as written, lower-cased.
+pub fn indicator_key(
+    format: Format,
+    field: Option<&str>,
+    kind: Kind,
+    value: &ir::Value,
+) -> IndicatorKey {
     let field = field.map(|f| concept(format, f).map_or_else(|| f.to_lowercase(), str::to_string));
-    let (kind, value) = normalise(format, kind, value);
-    (field, kind, value.to_lowercase(), Vec::new())
+    let (kind, text) = match &value.pattern {
+        Some(p) => {
+            let (shaped, lit) = match p.shape() {
+                Shape::Exact(l) => (Kind::Eq, l.to_lowercase()),
+                Shape::Prefix(l) => (Kind::StartsWith, l.to_lowercase()),
+                Shape::Suffix(l) => (Kind::EndsWith, l.to_lowercase()),
+                Shape::Contains(l) => (Kind::Contains, l.to_lowercase()),
+                Shape::Any | Shape::Glob => (Kind::Eq, p.key(false)),
+            };
+            // A keyword is searched for anywhere: its kind stays.
+            (if kind == Kind::Keyword { kind } else { shaped }, lit)
+        }
+        None => (kind, value.written.to_lowercase()),
+    };
+    (field, kind, text, Vec::new())
 }
 
 /// The name concept of a path concept (`process.executable` → `process.name`), from
@@ -99,60 +119,20 @@ pub fn name_key(key: &IndicatorKey) -> Option<IndicatorKey> {
 pub type IndicatorKey = (Option<String>, Kind, String, Vec<String>);
 
 /// The key of one value of an indicator row.
-pub fn row_key(format: Format, row: &ir::Row, value: &str) -> IndicatorKey {
+pub fn row_key(format: Format, row: &ir::Row, value: &ir::Value) -> IndicatorKey {
     let mut key = indicator_key(format, row.field.as_deref(), row.kind, value);
     key.3 = row.transforms.clone();
     key
 }
 
-/// `eq "*x*"` → `contains "x"`, `eq "*x"` → `ends_with "x"`, `eq "x*"` → `starts_with "x"`,
-/// when `x` holds no other wildcard (Sigma: `*` or `?` not escaped by `\`; other formats: `*`).
-pub fn normalise(format: Format, kind: Kind, value: &str) -> (Kind, &str) {
-    if kind != Kind::Eq {
-        return (kind, value);
-    }
-    let lead = value.starts_with('*');
-    let trail = value.ends_with('*') && !escaped_at(format, value, value.len() - 1);
-    let inner = match (lead, trail) {
-        (true, true) if value.len() >= 2 => &value[1..value.len() - 1],
-        (true, false) => &value[1..],
-        (false, true) => &value[..value.len() - 1],
-        _ => return (kind, value),
-    };
-    if inner.is_empty() || has_wildcard(format, inner) {
-        return (kind, value);
-    }
-    let kind = match (lead, trail) {
-        (true, true) => Kind::Contains,
-        (true, false) => Kind::EndsWith,
-        _ => Kind::StartsWith,
-    };
-    (kind, inner)
-}
-
-/// Whether the character at byte `i` is escaped by an odd run of backslashes (Sigma only).
-fn escaped_at(format: Format, s: &str, i: usize) -> bool {
-    format == Format::Sigma
-        && s.as_bytes()[..i]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count()
-            % 2
-            == 1
-}
-
-fn has_wildcard(format: Format, s: &str) -> bool {
-    s.char_indices().any(|(i, c)| match c {
-        '*' => !escaped_at(format, s, i),
-        '?' => format == Format::Sigma && !escaped_at(format, s, i),
-        _ => false,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ir::{Syntax, Value};
+
+    fn key(format: Format, field: &str, kind: Kind, v: &str, syntax: Syntax) -> IndicatorKey {
+        indicator_key(format, Some(field), kind, &Value::new(kind, v, syntax))
+    }
 
     #[test]
     fn fields_of_different_formats_meet_in_one_concept() {
@@ -166,39 +146,43 @@ mod tests {
         );
         assert_eq!(concept(Format::Sigma, "Processes.process"), None);
         assert_eq!(
-            indicator_key(
+            key(
                 Format::Splunk,
-                Some("Processes.process"),
+                "Processes.process",
                 Kind::Eq,
-                "*Invoke-Command*"
+                "*Invoke-Command*",
+                Syntax::SPL_SEARCH
             ),
-            indicator_key(
+            key(
                 Format::Sigma,
-                Some("CommandLine"),
+                "CommandLine",
                 Kind::Contains,
-                "invoke-command"
+                "invoke-command",
+                Syntax::SIGMA
             )
         );
     }
 
     #[test]
     fn a_path_suffix_of_one_name_also_counts_as_the_name() {
-        let key = indicator_key(
+        let k = key(
             Format::Sigma,
-            Some("Image"),
+            "Image",
             Kind::EndsWith,
             "\\PowerShell.exe",
+            Syntax::SIGMA,
         );
         assert_eq!(
-            name_key(&key),
-            Some(indicator_key(
+            name_key(&k),
+            Some(key(
                 Format::Elastic,
-                Some("process.name"),
+                "process.name",
                 Kind::Eq,
-                "powershell.exe"
+                "powershell.exe",
+                Syntax::Literal
             ))
         );
-        let no = |f, k, v| name_key(&indicator_key(Format::Sigma, Some(f), k, v));
+        let no = |f, k, v| name_key(&key(Format::Sigma, f, k, v, Syntax::SIGMA));
         assert_eq!(no("Image", Kind::EndsWith, "powershell.exe"), None);
         assert_eq!(no("Image", Kind::EndsWith, "\\x\\powershell.exe"), None);
         assert_eq!(no("Image", Kind::EndsWith, "\\p*.exe"), None);
@@ -207,22 +191,41 @@ mod tests {
     }
 
     #[test]
-    fn only_one_literal_between_edge_wildcards_is_normalised() {
-        let n = |f, v| normalise(f, Kind::Eq, v);
-        assert_eq!(n(Format::Splunk, "*a*"), (Kind::Contains, "a"));
-        assert_eq!(n(Format::Splunk, "*\\a.exe"), (Kind::EndsWith, "\\a.exe"));
-        assert_eq!(n(Format::Splunk, "C:\\x*"), (Kind::StartsWith, "C:\\x"));
-        assert_eq!(n(Format::Splunk, "*a*b*"), (Kind::Eq, "*a*b*"));
-        assert_eq!(n(Format::Splunk, "*"), (Kind::Eq, "*"));
-        assert_eq!(n(Format::Splunk, "**"), (Kind::Eq, "**"));
-        assert_eq!(n(Format::Splunk, "a?b*"), (Kind::StartsWith, "a?b"));
-        assert_eq!(n(Format::Sigma, "a?b*"), (Kind::Eq, "a?b*"));
-        // Sigma: an escaped trailing star is a literal star.
-        assert_eq!(n(Format::Sigma, "*a\\*"), (Kind::EndsWith, "a\\*"));
-        assert_eq!(n(Format::Sigma, "*a\\\\*"), (Kind::Contains, "a\\\\"));
+    fn values_meet_by_the_pattern_they_mean_in_their_language() {
+        let k = |kind, v, syntax| key(Format::Sigma, "CommandLine", kind, v, syntax);
+        let spl = Syntax::SPL_SEARCH;
         assert_eq!(
-            normalise(Format::Splunk, Kind::Contains, "*a*"),
-            (Kind::Contains, "*a*")
+            k(Kind::Eq, "*a*", spl),
+            k(Kind::Contains, "a", Syntax::Literal)
+        );
+        assert_eq!(k(Kind::Eq, "*\\a.exe", spl).1, Kind::EndsWith);
+        assert_eq!(k(Kind::Eq, "C:\\x*", spl).1, Kind::StartsWith);
+        assert_eq!(k(Kind::Eq, "*a*b*", spl).1, Kind::Eq);
+        // SPL's `?` is a character, Sigma's and EQL's a wildcard.
+        assert_eq!(k(Kind::Eq, "a?b*", spl).1, Kind::StartsWith);
+        assert_eq!(k(Kind::Eq, "a?b*", Syntax::SIGMA).1, Kind::Eq);
+        assert_eq!(
+            k(Kind::Eq, "a?b*", Syntax::EQL),
+            k(Kind::Eq, "a?b*", Syntax::SIGMA)
+        );
+        // Sigma: an escaped trailing star is a literal star.
+        assert_eq!(
+            k(Kind::Eq, "*a\\*", Syntax::SIGMA),
+            k(Kind::EndsWith, "a*", Syntax::Literal)
+        );
+        assert_eq!(
+            k(Kind::Eq, "*a\\\\*", Syntax::SIGMA),
+            k(Kind::Contains, "a\\", Syntax::Literal)
+        );
+        // A literal star (KQL, quoted kuery) is not a wildcard.
+        assert_ne!(
+            k(Kind::Eq, "*a*", Syntax::Literal),
+            k(Kind::Contains, "a", Syntax::Literal)
+        );
+        // Lucene escapes any character.
+        assert_eq!(
+            k(Kind::Eq, "*\\\\a.exe", Syntax::LUCENE),
+            k(Kind::EndsWith, "\\a.exe", Syntax::Literal)
         );
     }
 }

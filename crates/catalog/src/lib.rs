@@ -281,21 +281,25 @@ impl Catalog {
     }
 
     /// How many rules match this indicator (one without transforms) of a rule of `format`:
-    /// the same field concept, kind and value, ignoring case, with wildcard values normalised
-    /// ([`concepts`]).
+    /// the same field concept and value pattern, ignoring case ([`concepts`]).
     pub fn corpus_count(
         &self,
         format: ir::Format,
         field: Option<&str>,
         kind: ir::Kind,
-        value: &str,
+        value: &ir::Value,
     ) -> CorpusCount {
         self.count_key(concepts::indicator_key(format, field, kind, value))
     }
 
     /// How many rules match one value of an indicator row of a rule of `format` (the same
     /// test: concept, kind, value and transforms). A path ending in `\name` counts as the name.
-    pub fn corpus_count_of(&self, format: ir::Format, row: &ir::Row, value: &str) -> CorpusCount {
+    pub fn corpus_count_of(
+        &self,
+        format: ir::Format,
+        row: &ir::Row,
+        value: &ir::Value,
+    ) -> CorpusCount {
         self.count_key(concepts::row_key(format, row, value))
     }
 
@@ -350,7 +354,10 @@ mod tests {
         let pred = Predicate {
             field: Some(field.into()),
             kind: Kind::EndsWith,
-            values: values.iter().map(|s| s.to_string()).collect(),
+            values: values
+                .iter()
+                .map(|s| ir::Value::new(Kind::EndsWith, *s, ir::Syntax::SIGMA))
+                .collect(),
             case_sensitive: false,
             transforms: vec![],
         };
@@ -383,27 +390,18 @@ mod tests {
             vec![],
             3,
         );
-        let c = cat.corpus_count(
-            ir::Format::Sigma,
-            Some("Image"),
-            Kind::EndsWith,
-            "\\Cmd.exe",
-        );
+        let count = |kind, v| {
+            let v = ir::Value::new(kind, v, ir::Syntax::SIGMA);
+            cat.corpus_count(ir::Format::Sigma, Some("Image"), kind, &v)
+        };
+        let c = count(Kind::EndsWith, "\\Cmd.exe");
         assert_eq!(c.total, 3, "rule a counts once despite two spellings");
         assert_eq!(
             c.by_source,
             BTreeMap::from([("other".into(), 1), ("sigma".into(), 2)])
         );
-        assert_eq!(
-            cat.corpus_count(ir::Format::Sigma, Some("Image"), Kind::EndsWith, "\\x.exe")
-                .total,
-            1
-        );
-        assert_eq!(
-            cat.corpus_count(ir::Format::Sigma, Some("Image"), Kind::Eq, "\\cmd.exe")
-                .total,
-            0
-        );
+        assert_eq!(count(Kind::EndsWith, "\\x.exe").total, 1);
+        assert_eq!(count(Kind::Eq, "\\cmd.exe").total, 0);
         let r = report(&cat, &cat.rules[2]);
         assert_eq!(
             r.indicators[0]

@@ -73,7 +73,7 @@ pub struct LinkView<'a> {
 pub struct Indicator {
     pub field: Option<String>,
     pub kind: ir::Kind,
-    pub values: Vec<String>,
+    pub values: Vec<ir::Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub case_sensitive: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -104,7 +104,7 @@ pub struct StageView<'a> {
 pub struct PredicateView<'a> {
     pub field: Option<&'a str>,
     pub kind: ir::Kind,
-    pub values: &'a [String],
+    pub values: &'a [ir::Value],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub case_sensitive: bool,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]

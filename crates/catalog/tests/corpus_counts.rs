@@ -125,7 +125,7 @@ fn powershell_original_file_name_counts_live_rules_and_retired_apart() {
         ir::Format::Sigma,
         Some("OriginalFileName"),
         ir::Kind::Eq,
-        "PowerShell.EXE",
+        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", ir::Syntax::SIGMA),
     );
     println!("independent: {live} live + {retired} retired; catalog: {c}");
     assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");

@@ -253,7 +253,8 @@ fn corpus_counts_meet_sigma_rules() {
         },
     ]);
     let count = |field: &str, value: &str| {
-        cat.corpus_count(ir::Format::Elastic, Some(field), ir::Kind::Eq, value)
+        let v = ir::Value::new(ir::Kind::Eq, value, ir::Syntax::Literal);
+        cat.corpus_count(ir::Format::Elastic, Some(field), ir::Kind::Eq, &v)
     };
     for (field, value) in [
         ("process.pe.original_file_name", "CertUtil.exe"),

@@ -36,7 +36,7 @@ fn rows(ex: &[Exclusion]) -> Vec<Vec<Plain>> {
                     (
                         r.field.clone().unwrap_or_default(),
                         r.kind,
-                        r.values.clone(),
+                        r.values.iter().map(|v| v.written.clone()).collect(),
                         r.negated,
                     )
                 })
@@ -110,7 +110,7 @@ fn elastic_root_certificate_keeps_its_lolbins_as_a_re_inclusion() {
         ir::indicators(&r.logic)
             .iter()
             .any(|i| i.field.as_deref() == Some("process.name")
-                && i.values.contains(&"certutil.exe".to_string()))
+                && i.values.iter().any(|v| v == "certutil.exe"))
     );
 }
 

@@ -3,8 +3,8 @@
 //!
 //! The comparison: each side becomes a set of `(polarity, kind, value)`: polarity is whether
 //! the predicate sits under an even number of negations from the rule's root; kinds and values
-//! are normalised to what both languages can say (Sigma `eq "*x*"` is `contains "x"`, `"x*"`
-//! `starts_with`, `"*x"` `ends_with`; escapes `\*`, `\?`, `\\` resolved; values lowercased;
+//! are what each value's pattern means (Sigma `eq "*x*"` is `contains "x"`, `"x*"`
+//! `starts_with`, `"*x"` `ends_with`, escapes resolved by the reader; values lowercased;
 //! `has` read as `contains`). Fields are left out: the pipelines rename them (Image →
 //! FolderPath), which is `convert`'s business, pinned by its own tests. Left out as well, on
 //! the Sigma side, what KQL writes differently: values with a wildcard inside (written as a
@@ -13,7 +13,7 @@
 //! A query **matches** when every remaining Sigma predicate is among the KQL's predicates;
 //! KQL may have more (the pipelines add conditions such as `ActionType`).
 
-use ir::{Expr, Kind, Logic};
+use ir::{Expr, Kind, Logic, Shape};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -94,54 +94,21 @@ fn predicates(logic: &Logic) -> Vec<(bool, &ir::Predicate)> {
     out
 }
 
-/// A Sigma value as (kind, plain value), or `None` when it holds a wildcard KQL writes as a
-/// regex. `\*`, `\?` and `\\` are escapes; other backslashes are literal.
-fn sigma_value(kind: Kind, v: &str) -> Option<(Kind, String)> {
-    if kind == Kind::Regex {
-        return Some((kind, v.to_lowercase()));
-    }
-    let chars: Vec<char> = v.chars().collect();
-    let mut plain = String::new();
-    let mut wild = Vec::new(); // positions (in plain) of unescaped wildcards
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' && matches!(chars.get(i + 1), Some('*' | '?' | '\\')) {
-            plain.push(chars[i + 1]);
-            i += 2;
-            continue;
-        }
-        if c == '*' || c == '?' {
-            wild.push((plain.chars().count(), c));
-        }
-        plain.push(c);
-        i += 1;
-    }
-    if wild.is_empty() {
-        return Some((kind, plain.to_lowercase()));
-    }
-    let n = plain.chars().count();
-    let lead = wild.first().is_some_and(|&(p, c)| p == 0 && c == '*');
-    let trail = wild.last().is_some_and(|&(p, c)| p + 1 == n && c == '*');
-    let inner = wild.len() - usize::from(lead) - usize::from(trail && n > 1);
-    if inner > 0 || n == 1 {
-        return None;
-    }
-    let body: String = plain
-        .chars()
-        .skip(usize::from(lead))
-        .take(n - usize::from(lead) - usize::from(trail))
-        .collect();
-    let kind = match (kind, lead, trail) {
-        (Kind::Eq, true, true) | (Kind::Contains, _, _) => Kind::Contains,
-        (Kind::Eq, true, false) => Kind::EndsWith,
-        (Kind::Eq, false, true) => Kind::StartsWith,
-        (Kind::StartsWith, false, true) => Kind::StartsWith,
-        (Kind::EndsWith, true, false) => Kind::EndsWith,
-        (Kind::StartsWith, true, _) | (Kind::EndsWith, _, true) => Kind::Contains,
-        _ => return None,
+/// A value as (kind, plain value) by the pattern it means (`*x*` is `contains x`, whatever
+/// the kind as written), or `None` when the pattern has a wildcard inside (KQL writes it as a
+/// regex). A value without pattern (regex, number) keeps its kind and text.
+fn value_key(kind: Kind, v: &ir::Value) -> Option<(Kind, String)> {
+    let Some(p) = &v.pattern else {
+        return Some((kind, v.written.to_lowercase()));
     };
-    Some((kind, body.to_lowercase()))
+    let (kind, lit) = match p.shape() {
+        Shape::Exact(l) => (Kind::Eq, l),
+        Shape::Prefix(l) => (Kind::StartsWith, l),
+        Shape::Suffix(l) => (Kind::EndsWith, l),
+        Shape::Contains(l) => (Kind::Contains, l),
+        Shape::Any | Shape::Glob => return None,
+    };
+    Some((kind, lit.to_lowercase()))
 }
 
 /// The Sigma side: `None` when the rule holds something left out of the comparison.
@@ -163,7 +130,7 @@ fn sigma_keys(logic: &Logic) -> (BTreeSet<Key>, bool) {
             out.insert((pos, p.kind, String::new()));
         }
         for v in &p.values {
-            match sigma_value(p.kind, v) {
+            match value_key(p.kind, v) {
                 Some((k, v)) => {
                     out.insert((pos, k, v));
                 }
@@ -205,7 +172,8 @@ fn kql_keys(logic: &Logic) -> BTreeSet<Key> {
             out.insert((pos, p.kind, String::new()));
         }
         for v in &p.values {
-            out.insert((pos, p.kind, v.to_lowercase()));
+            let (kind, v) = value_key(p.kind, v).unwrap_or((p.kind, v.written.to_lowercase()));
+            out.insert((pos, kind, v));
         }
     }
     out

@@ -144,7 +144,8 @@ fn corpus_counts_unify_fields_and_wildcards_across_formats() {
         },
     ]);
     let count = |field: &str, value: &str| {
-        cat.corpus_count(ir::Format::Splunk, Some(field), ir::Kind::Eq, value)
+        let v = ir::Value::new(ir::Kind::Eq, value, ir::Syntax::SPL_SEARCH);
+        cat.corpus_count(ir::Format::Splunk, Some(field), ir::Kind::Eq, &v)
     };
     let c = count("Processes.process", "*Invoke-Command*");
     assert_eq!(c.to_string(), "3 (sigma 2, splunk 1)");

@@ -235,11 +235,11 @@ fn one_line(s: &str) -> String {
 }
 
 /// Values quoted as in Sigma's YAML.
-fn values(v: &[String]) -> String {
+fn values(v: &[ir::Value]) -> String {
     // Quoted as Sigma's YAML would: backslashes stay single, as written in the rule.
     let quoted: Vec<String> = v
         .iter()
-        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .map(|s| format!("'{}'", s.written.replace('\'', "''")))
         .collect();
     quoted.join(", ")
 }

@@ -57,7 +57,10 @@
 use crate::rule::{Document, Filter, QueryText, Shape, threshold_text};
 use crate::span::{ParseError, Span};
 use crate::{eql, esql, kuery};
-use ir::{Diagnostic, Expr, Kind, Logic, Pos, Predicate, Rule, RuleKind, Severity, Stage};
+use ir::{
+    Diagnostic, Expr, Kind, Logic, Part, Pattern, Pos, Predicate, Rule, RuleKind, Severity, Stage,
+    Syntax, Value,
+};
 
 /// The rules of one file and the problems found while making them.
 #[derive(Debug, Clone, Default)]
@@ -289,12 +292,13 @@ fn filter_stage(f: &Filter) -> Stage {
     } else {
         f.test.as_ref().map(|t| {
             let p = if t.phrase && is_text_field(&t.field) {
+                let words = t.values.iter().map(|v| v.written.clone()).collect();
                 noted(
-                    pred(&t.field, Kind::Contains, t.values.clone(), false),
+                    pred(&t.field, Kind::Contains, words, false, Syntax::Literal),
                     PHRASE_NOTE,
                 )
             } else {
-                pred(&t.field, t.kind, t.values.clone(), t.case_sensitive)
+                pred_of(&t.field, t.kind, t.values.clone(), t.case_sensitive)
             };
             if f.negate { not(p) } else { p }
         })
@@ -310,7 +314,17 @@ fn filter_stage(f: &Filter) -> Stage {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn pred(field: &str, kind: Kind, values: Vec<String>, cs: bool) -> Expr {
+/// A test of `field` whose values are written in `syntax` (see [`ir::value`]).
+fn pred(field: &str, kind: Kind, values: Vec<String>, cs: bool, syntax: Syntax) -> Expr {
+    let values = values
+        .into_iter()
+        .map(|v| Value::new(kind, v, syntax))
+        .collect();
+    pred_of(field, kind, values, cs)
+}
+
+/// A test of `field` whose values the reader has read already.
+fn pred_of(field: &str, kind: Kind, values: Vec<Value>, cs: bool) -> Expr {
     Expr::Pred(Predicate {
         field: Some(field.to_string()),
         kind,
@@ -440,7 +454,7 @@ fn kuery_expr(e: &kuery::Expr, prefix: &str) -> Option<Expr> {
                 kuery::RangeOp::Ge => Kind::Gte,
             };
             let cs = kuery_case_sensitive(&f);
-            Some(pred(&f, kind, vec![value.text()], cs))
+            Some(pred(&f, kind, vec![value.text()], cs, Syntax::Literal))
         }
         K::Nested { field, query } => {
             let p = format!("{prefix}{}.", field.text());
@@ -449,7 +463,7 @@ fn kuery_expr(e: &kuery::Expr, prefix: &str) -> Option<Expr> {
         K::Value(l) => Some(Expr::Pred(Predicate {
             field: None,
             kind: Kind::Keyword,
-            values: vec![l.text()],
+            values: vec![Value::of_pattern(Kind::Keyword, l.text(), kuery_pattern(l))],
             case_sensitive: false,
             transforms: Vec::new(),
         })),
@@ -460,15 +474,26 @@ fn kuery_expr(e: &kuery::Expr, prefix: &str) -> Option<Expr> {
 /// case-sensitive) or a per-word wildcard pattern; elsewhere `eq`, the `*` of a quoted value
 /// (or an escaped `\*`) being a character, noted as such.
 fn kuery_value(field: &str, l: &kuery::Literal) -> Expr {
-    let text = l.text();
+    let value = |kind| vec![Value::of_pattern(kind, l.text(), kuery_pattern(l))];
     if is_text_field(field) {
         return if l.has_wildcard() {
-            noted(pred(field, Kind::Eq, vec![text], false), TEXT_WILDCARD_NOTE)
+            noted(
+                pred_of(field, Kind::Eq, value(Kind::Eq), false),
+                TEXT_WILDCARD_NOTE,
+            )
         } else {
-            noted(pred(field, Kind::Contains, vec![text], false), PHRASE_NOTE)
+            noted(
+                pred_of(field, Kind::Contains, value(Kind::Contains), false),
+                PHRASE_NOTE,
+            )
         };
     }
-    let p = pred(field, Kind::Eq, vec![text], kuery_case_sensitive(field));
+    let p = pred_of(
+        field,
+        Kind::Eq,
+        value(Kind::Eq),
+        kuery_case_sensitive(field),
+    );
     let literal_star = l
         .parts
         .iter()
@@ -480,10 +505,21 @@ fn kuery_value(field: &str, l: &kuery::Literal) -> Expr {
     }
 }
 
+/// A kuery literal's pattern: its unescaped `*`s are wildcards, everything else (a quoted
+/// value, an escaped `\*`) is text.
+fn kuery_pattern(l: &kuery::Literal) -> Pattern {
+    Pattern::new(l.parts.iter().map(|p| match p {
+        kuery::Part::Text(t) => Part::Lit(t.clone()),
+        kuery::Part::Wildcard => Part::AnyMulti,
+    }))
+}
+
 fn kuery_values(field: &str, v: &kuery::ValueExpr) -> Option<Expr> {
     use kuery::ValueKind as V;
     match &v.kind {
-        V::Value(l) if l.is_wildcard_only() => Some(pred(field, Kind::Exists, vec![], false)),
+        V::Value(l) if l.is_wildcard_only() => {
+            Some(pred(field, Kind::Exists, vec![], false, Syntax::Literal))
+        }
         V::Value(l) => Some(kuery_value(field, l)),
         V::Or(vs) => or(merge_or(
             vs.iter().filter_map(|v| kuery_values(field, v)).collect(),
@@ -624,16 +660,17 @@ fn eql_expr(e: &eql::Expr, neg: bool) -> Option<Expr> {
                 return None;
             }
             use eql::MatchOp as M;
-            let (kind, cs) = match op {
-                M::Seq => (Kind::Eq, false),
-                M::Like => (Kind::Eq, true),
-                M::LikeI => (Kind::Eq, false),
-                M::Regex => (Kind::Regex, true),
-                M::RegexI => (Kind::Regex, false),
-                M::In => (Kind::Eq, true),
-                M::InI => (Kind::Eq, false),
+            // `:` and `like` take `*` and `?` wildcards; `in` compares literally.
+            let (kind, cs, syntax) = match op {
+                M::Seq => (Kind::Eq, false, Syntax::EQL),
+                M::Like => (Kind::Eq, true, Syntax::EQL),
+                M::LikeI => (Kind::Eq, false, Syntax::EQL),
+                M::Regex => (Kind::Regex, true, Syntax::Literal),
+                M::RegexI => (Kind::Regex, false, Syntax::Literal),
+                M::In => (Kind::Eq, true, Syntax::Literal),
+                M::InI => (Kind::Eq, false, Syntax::Literal),
             };
-            let p = pred(&field, kind, values, cs);
+            let p = pred(&field, kind, values, cs, syntax);
             Some(if *negated { not(p) } else { p })
         }
         K::Relationship { query, .. } => eql_expr(&query.condition, neg),
@@ -657,11 +694,17 @@ fn eql_expr(e: &eql::Expr, neg: bool) -> Option<Expr> {
             if values.is_empty() {
                 return None;
             }
+            let syntax = if name.eq_ignore_ascii_case("wildcard") {
+                Syntax::EQL
+            } else {
+                Syntax::Literal
+            };
             Some(pred(
                 &field,
                 kind,
                 values,
                 !insensitive && kind != Kind::Cidr,
+                syntax,
             ))
         }
         _ => None,
@@ -683,7 +726,7 @@ fn eql_compare(op: eql::CmpOp, left: &eql::Expr, right: &eql::Expr) -> Option<Ex
     use eql::CmpOp as C;
     let (field, other, op) = match (eql_field(left), eql_field(right)) {
         (Some(a), Some(b)) => {
-            let p = pred(&a, Kind::Fieldref, vec![b], true);
+            let p = pred(&a, Kind::Fieldref, vec![b], true, Syntax::Literal);
             return match op {
                 C::Eq => Some(p),
                 C::Neq => Some(not(p)),
@@ -696,19 +739,19 @@ fn eql_compare(op: eql::CmpOp, left: &eql::Expr, right: &eql::Expr) -> Option<Ex
     };
     if matches!(other.kind, eql::ExprKind::Null) {
         return match op {
-            C::Eq => Some(pred(&field, Kind::Null, vec![], false)),
-            C::Neq => Some(pred(&field, Kind::Exists, vec![], false)),
+            C::Eq => Some(pred(&field, Kind::Null, vec![], false, Syntax::Literal)),
+            C::Neq => Some(pred(&field, Kind::Exists, vec![], false, Syntax::Literal)),
             _ => None,
         };
     }
     let v = eql_literal(other)?;
     Some(match op {
-        C::Eq => pred(&field, Kind::Eq, vec![v], true),
-        C::Neq => not(pred(&field, Kind::Eq, vec![v], true)),
-        C::Lt => pred(&field, Kind::Lt, vec![v], true),
-        C::Le => pred(&field, Kind::Lte, vec![v], true),
-        C::Gt => pred(&field, Kind::Gt, vec![v], true),
-        C::Ge => pred(&field, Kind::Gte, vec![v], true),
+        C::Eq => pred(&field, Kind::Eq, vec![v], true, Syntax::Literal),
+        C::Neq => not(pred(&field, Kind::Eq, vec![v], true, Syntax::Literal)),
+        C::Lt => pred(&field, Kind::Lt, vec![v], true, Syntax::Literal),
+        C::Le => pred(&field, Kind::Lte, vec![v], true, Syntax::Literal),
+        C::Gt => pred(&field, Kind::Gt, vec![v], true, Syntax::Literal),
+        C::Ge => pred(&field, Kind::Gte, vec![v], true, Syntax::Literal),
     })
 }
 
@@ -826,15 +869,15 @@ fn esql_expr(e: &esql::Expr, neg: bool) -> Option<Expr> {
             if values.is_empty() {
                 return None;
             }
-            let p = pred(&field, Kind::Eq, values, cs);
+            let p = pred(&field, Kind::Eq, values, cs, Syntax::Literal);
             Some(if *negated { not(p) } else { p })
         }
         K::IsNull { expr, negated } => {
             let (field, _) = esql_field(expr)?;
             Some(if *negated {
-                pred(&field, Kind::Exists, vec![], false)
+                pred(&field, Kind::Exists, vec![], false, Syntax::Literal)
             } else {
-                pred(&field, Kind::Null, vec![], false)
+                pred(&field, Kind::Null, vec![], false, Syntax::Literal)
             })
         }
         K::Like {
@@ -849,8 +892,13 @@ fn esql_expr(e: &esql::Expr, neg: bool) -> Option<Expr> {
             if values.is_empty() {
                 return None;
             }
-            let kind = if *rlike { Kind::Regex } else { Kind::Eq };
-            let p = pred(&field, kind, values, cs);
+            // `LIKE`: `*` and `?`, `\` escaping any character.
+            let (kind, syntax) = if *rlike {
+                (Kind::Regex, Syntax::Literal)
+            } else {
+                (Kind::Eq, Syntax::LUCENE)
+            };
+            let p = pred(&field, kind, values, cs, syntax);
             Some(if *negated { not(p) } else { p })
         }
         K::Match { field, query } => {
@@ -859,7 +907,7 @@ fn esql_expr(e: &esql::Expr, neg: bool) -> Option<Expr> {
             Some(Expr::Pred(Predicate {
                 field: Some(field),
                 kind: Kind::Eq,
-                values: vec![v],
+                values: vec![Value::new(Kind::Eq, v, Syntax::Literal)],
                 case_sensitive: false,
                 transforms: vec!["match: full-text".into()],
             }))
@@ -877,7 +925,13 @@ fn esql_expr(e: &esql::Expr, neg: bool) -> Option<Expr> {
             if values.is_empty() {
                 return None;
             }
-            Some(pred(&field, kind, values, cs && kind != Kind::Cidr))
+            Some(pred(
+                &field,
+                kind,
+                values,
+                cs && kind != Kind::Cidr,
+                Syntax::Literal,
+            ))
         }
         _ => None,
     }
@@ -894,7 +948,7 @@ fn esql_compare(op: esql::BinOp, lhs: &esql::Expr, rhs: &esql::Expr) -> Option<E
     };
     let ((field, cs), other, op) = match (esql_field(lhs), esql_field(rhs)) {
         (Some((a, _)), Some((b, _))) => {
-            let p = pred(&a, Kind::Fieldref, vec![b], true);
+            let p = pred(&a, Kind::Fieldref, vec![b], true, Syntax::Literal);
             return match op {
                 B::Eq => Some(p),
                 B::Neq => Some(not(p)),
@@ -914,7 +968,7 @@ fn esql_compare(op: esql::BinOp, lhs: &esql::Expr, rhs: &esql::Expr) -> Option<E
         B::Ge => Kind::Gte,
         _ => return None,
     };
-    let p = pred(&field, kind, vec![v], cs);
+    let p = pred(&field, kind, vec![v], cs, Syntax::Literal);
     Some(if op == B::Neq { not(p) } else { p })
 }
 
@@ -931,7 +985,7 @@ mod tests {
                 if neg { "not " } else { "" },
                 p.field.as_deref().unwrap_or("-"),
                 p.kind,
-                p.values,
+                p.values.iter().map(|v| &v.written).collect::<Vec<_>>(),
                 if p.case_sensitive { " cs" } else { "" }
             )),
             Expr::Join { side, .. } => preds(side, out, neg),

@@ -93,8 +93,9 @@ pub struct Filter {
 pub struct FilterTest {
     pub field: String,
     pub kind: Kind,
-    /// Wildcard values with the query's escapes resolved (`\\\\` in the TOML is `\`).
-    pub values: Vec<String>,
+    /// The values, each with its pattern (a `wildcard` value read with Lucene's escapes:
+    /// `\\\\` in the TOML is one `\`).
+    pub values: Vec<ir::Value>,
     pub case_sensitive: bool,
     /// A `match_phrase` (on an analysed text field: a phrase of whole words).
     pub phrase: bool,
@@ -711,10 +712,12 @@ fn filter_test(q: &Table) -> Option<FilterTest> {
             ),
             other => (scalar(other)?, false),
         };
-        let value = if key == "wildcard" {
-            wildcard_unescape(&value)
-        } else {
-            value
+        let value = match key {
+            "wildcard" => ir::Value {
+                written: wildcard_unescape(&value),
+                pattern: Some(ir::Pattern::parse(&value, ir::Syntax::LUCENE)),
+            },
+            _ => ir::Value::new(kind, value, ir::Syntax::Literal),
         };
         return Some(FilterTest {
             field: field.get_ref().to_string(),
@@ -900,16 +903,12 @@ name = "Execution"
         assert!(f.negate);
         let t = f.test.as_ref().unwrap();
         assert_eq!(
-            (
-                t.field.as_str(),
-                t.kind,
-                t.values.as_slice(),
-                t.case_sensitive
-            ),
-            // The wildcard query's escapes resolved: `\x` is `x`, `\*` a literal `*` (kept
-            // escaped).
-            ("file.path", Kind::Eq, &["C:x\\*".to_string()][..], false)
+            (t.field.as_str(), t.kind, t.case_sensitive),
+            ("file.path", Kind::Eq, false)
         );
+        // The wildcard query's escapes resolved: `\x` is `x`, `\*` a literal `*`.
+        let p = t.values[0].pattern.as_ref().unwrap();
+        assert_eq!(p.shape(), ir::Shape::Exact("C:x*"));
         assert!(f.json.contains(r#""value": "C:\\x\\*""#), "{}", f.json);
     }
 

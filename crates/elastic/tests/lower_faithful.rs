@@ -62,9 +62,9 @@ fn kuery_text_fields_are_phrases_not_exact_values() {
     assert_eq!(p.kind, Kind::Contains);
     assert!(!p.case_sensitive);
     assert_eq!(p.transforms, [PHRASE_NOTE]);
-    assert!(p.values.contains(&"New-InMemoryModule".to_string()));
+    assert!(p.values.iter().any(|v| v == "New-InMemoryModule"));
     assert!(
-        p.values.contains(&"DefineDynamicAssembly".to_string()),
+        p.values.iter().any(|v| v == "DefineDynamicAssembly"),
         "bare words too"
     );
     // A keyword field stays an exact, case-sensitive value.
@@ -82,6 +82,12 @@ fn kuery_text_fields_are_phrases_not_exact_values() {
         path.values,
         [r"?:\ProgramData\MaaS360\Cloud Extender\AR\Scripts\ASModuleCommon.ps1"]
     );
+    // Lucene's `?` is a wildcard, its `\\` one backslash.
+    let pattern = path.values[0].pattern.as_ref().unwrap();
+    assert!(pattern.matches(
+        r"C:\ProgramData\MaaS360\Cloud Extender\AR\Scripts\ASModuleCommon.ps1",
+        false
+    ));
     assert!(!path.case_sensitive);
 }
 
@@ -97,10 +103,10 @@ fn quoted_asterisk_is_a_character() {
         .iter()
         .find(|p| p.field.as_deref() == Some("gcp.audit.response.rules.verbs"))
         .unwrap();
-    assert_eq!(
-        (verbs.kind, verbs.values.as_slice()),
-        (Kind::Eq, &["*".to_string()][..])
-    );
+    assert_eq!((verbs.kind, &verbs.values[0].written[..]), (Kind::Eq, "*"));
+    // Its pattern is the character, not "any value".
+    let pattern = verbs.values[0].pattern.as_ref().unwrap();
+    assert_eq!(pattern.shape(), ir::Shape::Exact("*"));
     assert_eq!(verbs.transforms, [LITERAL_STAR_NOTE]);
     // Unquoted, `*` alone is "the field exists"; `*x*` a wildcard pattern without the note.
     let l = lower_query("kuery", "a:* and b:*x* and c:\"*x*\" and message:*err*")

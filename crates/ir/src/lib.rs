@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 
 mod eval;
 mod passes;
+pub mod value;
 pub use eval::{eval, render};
 pub use passes::{exclusions, exclusions_of, indicators, indicators_of, roots};
+pub use value::{Escape, Matcher, Part, Pattern, Shape, Syntax, Value};
 
 /// Where something is in a source file. Lines and columns count from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -229,8 +231,8 @@ pub struct Predicate {
     /// `None` for a keyword (full-text) search.
     pub field: Option<String>,
     pub kind: Kind,
-    /// Values as written in the rule (Sigma: with its `*`, `?` wildcards and `\` escapes).
-    pub values: Vec<String>,
+    /// The values, each as written and as the pattern it means ([`Value`]).
+    pub values: Vec<Value>,
     pub case_sensitive: bool,
     /// Transformations applied to the values before matching (`base64offset`, `windash`,
     /// `utf16le`, `expand`, `minute`, …), in order.
@@ -292,7 +294,7 @@ pub struct Row {
     /// `None` for keyword (full-text) values.
     pub field: Option<String>,
     pub kind: Kind,
-    pub values: Vec<String>,
+    pub values: Vec<Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub case_sensitive: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -15,7 +15,7 @@
 //!   and gives none.
 
 use crate::eval::{MAX_DEPTH, render};
-use crate::{Exclusion, Expr, Logic, Predicate, Row};
+use crate::{Exclusion, Expr, Logic, Predicate, Row, Value};
 
 /// The exclusions of every root stage, in order.
 pub fn exclusions(logic: &Logic) -> Vec<Exclusion> {
@@ -76,8 +76,11 @@ pub fn indicators_of(logic: &Logic, roots: &[usize]) -> Vec<Row> {
     rows
 }
 
-fn sort_values(values: &mut Vec<String>) {
-    values.sort_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
+fn sort_values(values: &mut Vec<Value>) {
+    values.sort_by(|a, b| {
+        let (a, b) = (&a.written, &b.written);
+        a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b))
+    });
     values.dedup();
 }
 
@@ -271,7 +274,10 @@ mod tests {
         Expr::Pred(Predicate {
             field: Some(field.into()),
             kind,
-            values: values.iter().map(|s| s.to_string()).collect(),
+            values: values
+                .iter()
+                .map(|s| Value::new(kind, *s, crate::Syntax::SIGMA))
+                .collect(),
             case_sensitive: false,
             transforms: vec![],
         })
@@ -299,7 +305,7 @@ mod tests {
                 (
                     r.field.clone().unwrap_or_default(),
                     r.kind,
-                    r.values.clone(),
+                    r.values.iter().map(|v| v.written.clone()).collect(),
                     r.negated,
                 )
             })
@@ -519,7 +525,7 @@ mod tests {
         let mut b64 = Predicate {
             field: Some("CommandLine".into()),
             kind: Kind::Contains,
-            values: vec!["IEX".into()],
+            values: vec![Value::new(Kind::Contains, "IEX", crate::Syntax::SIGMA)],
             case_sensitive: false,
             transforms: vec!["base64offset".into()],
         };
@@ -527,7 +533,8 @@ mod tests {
         let mut cased = b64.clone();
         cased.transforms.clear();
         cased.case_sensitive = true;
-        b64.values.push("Invoke".into());
+        b64.values
+            .push(Value::new(Kind::Contains, "Invoke", crate::Syntax::SIGMA));
         let ind = indicators(&one(Expr::Or(vec![
             Expr::Pred(b64),
             plain,

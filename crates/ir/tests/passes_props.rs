@@ -4,7 +4,7 @@
 //! An atom is one (field, value) test; a predicate holds when one of its values' atoms does (its
 //! values are OR-ed), so two predicates naming the same value agree, as events make them.
 
-use ir::{Expr, Kind, Logic, Predicate, Row, Stage, eval, exclusions, indicators};
+use ir::{Expr, Kind, Logic, Predicate, Row, Stage, Syntax, Value, eval, exclusions, indicators};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -20,7 +20,10 @@ fn leaf(stages: usize) -> BoxedStrategy<Expr> {
             Expr::Pred(Predicate {
                 field: Some(FIELDS[f].into()),
                 kind: Kind::Eq,
-                values: vs.into_iter().map(|v| VALUES[v].to_string()).collect(),
+                values: vs
+                    .into_iter()
+                    .map(|v| Value::new(Kind::Eq, VALUES[v], Syntax::Literal))
+                    .collect(),
                 case_sensitive: false,
                 transforms: vec![],
             })
@@ -83,7 +86,7 @@ fn holds(p: &Predicate, truth: &BTreeSet<Atom>) -> bool {
     let f = p.field.clone().unwrap_or_default();
     p.values
         .iter()
-        .any(|v| truth.contains(&(f.clone(), v.clone())))
+        .any(|v| truth.contains(&(f.clone(), v.written.clone())))
 }
 
 fn row_holds(r: &Row, truth: &BTreeSet<Atom>) -> bool {
@@ -91,7 +94,7 @@ fn row_holds(r: &Row, truth: &BTreeSet<Atom>) -> bool {
     let any = r
         .values
         .iter()
-        .any(|v| truth.contains(&(f.clone(), v.clone())));
+        .any(|v| truth.contains(&(f.clone(), v.written.clone())));
     any != r.negated
 }
 
@@ -171,7 +174,7 @@ fn fresh_fields(e: Expr, n: &mut usize) -> Expr {
         Expr::Not(e) => Expr::Not(Box::new(fresh_fields(*e, n))),
         Expr::Pred(mut p) => {
             p.field = Some(format!("F{n}"));
-            p.values = vec!["1".into()];
+            p.values = vec![Value::new(Kind::Eq, "1", Syntax::Literal)];
             *n += 1;
             Expr::Pred(p)
         }

@@ -318,11 +318,15 @@ fn not(e: Expr) -> Expr {
     }
 }
 
+/// A test of `field`; KQL has no wildcards, so every value is literal text.
 fn pred(field: String, kind: Kind, values: Vec<String>, cs: bool, notes: &[&str]) -> Expr {
     Expr::Pred(Predicate {
         field: Some(field),
         kind,
-        values,
+        values: values
+            .into_iter()
+            .map(|v| ir::Value::new(kind, v, ir::Syntax::Literal))
+            .collect(),
         case_sensitive: cs,
         transforms: notes.iter().map(|s| s.to_string()).collect(),
     })

@@ -29,7 +29,10 @@ fn row(field: &str, kind: Kind, values: &[&str]) -> Row {
     Row {
         field: Some(field.into()),
         kind,
-        values: values.iter().map(|s| s.to_string()).collect(),
+        values: values
+            .iter()
+            .map(|s| ir::Value::new(kind, *s, ir::Syntax::Literal))
+            .collect(),
         case_sensitive: false,
         transforms: vec![],
         negated: false,

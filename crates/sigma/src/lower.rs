@@ -170,28 +170,35 @@ fn item(i: &DetectionItem) -> Expr {
     e
 }
 
-fn classify(i: &DetectionItem, v: &Value, written: &str) -> (Kind, bool, Vec<String>) {
-    let w = || vec![written.to_string()];
-    let string_kind = || {
-        if i.field.is_none() {
-            Kind::Keyword
-        } else if i.modifiers.contains(&Modifier::Contains) {
-            Kind::Contains
-        } else if i.modifiers.contains(&Modifier::StartsWith) {
-            Kind::StartsWith
-        } else if i.modifiers.contains(&Modifier::EndsWith) {
-            Kind::EndsWith
-        } else {
-            Kind::Eq
-        }
+fn classify(i: &DetectionItem, v: &Value, written: &str) -> (Kind, bool, Vec<ir::Value>) {
+    let w = || vec![ir::Value::opaque(written)];
+    // A string value after its modifiers is the whole-value pattern (`contains` added its
+    // `*`s); a keyword is found anywhere in a value. Values the transforms expanded
+    // (`base64offset`, `windash`, …) keep the pattern of the value as written.
+    let transformed = i.modifiers.iter().any(|m| {
+        use Modifier::*;
+        matches!(m, Base64 | Base64Offset | Wide | Utf16Be | Utf16 | Windash)
+    });
+    let text = |s: Option<&crate::value::SigmaString>| {
+        let keyword = i.field.is_none();
+        let v = match s.filter(|_| !transformed) {
+            Some(s) => ir::Value::of_pattern(
+                if keyword { Kind::Keyword } else { Kind::Eq },
+                written,
+                ir::Pattern::new(s.parts.iter().cloned()),
+            ),
+            None => ir::Value::new(string_kind_of(i), written, ir::Syntax::SIGMA),
+        };
+        vec![v]
     };
+    let string_kind = || string_kind_of(i);
     match v {
-        Value::Str { cased, .. } => (string_kind(), *cased, w()),
+        Value::Str { s, cased } => (string_kind(), *cased, text(Some(s))),
         Value::Expansion(alts) => {
             let cased = alts
                 .iter()
                 .any(|a| matches!(a, Value::Str { cased: true, .. }));
-            (string_kind(), cased, w())
+            (string_kind(), cased, text(None))
         }
         Value::Num(_) | Value::Bool(_) | Value::TimePart { .. } => (
             if i.field.is_none() {
@@ -216,7 +223,22 @@ fn classify(i: &DetectionItem, v: &Value, written: &str) -> (Kind, bool, Vec<Str
         }
         // The referenced field is the value; `startswith`/`endswith`/`contains` stay in the
         // detection's modifiers.
-        Value::FieldRef { field, .. } => (Kind::Fieldref, false, vec![field.clone()]),
-        Value::Exists(b) => (Kind::Exists, false, vec![b.to_string()]),
+        Value::FieldRef { field, .. } => (Kind::Fieldref, false, vec![ir::Value::opaque(field)]),
+        Value::Exists(b) => (Kind::Exists, false, vec![ir::Value::opaque(b.to_string())]),
+    }
+}
+
+/// The kind of a string test, from the item's modifiers.
+fn string_kind_of(i: &DetectionItem) -> Kind {
+    if i.field.is_none() {
+        Kind::Keyword
+    } else if i.modifiers.contains(&Modifier::Contains) {
+        Kind::Contains
+    } else if i.modifiers.contains(&Modifier::StartsWith) {
+        Kind::StartsWith
+    } else if i.modifiers.contains(&Modifier::EndsWith) {
+        Kind::EndsWith
+    } else {
+        Kind::Eq
     }
 }

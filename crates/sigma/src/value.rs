@@ -8,17 +8,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-/// One piece of a Sigma string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Part {
-    Lit(String),
-    /// `*`
-    AnyMulti,
-    /// `?`
-    AnyOne,
-    /// `%name%` after the `expand` modifier.
-    Placeholder(String),
-}
+/// One piece of a Sigma string: the IR's pattern part (`*` is `AnyMulti`, `?` is `AnyOne`,
+/// `%name%` after `expand` is a `Placeholder`).
+pub use ir::Part;
 
 /// A string with Sigma wildcards: `*` and `?` are wildcards, `\` escapes `*`, `?` and `\`, and a
 /// backslash before any other character is a plain backslash (`C:\Windows\` is literal).

@@ -161,7 +161,12 @@ fn seed_001_wmi_module_loaded_by_suspicious_process() {
         .unwrap();
     assert_eq!(loaded.kind, Kind::EndsWith);
     assert_eq!(loaded.values.len(), 9);
-    assert!(loaded.values.contains(&r"\wmi*".to_string()));
+    let wmi = loaded.values.iter().find(|v| *v == r"\wmi*").unwrap();
+    // `endswith '\wmi*'` ends in a wildcard: the pattern is a `contains`.
+    assert_eq!(
+        wmi.pattern.as_ref().unwrap().shape(),
+        ir::Shape::Contains(r"\wmi")
+    );
     assert!(
         !ind.iter().any(|i| i.field.as_deref() == Some("Image")),
         "negated predicates are not indicators"
@@ -260,10 +265,13 @@ fn wsman_exclusions_list_every_filter_selection() {
     assert_eq!(
         last.all
             .iter()
-            .map(|r| (r.field.as_deref().unwrap(), r.kind, r.values.clone()))
+            .map(|r| {
+                let values: Vec<&str> = r.values.iter().map(|v| v.as_str()).collect();
+                (r.field.as_deref().unwrap(), r.kind, values)
+            })
             .collect::<Vec<_>>(),
         [
-            ("Image", Kind::EndsWith, vec![r"\svchost.exe".to_string()]),
+            ("Image", Kind::EndsWith, vec![r"\svchost.exe"]),
             ("CommandLine", Kind::Null, vec![])
         ]
     );

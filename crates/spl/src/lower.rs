@@ -46,7 +46,10 @@ use crate::ast::{
 };
 use crate::content::Detection;
 use crate::macros::{self, MacroTable, pipe_segments};
-use ir::{Diagnostic, Expr, Kind, Logic, Meta, Pos, Predicate, Rule, RuleKind, Severity, Stage};
+use ir::{
+    Diagnostic, Expr, Kind, Logic, Meta, Pos, Predicate, Rule, RuleKind, Severity, Stage, Syntax,
+    Value,
+};
 
 /// A lowered detection and the problems found while lowering it.
 #[derive(Debug, Clone)]
@@ -463,7 +466,7 @@ impl<'t> Reader<'t> {
                 let p = Expr::Pred(Predicate {
                     field: Some(field.as_ref().map_or("_raw".into(), |f| f.text.clone())),
                     kind: Kind::Regex,
-                    values: vec![regex.text.clone()],
+                    values: vec![Value::opaque(regex.text.clone())],
                     case_sensitive: true,
                     transforms: vec![],
                 });
@@ -520,7 +523,12 @@ impl<'t> Reader<'t> {
                     (Kind::Eq, n) if is_cidr(&v) => (Kind::Cidr, n),
                     k => k,
                 };
-                let p = pred(Some(&field.text), kind, vec![v], false);
+                // `f=*`: the field has a value.
+                if kind == Kind::Eq && v == "*" {
+                    let p = search_pred(Some(&field.text), Kind::Exists, vec![], false);
+                    return Ok(if negated { not(p) } else { p });
+                }
+                let p = search_pred(Some(&field.text), kind, vec![v], false);
                 Ok(if negated { not(p) } else { p })
             }
             SearchKind::In { field, values } => {
@@ -534,12 +542,14 @@ impl<'t> Reader<'t> {
                 if values.is_empty() {
                     return Err(lost(false));
                 }
-                Ok(pred(Some(&field.text), Kind::Eq, values, false))
+                Ok(search_pred(Some(&field.text), Kind::Eq, values, false))
             }
             SearchKind::Term(w) | SearchKind::TermFn(w) => {
-                Ok(pred(None, Kind::Keyword, vec![word_value(w)], false))
+                Ok(search_pred(None, Kind::Keyword, vec![word_value(w)], false))
             }
-            SearchKind::CaseFn(w) => Ok(pred(None, Kind::Keyword, vec![word_value(w)], true)),
+            SearchKind::CaseFn(w) => {
+                Ok(search_pred(None, Kind::Keyword, vec![word_value(w)], true))
+            }
             SearchKind::Macro(_) => Err(lost(true)),
             // `[search …]`: the rows whose values the subsearch returns; `NOT [search …]`
             // excludes them.
@@ -629,11 +639,31 @@ fn is_cidr(v: &str) -> bool {
     }
 }
 
+/// A test whose values are written in the search language (`*` wildcards, see
+/// [`Syntax::SPL_SEARCH`]).
+fn search_pred(field: Option<&str>, kind: Kind, values: Vec<String>, case_sensitive: bool) -> Expr {
+    pred_in(Syntax::SPL_SEARCH, field, kind, values, case_sensitive)
+}
+
+/// A test of the eval language (`where`): values are literal text.
 fn pred(field: Option<&str>, kind: Kind, values: Vec<String>, case_sensitive: bool) -> Expr {
+    pred_in(Syntax::Literal, field, kind, values, case_sensitive)
+}
+
+fn pred_in(
+    syntax: Syntax,
+    field: Option<&str>,
+    kind: Kind,
+    values: Vec<String>,
+    case_sensitive: bool,
+) -> Expr {
     Expr::Pred(Predicate {
         field: field.map(str::to_string),
         kind,
-        values,
+        values: values
+            .into_iter()
+            .map(|v| Value::new(kind, v, syntax))
+            .collect(),
         case_sensitive,
         transforms: vec![],
     })

@@ -134,7 +134,7 @@ fn where_functions() {
         let mut v: Vec<String> = ind
             .iter()
             .filter(|r| r.field.as_deref() == Some(f) && r.kind == k)
-            .flat_map(|r| r.values.clone())
+            .flat_map(|r| r.values.iter().map(|v| v.written.clone()))
             .collect();
         assert!(!v.is_empty() || k == Kind::Null, "{f} {k}: {ind:#?}");
         v.sort();

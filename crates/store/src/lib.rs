@@ -762,7 +762,7 @@ fn indicator_text(rule: &Rule) -> String {
         }
         for v in &row.values {
             s.push(' ');
-            s.push_str(v);
+            s.push_str(&v.written);
         }
         s.push('\n');
     }

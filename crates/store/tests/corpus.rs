@@ -57,7 +57,7 @@ fn indexed_texts(r: &ir::Rule) -> Vec<String> {
     ];
     for row in ir::indicators(&r.logic) {
         texts.extend(row.field.clone());
-        texts.extend(row.values.iter().cloned());
+        texts.extend(row.values.iter().map(|v| v.written.clone()));
     }
     texts
 }

@@ -333,7 +333,7 @@ pub struct PredRow<'a> {
     pub kind: &'static str,
     pub negated: bool,
     pub notes: Vec<String>,
-    pub values: &'a [String],
+    pub values: &'a [ir::Value],
 }
 
 pub struct StageBlock<'a> {
@@ -394,10 +394,12 @@ fn exclusion_groups(x: &ir::Exclusion) -> Vec<ExclusionGroup> {
         [one] if !one.negated && x.join_on.is_empty() && one.values.len() > 1 => one
             .values
             .iter()
-            .map(|v| group(vec![row(one, vec![v.clone()])]))
+            .map(|v| group(vec![row(one, vec![v.written.clone()])]))
             .collect(),
         all => vec![group(
-            all.iter().map(|r| row(r, r.values.clone())).collect(),
+            all.iter()
+                .map(|r| row(r, r.values.iter().map(|v| v.written.clone()).collect()))
+                .collect(),
         )],
     }
 }
@@ -674,7 +676,7 @@ impl<'a> RulePage<'a> {
                     .values
                     .iter()
                     .zip(&row.corpus)
-                    .map(|(v, c)| row_of(v, corpus_text(c)))
+                    .map(|(v, c)| row_of(&v.written, corpus_text(c)))
                     .collect();
                 valueless.into_iter().chain(valued)
             })

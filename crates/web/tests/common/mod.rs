@@ -20,7 +20,10 @@ fn pred(field: Option<&str>, kind: Kind, values: &[&str]) -> Expr {
     Expr::Pred(Predicate {
         field: field.map(str::to_string),
         kind,
-        values: values.iter().map(|v| v.to_string()).collect(),
+        values: values
+            .iter()
+            .map(|v| ir::Value::new(kind, *v, ir::Syntax::SIGMA))
+            .collect(),
         case_sensitive: false,
         transforms: Vec::new(),
     })

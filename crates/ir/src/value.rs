@@ -336,7 +336,7 @@ enum Test {
     Eq(String),
     Prefix(String),
     Suffix(String),
-    Contains(memchr::memmem::Finder<'static>),
+    Contains(Box<memchr::memmem::Finder<'static>>),
     Any,
     /// Inner wildcards or `?`: an anchored regex.
     Glob(regex::Regex),
@@ -365,7 +365,7 @@ impl Matcher {
             Shape::Prefix(l) => Test::Prefix(fold(l)),
             Shape::Suffix(l) => Test::Suffix(fold(l)),
             Shape::Contains(l) => {
-                Test::Contains(memchr::memmem::Finder::new(&fold(l)).into_owned())
+                Test::Contains(Box::new(memchr::memmem::Finder::new(&fold(l)).into_owned()))
             }
             Shape::Any => Test::Any,
             Shape::Glob => {

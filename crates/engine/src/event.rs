@@ -34,6 +34,19 @@ impl FieldValue {
     }
 }
 
+/// The IR evaluator reads events through this (see [`ir::holds`]).
+impl ir::Fields for Event {
+    fn values(&self, field: &str) -> Option<Vec<Option<&str>>> {
+        self.fields
+            .get(field)
+            .map(|vs| vs.iter().map(|(v, _)| v.text()).collect())
+    }
+
+    fn all_values(&self) -> Vec<&str> {
+        self.values().filter_map(|(v, _)| v.text()).collect()
+    }
+}
+
 /// An event: field name → values (a field given as a list has several), each also lower-cased
 /// once for Sigma's case-insensitive comparisons.
 #[derive(Debug, Clone, Default)]

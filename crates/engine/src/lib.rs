@@ -159,9 +159,16 @@ impl Rule {
 
     /// Does the rule fire on the event? (Its logsource filter first, then its conditions.)
     pub fn matches(&self, ev: &Event) -> bool {
-        if !self.filters.is_empty() && !self.filters.iter().any(|f| f.accepts(ev)) {
-            return false;
-        }
+        self.reads(ev) && self.detects(ev)
+    }
+
+    /// Is the event of the rule's logsource?
+    pub fn reads(&self, ev: &Event) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| f.accepts(ev))
+    }
+
+    /// Do the rule's conditions hold on the event (its logsource aside)?
+    pub fn detects(&self, ev: &Event) -> bool {
         // Most rules have a handful of detections: keep their results on the stack.
         let mut small = [None; 16];
         let mut large;

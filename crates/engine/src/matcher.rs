@@ -7,7 +7,7 @@
 //! without a field) match when any field of the event contains them.
 
 use crate::event::{Event, FieldValue};
-use sigma::value::{CmpOp, Part, SigmaString, Value};
+use sigma::value::{CmpOp, SigmaString, Value};
 use sigma::{Detection, DetectionItem};
 use std::net::IpAddr;
 
@@ -44,11 +44,11 @@ enum Pattern {
     Any(Vec<Pattern>),
 }
 
-/// A Sigma string as the cheapest test that decides it.
+/// A Sigma string as the IR's pattern matcher (the one compiler the IR evaluator uses too).
 #[derive(Debug)]
 struct Text {
     cased: bool,
-    test: TextTest,
+    matcher: ir::Matcher,
     /// Its longest literal part, lower-cased: every text it matches contains this.
     longest: String,
 }
@@ -73,16 +73,6 @@ pub(crate) fn any_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
 /// The parts of an AND: any known one will do; the one with the fewest alternatives.
 pub(crate) fn all_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
     needs.into_iter().flatten().min_by_key(|n| n.len())
-}
-
-#[derive(Debug)]
-enum TextTest {
-    Eq(String),
-    Prefix(String),
-    Suffix(String),
-    Contains(Box<memchr::memmem::Finder<'static>>),
-    /// Anything else (inner wildcards, `?`): an anchored regex over the (lower-cased) text.
-    Glob(regex::Regex),
 }
 
 #[derive(Debug)]
@@ -327,78 +317,17 @@ impl Pattern {
 
 impl Text {
     fn compile(s: &SigmaString, cased: bool) -> Result<Text, String> {
-        let fold = |l: &str| {
-            if cased {
-                l.to_string()
-            } else {
-                l.to_lowercase()
-            }
-        };
-        let mut lits = vec![];
-        let mut shape = String::new(); // L for a literal, * and ? for wildcards
-        for p in &s.parts {
-            match p {
-                Part::Lit(l) => {
-                    lits.push(fold(l));
-                    shape.push('L');
-                }
-                Part::AnyMulti => shape.push('*'),
-                Part::AnyOne => shape.push('?'),
-                Part::Placeholder(name) => {
-                    return Err(format!(
-                        "placeholder %{name}% has no value (the `expand` modifier needs a pipeline that fills it)"
-                    ));
-                }
-            }
-        }
-        let one = || lits.first().cloned().unwrap_or_default();
-        let test = match shape.as_str() {
-            "" => TextTest::Eq(String::new()),
-            "L" => TextTest::Eq(one()),
-            "L*" => TextTest::Prefix(one()),
-            "*L" => TextTest::Suffix(one()),
-            "*L*" => TextTest::Contains(Box::new(memchr::memmem::Finder::new(&one()).into_owned())),
-            "*" | "**" => {
-                TextTest::Contains(Box::new(memchr::memmem::Finder::new("").into_owned()))
-            }
-            _ => {
-                let mut re = String::from("(?s)^");
-                let mut lits = lits.iter();
-                for c in shape.chars() {
-                    match c {
-                        'L' => re.push_str(&regex::escape(lits.next().map_or("", |l| l))),
-                        '*' => re.push_str(".*"),
-                        _ => re.push('.'),
-                    }
-                }
-                re.push('$');
-                TextTest::Glob(regex::Regex::new(&re).map_err(|e| e.to_string())?)
-            }
-        };
-        let longest = s
-            .parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Lit(l) => Some(l.to_lowercase()),
-                _ => None,
-            })
-            .max_by_key(|l| l.len())
-            .unwrap_or_default();
+        let pattern = ir::Pattern::new(s.parts.iter().cloned());
         Ok(Text {
             cased,
-            test,
-            longest,
+            matcher: ir::Matcher::new(&pattern, cased)?,
+            longest: pattern.longest_literal().to_lowercase(),
         })
     }
 
+    /// `text` is lower-cased already unless the test is case-sensitive.
     fn matches(&self, text: &str) -> bool {
-        match &self.test {
-            TextTest::Eq(s) => text == s,
-            TextTest::Prefix(s) => text.starts_with(s.as_str()),
-            TextTest::Suffix(s) => text.ends_with(s.as_str()),
-            TextTest::Contains(f) => f.find(text.as_bytes()).is_some(),
-            TextTest::Glob(re) => re.is_match(text),
-        }
+        self.matcher.is_match_folded(text)
     }
 }
 

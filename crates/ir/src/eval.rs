@@ -4,7 +4,7 @@
 //! the caller gives: a test gives them from generated truth assignments, an engine from an
 //! event's fields. [`render`] writes an expression as one line of text for people.
 
-use crate::{Expr, Kind, Logic};
+use crate::{Expr, Kind, Logic, Predicate};
 
 /// Stages may refer to each other; a reference chain longer than this is a cycle.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -29,6 +29,143 @@ fn eval_at(logic: &Logic, e: &Expr, leaf: &mut dyn FnMut(&Expr) -> bool, depth: 
         },
         Expr::Pred(_) | Expr::Join { .. } => leaf(e),
     }
+}
+
+/// An event as the IR evaluator reads it.
+pub trait Fields {
+    /// The values of `field` (`None` for a null value); `None` when the event lacks the field.
+    fn values(&self, field: &str) -> Option<Vec<Option<&str>>>;
+    /// Every non-null value of every field (for keyword searches).
+    fn all_values(&self) -> Vec<&str>;
+}
+
+/// Whether the predicate holds for the event, by the meaning of its values' patterns (Sigma's
+/// semantics: a field with several values holds when one does; `null` is a field absent, null
+/// or empty). `None` when the IR alone cannot decide: value transforms (`base64offset`,
+/// `windash`, …), a placeholder, a regex outside the `regex` crate's syntax, a field reference
+/// with modifiers, a keyword of another language's term semantics.
+pub fn holds(p: &Predicate, ev: &dyn Fields) -> Option<bool> {
+    let regex_flags =
+        |t: &str| matches!(t, "i" | "m" | "s" | "ignorecase" | "multiline" | "dotall");
+    if p.kind != Kind::Regex && !p.transforms.is_empty()
+        || p.transforms.iter().any(|t| !regex_flags(t))
+    {
+        return None;
+    }
+    let field = || p.field.as_deref().and_then(|f| ev.values(f));
+    let texts = || -> Vec<&str> {
+        match &p.field {
+            Some(_) => field().unwrap_or_default().into_iter().flatten().collect(),
+            None => ev.all_values(),
+        }
+    };
+    let number = |s: &str| s.trim().parse::<f64>().ok();
+    Some(match p.kind {
+        Kind::Null => field().is_none_or(|vs| vs.iter().all(|v| v.is_none_or(str::is_empty))),
+        Kind::Exists => {
+            let want = p.values.first().is_none_or(|v| v.written != "false");
+            field().is_some() == want
+        }
+        Kind::Eq | Kind::Contains | Kind::StartsWith | Kind::EndsWith | Kind::Keyword => {
+            let texts = texts();
+            let mut any = false;
+            for v in &p.values {
+                any |= match &v.pattern {
+                    Some(pat) if pat.has_placeholders() => return None,
+                    Some(pat) => texts.iter().any(|t| pat.matches(t, p.case_sensitive)),
+                    // A number or boolean: equal as numbers, else as text, case aside.
+                    None => texts.iter().any(|t| match (number(t), number(&v.written)) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => t.to_lowercase() == v.written.to_lowercase(),
+                    }),
+                };
+            }
+            any
+        }
+        Kind::Regex => {
+            let mut flags = String::new();
+            if !p.case_sensitive {
+                flags.push('i');
+            }
+            for t in &p.transforms {
+                match t.as_str() {
+                    "m" | "multiline" => flags.push('m'),
+                    "s" | "dotall" => flags.push('s'),
+                    _ => {}
+                }
+            }
+            let texts = texts();
+            let mut any = false;
+            for v in &p.values {
+                let re = if flags.is_empty() {
+                    v.written.clone()
+                } else {
+                    format!("(?{flags}){}", v.written)
+                };
+                let re = regex::Regex::new(&re).ok()?;
+                any |= texts.iter().any(|t| re.is_match(t));
+            }
+            any
+        }
+        Kind::Cidr => {
+            let texts = texts();
+            p.values.iter().any(|v| {
+                texts
+                    .iter()
+                    .any(|t| t.trim().parse().is_ok_and(|ip| in_cidr(ip, &v.written)))
+            })
+        }
+        Kind::Lt | Kind::Lte | Kind::Gt | Kind::Gte => {
+            let texts = texts();
+            let mut any = false;
+            for v in &p.values {
+                let b = number(&v.written)?;
+                any |= texts
+                    .iter()
+                    .filter_map(|t| number(t))
+                    .any(|a| match p.kind {
+                        Kind::Lt => a < b,
+                        Kind::Lte => a <= b,
+                        Kind::Gt => a > b,
+                        _ => a >= b,
+                    });
+            }
+            any
+        }
+        // Equal to a value of the other field, case aside.
+        Kind::Fieldref => {
+            let texts = texts();
+            p.values.iter().any(|v| {
+                ev.values(&v.written)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flatten()
+                    .any(|o| texts.iter().any(|t| t.to_lowercase() == o.to_lowercase()))
+            })
+        }
+    })
+}
+
+/// Is `ip` in the network written `net` (`10.0.0.0/8`, `fe80::/10`, or one address)?
+fn in_cidr(ip: std::net::IpAddr, net: &str) -> bool {
+    use std::net::IpAddr;
+    let (addr, bits) = match net.split_once('/') {
+        Some((a, b)) => (a, b.trim().parse::<u32>().ok()),
+        None => (net, None),
+    };
+    let Ok(net) = addr.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    let (a, b, width) = match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return false,
+    };
+    let bits = bits.unwrap_or(width);
+    if bits > width {
+        return false;
+    }
+    bits == 0 || a >> (width - bits) == b >> (width - bits)
 }
 
 /// `e` as one line: `Image ends_with "\svchost.exe" and CommandLine is null`; a reference to

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 mod eval;
 mod passes;
 pub mod value;
-pub use eval::{eval, render};
+pub use eval::{Fields, eval, holds, render};
 pub use passes::{exclusions, exclusions_of, indicators, indicators_of, roots};
 pub use value::{Escape, Matcher, Part, Pattern, Shape, Syntax, Value};
 

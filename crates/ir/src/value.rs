@@ -191,6 +191,11 @@ impl Pattern {
         self.parts.iter().any(|p| !matches!(p, Part::Lit(_)))
     }
 
+    /// Whether the pattern has a placeholder (a value only a pipeline gives).
+    pub fn has_placeholders(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Placeholder(_)))
+    }
+
     /// The longest literal part: every value the pattern matches contains it.
     pub fn longest_literal(&self) -> &str {
         self.parts
@@ -234,10 +239,36 @@ impl Pattern {
         s
     }
 
-    /// Whether `text` matches, compiling a matcher for this one test (use [`Matcher`] to test
-    /// many texts). A pattern with a placeholder matches nothing.
+    /// Whether `text` matches, for one test (a [`Matcher`] is faster for many texts). A
+    /// pattern with a placeholder matches nothing.
     pub fn matches(&self, text: &str, case_sensitive: bool) -> bool {
-        Matcher::new(self, case_sensitive).is_ok_and(|m| m.is_match(text))
+        fn fold(s: &str, case_sensitive: bool) -> std::borrow::Cow<'_, str> {
+            if case_sensitive {
+                std::borrow::Cow::Borrowed(s)
+            } else {
+                std::borrow::Cow::Owned(s.to_lowercase())
+            }
+        }
+        let fold = |s| fold(s, case_sensitive);
+        let text = fold(text);
+        match self.shape() {
+            Shape::Exact(l) => *text == *fold(l),
+            Shape::Prefix(l) => text.starts_with(&*fold(l)),
+            Shape::Suffix(l) => text.ends_with(&*fold(l)),
+            Shape::Contains(l) => text.contains(&*fold(l)),
+            Shape::Any => true,
+            Shape::Glob => {
+                let parts: Vec<Part> = self
+                    .parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Lit(l) => Part::Lit(fold(l).into_owned()),
+                        p => p.clone(),
+                    })
+                    .collect();
+                glob(&parts, &text)
+            }
+        }
     }
 }
 
@@ -338,13 +369,13 @@ enum Test {
     Suffix(String),
     Contains(Box<memchr::memmem::Finder<'static>>),
     Any,
-    /// Inner wildcards or `?`: an anchored regex.
-    Glob(regex::Regex),
+    /// Inner wildcards or `?`: the parts, literals folded, matched by [`glob`].
+    Glob(Vec<Part>),
 }
 
 impl Matcher {
     /// The matcher of `p`; an error for a placeholder (it has no value until a pipeline fills
-    /// it) or a pattern too large for a regex.
+    /// it).
     pub fn new(p: &Pattern, case_sensitive: bool) -> Result<Matcher, String> {
         let fold = |l: &str| {
             if case_sensitive {
@@ -368,19 +399,15 @@ impl Matcher {
                 Test::Contains(Box::new(memchr::memmem::Finder::new(&fold(l)).into_owned()))
             }
             Shape::Any => Test::Any,
-            Shape::Glob => {
-                let mut re = String::from("(?s)^");
-                for part in &p.parts {
-                    match part {
-                        Part::Lit(l) => re.push_str(&regex::escape(&fold(l))),
-                        Part::AnyMulti => re.push_str(".*"),
-                        Part::AnyOne => re.push('.'),
-                        Part::Placeholder(_) => unreachable!("refused above"),
-                    }
-                }
-                re.push('$');
-                Test::Glob(regex::Regex::new(&re).map_err(|e| e.to_string())?)
-            }
+            Shape::Glob => Test::Glob(
+                p.parts
+                    .iter()
+                    .map(|part| match part {
+                        Part::Lit(l) => Part::Lit(fold(l)),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
         };
         Ok(Matcher {
             case_sensitive,
@@ -410,7 +437,44 @@ impl Matcher {
             Test::Suffix(s) => text.ends_with(s.as_str()),
             Test::Contains(f) => f.find(text.as_bytes()).is_some(),
             Test::Any => true,
-            Test::Glob(re) => re.is_match(text),
+            Test::Glob(parts) => glob(parts, text),
+        }
+    }
+}
+
+/// Whether `text` matches the parts (no placeholders): each literal in turn, `?` one
+/// character, `*` any run. A `*` is only ever retried from the latest one, so the cost is
+/// at most the text's length times the pattern's.
+fn glob(parts: &[Part], text: &str) -> bool {
+    let (mut p, mut t) = (0, 0); // part index, byte offset in text
+    let mut retry: Option<(usize, usize)> = None; // after the latest `*`: (part, text offset)
+    loop {
+        let step = match parts.get(p) {
+            None if t == text.len() => return true,
+            None => None,
+            Some(Part::AnyMulti) => {
+                retry = Some((p + 1, t));
+                Some((p + 1, t))
+            }
+            Some(Part::AnyOne) => text[t..].chars().next().map(|c| (p + 1, t + c.len_utf8())),
+            Some(Part::Lit(l)) => text[t..]
+                .starts_with(l.as_str())
+                .then(|| (p + 1, t + l.len())),
+            Some(Part::Placeholder(_)) => return false,
+        };
+        match step {
+            Some((np, nt)) => (p, t) = (np, nt),
+            None => {
+                // Let the latest `*` take one more character, if there is one.
+                let Some((rp, rt)) = retry else {
+                    return false;
+                };
+                let Some(c) = text[rt..].chars().next() else {
+                    return false;
+                };
+                retry = Some((rp, rt + c.len_utf8()));
+                (p, t) = (rp, rt + c.len_utf8());
+            }
         }
     }
 }
@@ -419,6 +483,7 @@ impl Matcher {
 mod tests {
     use super::*;
     use Part::*;
+    use proptest::strategy::Strategy;
 
     fn lit(s: &str) -> Part {
         Lit(s.into())
@@ -505,5 +570,52 @@ mod tests {
         let placeholder = Pattern::new([Placeholder("domain".into())]);
         assert!(Matcher::new(&placeholder, false).is_err());
         assert!(!placeholder.matches("x", false));
+    }
+
+    proptest::proptest! {
+        /// The glob matcher decides as an anchored regex of the same parts does, on texts and
+        /// patterns over a small alphabet (so that matches are frequent).
+        #[test]
+        fn glob_agrees_with_a_regex(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[abé]{1,3}".prop_map(Lit),
+                    proptest::strategy::Just(AnyMulti),
+                    proptest::strategy::Just(AnyOne),
+                ],
+                0..7,
+            ),
+            text in "[abé]{0,10}",
+        ) {
+            let p = Pattern::new(parts);
+            let mut re = String::from("(?s)^");
+            for part in p.parts() {
+                match part {
+                    Lit(l) => re.push_str(&regex::escape(l)),
+                    AnyMulti => re.push_str(".*"),
+                    AnyOne => re.push('.'),
+                    Placeholder(_) => unreachable!(),
+                }
+            }
+            re.push('$');
+            let want = regex::Regex::new(&re).unwrap().is_match(&text);
+            proptest::prop_assert_eq!(p.matches(&text, true), want, "{:?} on {:?}", p, text);
+        }
+
+        /// `Pattern::new` is idempotent.
+        #[test]
+        fn canonical_form_is_idempotent(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[a*]{0,2}".prop_map(Lit),
+                    proptest::strategy::Just(AnyMulti),
+                    proptest::strategy::Just(AnyOne),
+                ],
+                0..8,
+            ),
+        ) {
+            let once = Pattern::new(parts);
+            proptest::prop_assert_eq!(Pattern::new(once.parts().to_vec()), once);
+        }
     }
 }

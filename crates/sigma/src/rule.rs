@@ -19,6 +19,25 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The wildcard a path-like value escapes by a backslash (`'*\\AppData\\*'` ends in a literal
+/// `*`, a common slip for `\\\\*`): a value with a plain backslash (one before any character
+/// but `*`, `?` and `\\`) holding `\\*` or `\\?`.
+fn escaped_wildcard_in_path(text: &str) -> Option<char> {
+    let (mut plain_backslash, mut escaped) = (false, None);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some(w @ ('*' | '?')) => escaped = escaped.or(Some(w)),
+            Some('\\') => {}
+            _ => plain_backslash = true,
+        }
+    }
+    escaped.filter(|_| plain_backslash)
+}
+
 /// Collects problems while reading one document.
 #[derive(Default)]
 pub(crate) struct Problems(pub Vec<Problem>);
@@ -786,10 +805,21 @@ fn item(key: Option<&str>, key_node: &Node, v: &Node, p: &mut Problems) -> Optio
                 s: SigmaString::plain(text),
                 cased: false,
             },
-            Y::Str { text, .. } => Value::Str {
-                s: SigmaString::parse(text),
-                cased: false,
-            },
+            Y::Str { text, .. } => {
+                if let Some(slip) = escaped_wildcard_in_path(text) {
+                    p.warn(
+                        pos(r),
+                        format!(
+                            "`\\{slip}` in a path is a literal `{slip}` (Sigma escapes it); \
+                             write `\\\\{slip}` for a backslash then a wildcard"
+                        ),
+                    );
+                }
+                Value::Str {
+                    s: SigmaString::parse(text),
+                    cased: false,
+                }
+            }
             Y::Int(_) | Y::Float(_) => Value::Num(written.clone()),
             Y::Bool(b) => Value::Bool(*b),
             _ => Value::Null,

@@ -309,3 +309,22 @@ fn yaml_errors_have_positions_and_never_panic() {
         let _ = read("s", "x.yml", "x.yml", text);
     }
 }
+
+#[test]
+fn an_escaped_wildcard_in_a_path_is_a_warning_and_a_literal() {
+    let text = format!(
+        "{BASE}detection:\n  sel:\n    CommandLine|contains: '\\AppData\\*.zip'\n  condition: sel\n"
+    );
+    let w = warnings(&text);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("literal `*`"), "{w:?}");
+    let r = rule("  sel:\n    CommandLine|contains: '\\AppData\\*.zip'\n  condition: sel\n");
+    let ind = ir::indicators(&r.logic);
+    let p = ind[0].values[0].pattern.as_ref().unwrap();
+    assert_eq!(p.shape(), ir::Shape::Contains("\\AppData*.zip"));
+    // No path, or an escaped backslash before the wildcard: no warning.
+    for v in ["'\\*avira\\*'", "'\\AppData\\\\*.zip'", "'C:\\x\\'"] {
+        let text = format!("{BASE}detection:\n  sel:\n    CommandLine: {v}\n  condition: sel\n");
+        assert!(warnings(&text).is_empty(), "{v}: {:?}", warnings(&text));
+    }
+}

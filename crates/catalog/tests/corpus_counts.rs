@@ -199,7 +199,7 @@ fn elastic_names_powershell(text: &str) -> bool {
         } else {
             at
         };
-        names && negations_over(query, at) % 2 == 0
+        names && negations_over(query, at).is_multiple_of(2)
     })
 }
 

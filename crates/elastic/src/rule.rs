@@ -716,6 +716,7 @@ fn filter_test(q: &Table) -> Option<FilterTest> {
             "wildcard" => ir::Value {
                 written: wildcard_unescape(&value),
                 pattern: Some(ir::Pattern::parse(&value, ir::Syntax::LUCENE)),
+                expanded: Vec::new(),
             },
             _ => ir::Value::new(kind, value, ir::Syntax::Literal),
         };

@@ -41,15 +41,16 @@ pub trait Fields {
 
 /// Whether the predicate holds for the event, by the meaning of its values' patterns (Sigma's
 /// semantics: a field with several values holds when one does; `null` is a field absent, null
-/// or empty). `None` when the IR alone cannot decide: value transforms (`base64offset`,
-/// `windash`, …), a placeholder, a regex outside the `regex` crate's syntax, a field reference
-/// with modifiers, a keyword of another language's term semantics.
+/// or empty). Transformed values (`base64offset`, `windash`, …) match by the patterns their
+/// reader expanded them into. `None` when the IR alone cannot decide: transforms without
+/// expansions, a placeholder, a regex outside the `regex` crate's syntax.
 pub fn holds(p: &Predicate, ev: &dyn Fields) -> Option<bool> {
     let regex_flags =
         |t: &str| matches!(t, "i" | "m" | "s" | "ignorecase" | "multiline" | "dotall");
-    if p.kind != Kind::Regex && !p.transforms.is_empty()
-        || p.transforms.iter().any(|t| !regex_flags(t))
-    {
+    // Transformed values are decided by the patterns the reader expanded them into.
+    let transformed = p.kind != Kind::Regex && !p.transforms.is_empty()
+        || p.transforms.iter().any(|t| !regex_flags(t));
+    if transformed && p.values.iter().any(|v| v.expanded.is_empty()) {
         return None;
     }
     let field = || p.field.as_deref().and_then(|f| ev.values(f));
@@ -70,6 +71,15 @@ pub fn holds(p: &Predicate, ev: &dyn Fields) -> Option<bool> {
             let texts = texts();
             let mut any = false;
             for v in &p.values {
+                if transformed {
+                    for pat in &v.expanded {
+                        if pat.has_placeholders() {
+                            return None;
+                        }
+                        any |= texts.iter().any(|t| pat.matches(t, p.case_sensitive));
+                    }
+                    continue;
+                }
                 any |= match &v.pattern {
                     Some(pat) if pat.has_placeholders() => return None,
                     Some(pat) => texts.iter().any(|t| pat.matches(t, p.case_sensitive)),

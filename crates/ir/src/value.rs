@@ -281,6 +281,10 @@ pub struct Value {
     /// The whole-value pattern of a string test (`eq`, `contains`, `starts_with`, `ends_with`,
     /// `keyword`); `None` for a regex, number, CIDR, comparison or field reference.
     pub pattern: Option<Pattern>,
+    /// The whole-value patterns the predicate's transforms (`base64offset`, `windash`, `wide`,
+    /// …) make of `pattern`, as the reader expanded them (the reader is the one place a
+    /// language's transforms are implemented); empty without transforms.
+    pub expanded: Vec<Pattern>,
 }
 
 impl Value {
@@ -290,7 +294,11 @@ impl Value {
     pub fn new(kind: Kind, written: impl Into<String>, syntax: Syntax) -> Value {
         let written = written.into();
         let pattern = Value::wrap(kind, || Pattern::parse(&written, syntax));
-        Value { written, pattern }
+        Value {
+            written,
+            pattern,
+            expanded: Vec::new(),
+        }
     }
 
     /// The value of a `kind` test whose operand the reader has already read as `operand`.
@@ -298,6 +306,7 @@ impl Value {
         Value {
             written: written.into(),
             pattern: Value::wrap(kind, || operand),
+            expanded: Vec::new(),
         }
     }
 
@@ -306,6 +315,7 @@ impl Value {
         Value {
             written: written.into(),
             pattern: None,
+            expanded: Vec::new(),
         }
     }
 

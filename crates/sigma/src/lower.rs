@@ -179,26 +179,55 @@ fn classify(i: &DetectionItem, v: &Value, written: &str) -> (Kind, bool, Vec<ir:
         use Modifier::*;
         matches!(m, Base64 | Base64Offset | Wide | Utf16Be | Utf16 | Windash)
     });
-    let text = |s: Option<&crate::value::SigmaString>| {
-        let keyword = i.field.is_none();
-        let v = match s.filter(|_| !transformed) {
-            Some(s) => ir::Value::of_pattern(
-                if keyword { Kind::Keyword } else { Kind::Eq },
-                written,
-                ir::Pattern::new(s.parts.iter().cloned()),
-            ),
-            None => ir::Value::new(string_kind_of(i), written, ir::Syntax::SIGMA),
+    let keyword = i.field.is_none();
+    let whole = |s: &crate::value::SigmaString| {
+        let p = ir::Pattern::new(s.parts.iter().cloned());
+        if keyword {
+            ir::Pattern::new(
+                [ir::Part::AnyMulti]
+                    .into_iter()
+                    .chain(p.parts().to_vec())
+                    .chain([ir::Part::AnyMulti]),
+            )
+        } else {
+            p
+        }
+    };
+    let text = |strings: &[&crate::value::SigmaString]| {
+        let v = match strings {
+            [s] if !transformed => ir::Value {
+                written: written.to_string(),
+                pattern: Some(whole(s)),
+                expanded: Vec::new(),
+            },
+            _ => ir::Value {
+                expanded: strings.iter().map(|s| whole(s)).collect(),
+                ..ir::Value::new(string_kind_of(i), written, ir::Syntax::SIGMA)
+            },
         };
         vec![v]
     };
     let string_kind = || string_kind_of(i);
     match v {
-        Value::Str { s, cased } => (string_kind(), *cased, text(Some(s))),
+        Value::Str { s, cased } => (string_kind(), *cased, text(&[s])),
         Value::Expansion(alts) => {
             let cased = alts
                 .iter()
                 .any(|a| matches!(a, Value::Str { cased: true, .. }));
-            (string_kind(), cased, text(None))
+            // Only string alternatives can be expanded patterns; anything else leaves none.
+            let strings: Vec<&crate::value::SigmaString> = alts
+                .iter()
+                .map_while(|a| match a {
+                    Value::Str { s, .. } => Some(s),
+                    _ => None,
+                })
+                .collect();
+            let strings = if strings.len() == alts.len() {
+                strings
+            } else {
+                vec![]
+            };
+            (string_kind(), cased, text(&strings))
         }
         Value::Num(_) | Value::Bool(_) | Value::TimePart { .. } => (
             if i.field.is_none() {

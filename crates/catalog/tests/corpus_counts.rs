@@ -255,3 +255,92 @@ fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Whether `text` (a search, or a macro definition) tests an original file name of
+/// `PowerShell.EXE` (quoted or not), or calls one of `macros`, outside a `NOT` right before.
+fn splunk_names_powershell(text: &str, macros: &[String]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let direct = [
+        "original_file_name=powershell.exe",
+        "original_file_name=\"powershell.exe\"",
+    ];
+    let calls = macros.iter().map(|m| format!("`{m}`"));
+    direct
+        .iter()
+        .map(|d| d.to_string())
+        .chain(calls)
+        .any(|needle| {
+            lower.match_indices(&needle).any(|(at, _)| {
+                let before = lower[..at].trim_end().trim_end_matches('(').trim_end();
+                !before.ends_with("not")
+            })
+        })
+}
+
+#[test]
+fn splunk_powershell_original_file_name_counts_live_rules_and_retired_apart() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/splunk");
+    if !root.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "corpus missing");
+        return;
+    }
+    let field = |text: &str, key: &str| -> String {
+        let Ok(stream) = yaml::load(text) else {
+            return String::new();
+        };
+        stream
+            .documents
+            .first()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The macros whose definition names it.
+    let mut files = Vec::new();
+    yaml_files(&root.join("macros"), &mut files);
+    let macros: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            splunk_names_powershell(&field(&text, "definition"), &[]).then(|| field(&text, "name"))
+        })
+        .collect();
+    assert!(
+        macros.contains(&"process_powershell".to_string()),
+        "{macros:?}"
+    );
+    let mut files = Vec::new();
+    yaml_files(&root.join("detections"), &mut files);
+    let (mut live, mut retired) = (0, 0);
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !splunk_names_powershell(&field(&text, "search"), &macros) {
+            continue;
+        }
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.split('/').any(|d| d == "deprecated") {
+            retired += 1;
+        } else {
+            live += 1;
+        }
+    }
+    let cat = Catalog::load(&[Source {
+        name: "splunk".into(),
+        root: root.clone(),
+        include: vec![],
+    }]);
+    let c = cat.corpus_count(
+        ir::Format::Splunk,
+        Some("Processes.original_file_name"),
+        ir::Kind::Eq,
+        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", ir::Syntax::SPL_SEARCH),
+    );
+    println!("independent: {live} live + {retired} retired; catalog: {c}");
+    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
+    assert!(live >= 15, "{live} {retired}");
+}

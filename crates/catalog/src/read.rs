@@ -269,6 +269,9 @@ pub fn read_checkout(source: &str, root: &Path, dir: &Path) -> (FileRead, usize)
 /// The macros of the checkout holding `path`, if any (for a detection read on its own).
 fn checkout_macros(path: &Path) -> spl::macros::MacroTable {
     let mut table = spl::macros::MacroTable::new();
+    // A relative path (`x.yml` inside `detections/endpoint`) has its checkout above the
+    // working directory: look from the absolute path.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let Some(dir) = path.ancestors().skip(1).find(|d| is_checkout(d)) else {
         return table;
     };

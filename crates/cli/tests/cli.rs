@@ -384,22 +384,32 @@ fn show_splunk_detection_file_alone_uses_checkout_macros() {
     let file = corpora().join(
         "splunk/detections/endpoint/remote_process_instantiation_via_winrm_and_powershell.yml",
     );
-    let out = detdex(&["show", file.to_str().unwrap(), "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json(&out);
-    assert!(
-        v["indicators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["field"] == "Processes.process_name"),
-        "{}",
-        v["indicators"]
-    );
+    // Given by its full path, and by its bare name from its own folder (the checkout is then
+    // above the working directory).
+    let absolute = detdex(&["show", file.to_str().unwrap(), "--format", "json"]);
+    let relative = Command::new(env!("CARGO_BIN_EXE_detdex"))
+        .args(["show", file.file_name().unwrap().to_str().unwrap()])
+        .args(["--format", "json"])
+        .current_dir(file.parent().unwrap())
+        .output()
+        .expect("run detdex");
+    for out in [absolute, relative] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out);
+        assert!(
+            v["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["field"] == "Processes.process_name"),
+            "{}",
+            v["indicators"]
+        );
+    }
 }
 
 #[test]

@@ -83,6 +83,7 @@ pub fn target_label(t: Target) -> &'static str {
     match t {
         Target::KqlXdr => "KQL (Microsoft 365 Defender)",
         Target::KqlAsim => "KQL (Microsoft Sentinel ASIM)",
+        Target::Spl => "SPL (Splunk)",
     }
 }
 

@@ -19,6 +19,7 @@ pub fn run(
     target: &str,
     pipelines: &[PathBuf],
     pipeline_args: &[String],
+    without_pipeline: bool,
     paths: &[PathBuf],
     jsonl: bool,
 ) -> ExitCode {
@@ -59,7 +60,7 @@ pub fn run(
             }
         }
     }
-    let converter = match Converter::new(target, user) {
+    let converter = match Converter::with_builtin(target, !without_pipeline, user) {
         Ok(mut c) => {
             c.args = args;
             c

@@ -72,13 +72,18 @@ enum Command {
     /// Translate Sigma rules into a target query language, one query per rule. Exits with 1
     /// when no rule could be converted.
     Convert {
-        /// kql-xdr (Microsoft Defender XDR tables) or kql-asim (Microsoft Sentinel ASIM).
+        /// kql-xdr (Microsoft Defender XDR tables), kql-asim (Microsoft Sentinel ASIM) or spl
+        /// (Splunk, Windows event logs).
         #[arg(long)]
         target: String,
         /// Extra processing pipelines in pySigma's YAML format; they run with the target's
         /// built-in pipeline in order of priority.
         #[arg(long = "pipeline")]
         pipelines: Vec<PathBuf>,
+        /// Leave the target's built-in pipeline out (sigma-cli's `--without-pipeline`): the
+        /// backend alone, with the user's pipelines if any.
+        #[arg(long)]
+        without_pipeline: bool,
         /// A pipeline parameter, KEY=VALUE (pySigma's `microsoft_xdr_pipeline(query_table=…)`):
         /// pipeline state set before the pipelines run, e.g. `query_table=DeviceEvents`.
         #[arg(long = "pipeline-arg", value_name = "KEY=VALUE")]
@@ -216,12 +221,14 @@ fn main() -> ExitCode {
             target,
             pipelines,
             pipeline_args,
+            without_pipeline,
             paths,
             format,
         } => convert::run(
             &target,
             &pipelines,
             &pipeline_args,
+            without_pipeline,
             &paths,
             format == ConvertFormat::Jsonl,
         ),

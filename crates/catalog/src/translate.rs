@@ -110,22 +110,12 @@ pub fn prepare() {
 
 /// Convert one Sigma document for one target: the query (one per condition, separated by a
 /// blank line, as `detdex convert` prints them) and the tables it reads, or why it cannot be.
-///
-/// A thin wrapper over [`Converter::convert`]: the table of a query is its first line
-/// (`table\n| where …`, as the KQL backend writes every query).
 pub fn convert_document(
     c: &Converter,
     doc: &sigma::Document,
 ) -> Result<(String, Vec<String>), String> {
-    let queries = c.convert(doc)?;
-    let mut tables: Vec<String> = Vec::new();
-    for q in &queries {
-        let table = q.lines().next().unwrap_or("").trim();
-        if !table.is_empty() && !tables.iter().any(|t| t == table) {
-            tables.push(table.to_string());
-        }
-    }
-    Ok((queries.join("\n\n"), tables))
+    let converted = c.convert_full(doc)?;
+    Ok((converted.queries.join("\n\n"), converted.tables))
 }
 
 /// The translations of a rule: one per target for a Sigma detection rule, none otherwise

@@ -81,6 +81,16 @@ impl Target {
     }
 }
 
+/// A converted rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    /// One query per condition.
+    pub queries: Vec<String>,
+    /// The tables the queries read (pipeline state `query_table`); none for a target without
+    /// tables (SPL searches whatever the user's indexes hold).
+    pub tables: Vec<String>,
+}
+
 /// A target with its pipelines, ready to convert rules.
 #[derive(Debug, Clone)]
 pub struct Converter {
@@ -129,6 +139,11 @@ impl Converter {
 
     /// The queries of one Sigma document (one per condition), or why it has none.
     pub fn convert(&self, doc: &sigma::Document) -> Result<Vec<String>, String> {
+        self.convert_full(doc).map(|c| c.queries)
+    }
+
+    /// The queries of one Sigma document and the tables they read, or why it has none.
+    pub fn convert_full(&self, doc: &sigma::Document) -> Result<Converted, String> {
         let mut rule = rule::Rule::from_document(doc)?;
         for (k, v) in &self.args {
             rule.state.insert(k.clone(), Some(v.clone()));
@@ -137,11 +152,16 @@ impl Converter {
         for p in &self.pipelines {
             apply::apply(p, &mut rule)?;
         }
-        match self.target {
+        let queries = match self.target {
             Target::KqlXdr | Target::KqlAsim => {
-                kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)
+                kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)?
             }
-            Target::Spl => spl::queries(&rule, &doc.meta.fields),
-        }
+            Target::Spl => spl::queries(&rule, &doc.meta.fields)?,
+        };
+        let tables = match rule.state.get("query_table") {
+            Some(Some(t)) => vec![t.clone()],
+            _ => vec![],
+        };
+        Ok(Converted { queries, tables })
     }
 }

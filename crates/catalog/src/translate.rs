@@ -6,6 +6,7 @@ use convert::{Converter, Target};
 use ir::{Format, Rule, RuleKind};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// The note of every row of the "Required Data Sources" table.
@@ -177,6 +178,51 @@ fn document(rule: &Rule) -> Result<sigma::Document, String> {
             Err(format!("the rule's file no longer holds this rule{why}"))
         }
     }
+}
+
+/// What a team can deploy: a target, and the tables (or ASIM parsers) its SIEM has data in.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub target: Target,
+    /// Table names, compared ignoring ASCII case; empty: any table.
+    pub have: Vec<String>,
+}
+
+impl Deployment {
+    /// A deployment; `have` names tables, so it needs a target whose queries read tables.
+    pub fn new(target: Target, have: Vec<String>) -> Result<Deployment, String> {
+        if !have.is_empty() && target.builtin_schema().is_none() {
+            return Err(format!(
+                "{} queries name no tables, so a list of tables cannot restrict them",
+                target.name()
+            ));
+        }
+        Ok(Deployment { target, have })
+    }
+}
+
+/// The keys of the catalog's rules that deploy: Sigma detection rules that convert for the
+/// target and read only tables in `have` (converted in parallel).
+pub fn deployable(rules: &[Rule], d: &Deployment) -> Result<HashSet<String>, String> {
+    use rayon::prelude::*;
+    let c = match converters().iter().find(|(t, _)| *t == d.target) {
+        Some((_, Ok(c))) => c,
+        Some((_, Err(e))) => return Err(e.clone()),
+        None => return Err(format!("no converter for {}", d.target.name())),
+    };
+    Ok(rules
+        .par_iter()
+        .filter(|r| r.format == Format::Sigma && r.kind == RuleKind::Detection)
+        .filter_map(|r| {
+            let doc = document(r).ok()?;
+            let (_, tables) = convert_document(c, &doc).ok()?;
+            let ok = d.have.is_empty()
+                || tables
+                    .iter()
+                    .all(|t| d.have.iter().any(|h| h.eq_ignore_ascii_case(t)));
+            ok.then(|| r.key.clone())
+        })
+        .collect())
 }
 
 /// The tables the translations read, each with the targets that read it, in order of first use.

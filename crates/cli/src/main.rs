@@ -129,6 +129,14 @@ enum Command {
         /// Count retired rules (deprecated, unsupported, placeholders) too.
         #[arg(long)]
         retired: bool,
+        /// Deployable coverage: count only the Sigma rules that convert for this target
+        /// (kql-xdr, kql-asim, spl).
+        #[arg(long)]
+        target: Option<String>,
+        /// With --target: only rules whose queries read these tables (comma-separated, or a
+        /// file of names, one a line): what your SIEM and your telemetry really cover.
+        #[arg(long, value_name = "TABLES|FILE")]
+        have: Option<String>,
     },
     /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print the
     /// detections as a timeline.
@@ -244,7 +252,19 @@ fn main() -> ExitCode {
             format,
             timings,
             retired,
-        } => coverage::run(&sources, &paths, format == Format::Json, timings, retired),
+            target,
+            have,
+        } => coverage::run(
+            &sources,
+            &paths,
+            format == Format::Json,
+            timings,
+            retired,
+            coverage::Deploy {
+                target: target.as_deref(),
+                have: have.as_deref(),
+            },
+        ),
         Command::Hunt(args) => hunt::run(args),
         Command::Test(args) => test::run(args),
         Command::Serve {

@@ -85,6 +85,7 @@ pub fn target_label(t: Target) -> &'static str {
         Target::KqlXdr => "KQL (Microsoft 365 Defender)",
         Target::KqlAsim => "KQL (Microsoft Sentinel ASIM)",
         Target::Spl => "SPL (Splunk)",
+        Target::Eql => "EQL (Elastic)",
     }
 }
 

@@ -96,9 +96,9 @@ fn predicates(logic: &Logic) -> Vec<(bool, &ir::Predicate)> {
 }
 
 /// A Sigma value as (kind, plain value), or `None` when it holds a wildcard KQL writes as a
-/// regex. `\*`, `\?` and `\\` are escapes; other backslashes are literal. `spl`: an SPL
-/// value, escapes already resolved, `*` its only wildcard.
-fn sigma_value(kind: Kind, v: &str, spl: bool) -> Option<(Kind, String)> {
+/// regex. `escapes`: `\*`, `\?` and `\\` are escapes, other backslashes are literal (Sigma;
+/// SPL and EQL values have their escapes resolved). `one`: `?` is a wildcard (not in SPL).
+fn sigma_value(kind: Kind, v: &str, escapes: bool, one: bool) -> Option<(Kind, String)> {
     if kind == Kind::Regex {
         return Some((kind, v.to_lowercase()));
     }
@@ -108,12 +108,12 @@ fn sigma_value(kind: Kind, v: &str, spl: bool) -> Option<(Kind, String)> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if !spl && c == '\\' && matches!(chars.get(i + 1), Some('*' | '?' | '\\')) {
+        if escapes && c == '\\' && matches!(chars.get(i + 1), Some('*' | '?' | '\\')) {
             plain.push(chars[i + 1]);
             i += 2;
             continue;
         }
-        if c == '*' || (c == '?' && !spl) {
+        if c == '*' || (c == '?' && one) {
             wild.push((plain.chars().count(), c));
         }
         plain.push(c);
@@ -165,7 +165,7 @@ fn sigma_keys(logic: &Logic) -> (BTreeSet<Key>, bool) {
             out.insert((pos, p.kind, String::new()));
         }
         for v in &p.values {
-            match sigma_value(p.kind, v, false) {
+            match sigma_value(p.kind, v, true, true) {
                 Some((k, v)) => {
                     out.insert((pos, k, v));
                 }
@@ -227,7 +227,7 @@ fn spl_keys(logic: &Logic) -> BTreeSet<Key> {
                 out.insert((!pos, Kind::Null, String::new()));
                 continue;
             }
-            let (k, v) = sigma_value(p.kind, v, true).unwrap_or((p.kind, v.to_lowercase()));
+            let (k, v) = sigma_value(p.kind, v, false, false).unwrap_or((p.kind, v.to_lowercase()));
             out.insert((pos, k, v));
         }
     }
@@ -249,8 +249,34 @@ fn lower(target: &str, q: &str) -> Result<BTreeSet<Key>, String> {
         }
         return Ok(spl_keys(&l.rule.logic));
     }
+    if target == "eql" {
+        let l = elastic::lower::lower_query("eql", q)
+            .expect("an EQL parser")
+            .map_err(|e| e.to_string())?;
+        let logic = Logic { stages: l.stages };
+        return Ok(eql_keys(&logic));
+    }
     let ast = kql::parse(q).map_err(|e| e.to_string())?;
     Ok(kql_keys(&kql::lower::lower_query(&ast, q).logic))
+}
+
+/// EQL keeps its wildcards (`*`, `?`) in values, escapes resolved: normalised as Sigma's are.
+fn eql_keys(logic: &Logic) -> BTreeSet<Key> {
+    let mut out = BTreeSet::new();
+    for (pos, p) in predicates(logic) {
+        if p.values.is_empty() {
+            out.insert((pos, p.kind, String::new()));
+        }
+        // `?F != null` is Sigma's `not null`.
+        if p.kind == Kind::Exists {
+            out.insert((!pos, Kind::Null, String::new()));
+        }
+        for v in &p.values {
+            let (k, v) = sigma_value(p.kind, v, false, true).unwrap_or((p.kind, v.to_lowercase()));
+            out.insert((pos, k, v));
+        }
+    }
+    out
 }
 
 #[test]
@@ -349,6 +375,10 @@ fn converted_sigma_queries_parse_and_keep_their_predicates() {
         spl_lost.len(),
         spl_lost.join("\n")
     );
+    // EQL (2,936 queries when the target was added): every one keeps every comparable
+    // predicate.
+    let (eql_parsed, eql_kept) = per_target.get("eql").copied().unwrap_or_default();
+    assert_eq!(eql_kept, eql_parsed, "EQL queries lost predicates");
     let (kql_parsed, kept) = per_target
         .iter()
         .filter(|(t, _)| t.starts_with("kql"))

@@ -3,7 +3,7 @@
 //! - **processing pipelines** ([`pipeline`], applied by [`apply`]): data files in pySigma's YAML
 //!   format that map log sources to tables and fields to columns, add conditions, fail rules a
 //!   target cannot run. The pipelines for each target ship in `data/pipelines/`;
-//! - **a backend** ([`kql`], [`spl`]): how each expression is written in the target language,
+//! - **a backend** ([`kql`], [`spl`], [`eql`]): how each expression is written in the target language,
 //!   over the expression tree every backend shares ([`expr`]).
 //!
 //! For KQL the query table is pipeline state: a `set_state` item with `key: query_table`
@@ -11,6 +11,7 @@
 //! `table\n| where …`.
 
 pub mod apply;
+pub mod eql;
 pub mod expr;
 pub mod kql;
 pub mod pipeline;
@@ -29,16 +30,19 @@ pub enum Target {
     KqlAsim,
     /// Splunk SPL over Windows event logs (pySigma-backend-splunk's `splunk_windows`).
     Spl,
+    /// Elastic EQL over Winlogbeat's ECS fields (pySigma-backend-elasticsearch's `ecs_windows`).
+    Eql,
 }
 
 impl Target {
-    pub const ALL: [Target; 3] = [Target::KqlXdr, Target::KqlAsim, Target::Spl];
+    pub const ALL: [Target; 4] = [Target::KqlXdr, Target::KqlAsim, Target::Spl, Target::Eql];
 
     pub fn name(self) -> &'static str {
         match self {
             Target::KqlXdr => "kql-xdr",
             Target::KqlAsim => "kql-asim",
             Target::Spl => "spl",
+            Target::Eql => "eql",
         }
     }
 
@@ -58,7 +62,7 @@ impl Target {
                 "data/schemas/sentinel_asim.tsv",
                 include_str!("../../../data/schemas/sentinel_asim.tsv"),
             )),
-            Target::Spl => None,
+            Target::Spl | Target::Eql => None,
         }
     }
 
@@ -76,6 +80,10 @@ impl Target {
             Target::Spl => (
                 "data/pipelines/splunk_windows.yml",
                 include_str!("../../../data/pipelines/splunk_windows.yml"),
+            ),
+            Target::Eql => (
+                "data/pipelines/ecs_windows.yml",
+                include_str!("../../../data/pipelines/ecs_windows.yml"),
             ),
         }
     }
@@ -157,6 +165,7 @@ impl Converter {
                 kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)?
             }
             Target::Spl => spl::queries(&rule, &doc.meta.fields)?,
+            Target::Eql => eql::queries(&rule)?,
         };
         let tables = match rule.state.get("query_table") {
             Some(Some(t)) => vec![t.clone()],

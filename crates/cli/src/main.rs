@@ -72,10 +72,11 @@ enum Command {
     /// Translate Sigma rules into a target query language, one query per rule. Exits with 1
     /// when no rule could be converted.
     Convert {
-        /// kql-xdr (Microsoft Defender XDR tables), kql-asim (Microsoft Sentinel ASIM) or spl
-        /// (Splunk, Windows event logs).
-        #[arg(long)]
-        target: String,
+        /// kql-xdr (Microsoft Defender XDR tables), kql-asim (Microsoft Sentinel ASIM), spl
+        /// (Splunk, Windows event logs) or eql (Elastic, Winlogbeat ECS); several
+        /// (`--target spl,eql`): each file is read once and converted for each.
+        #[arg(long, required = true, value_delimiter = ',')]
+        target: Vec<String>,
         /// Extra processing pipelines in pySigma's YAML format; they run with the target's
         /// built-in pipeline in order of priority.
         #[arg(long = "pipeline")]

@@ -86,6 +86,7 @@ pub fn target_label(t: Target) -> &'static str {
         Target::KqlAsim => "KQL (Microsoft Sentinel ASIM)",
         Target::Spl => "SPL (Splunk)",
         Target::Eql => "EQL (Elastic)",
+        Target::Esql => "ES|QL (Elastic)",
     }
 }
 

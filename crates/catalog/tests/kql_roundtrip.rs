@@ -249,9 +249,9 @@ fn lower(target: &str, q: &str) -> Result<BTreeSet<Key>, String> {
         }
         return Ok(spl_keys(&l.rule.logic));
     }
-    if target == "eql" {
-        let l = elastic::lower::lower_query("eql", q)
-            .expect("an EQL parser")
+    if target == "eql" || target == "esql" {
+        let l = elastic::lower::lower_query(target, q)
+            .expect("a parser for the language")
             .map_err(|e| e.to_string())?;
         let logic = Logic { stages: l.stages };
         return Ok(eql_keys(&logic));
@@ -375,10 +375,12 @@ fn converted_sigma_queries_parse_and_keep_their_predicates() {
         spl_lost.len(),
         spl_lost.join("\n")
     );
-    // EQL (2,936 queries when the target was added): every one keeps every comparable
-    // predicate.
-    let (eql_parsed, eql_kept) = per_target.get("eql").copied().unwrap_or_default();
-    assert_eq!(eql_kept, eql_parsed, "EQL queries lost predicates");
+    // EQL (2,936 queries when the target was added) and ES|QL: every one keeps every
+    // comparable predicate.
+    for t in ["eql", "esql"] {
+        let (parsed, kept) = per_target.get(t).copied().unwrap_or_default();
+        assert_eq!(kept, parsed, "{t} queries lost predicates");
+    }
     let (kql_parsed, kept) = per_target
         .iter()
         .filter(|(t, _)| t.starts_with("kql"))

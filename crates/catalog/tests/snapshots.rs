@@ -93,6 +93,7 @@ fn show_json_snapshots() {
             ".translations[\"kql-asim\"]" => "[query or null]",
             ".translations[\"spl\"]" => "[query or null]",
             ".translations[\"eql\"]" => "[query or null]",
+            ".translations[\"esql\"]" => "[query or null]",
             ".translation_details[].status" => "[ok or error]",
             ".translation_details[].query" => "[query or null]",
             ".translation_details[].error" => "[error or null]",

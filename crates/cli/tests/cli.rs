@@ -127,13 +127,14 @@ fn show_by_path_and_by_id() {
         .iter()
         .map(|d| d["target"].as_str().unwrap())
         .collect();
-    assert_eq!(targets, ["kql-xdr", "kql-asim", "spl", "eql"]);
+    assert_eq!(targets, ["kql-xdr", "kql-asim", "spl", "eql", "esql"]);
     assert_eq!(details[0]["label"], "KQL (Microsoft 365 Defender)");
     assert_eq!(details[0]["status"], "ok");
     assert_eq!(details[0]["query"], xdr);
     assert_eq!(details[1]["label"], "KQL (Microsoft Sentinel ASIM)");
     assert_eq!(details[2]["label"], "SPL (Splunk)");
     assert_eq!(details[3]["label"], "EQL (Elastic)");
+    assert_eq!(details[4]["label"], "ES|QL (Elastic)");
     let spl = by_path["translations"]["spl"].as_str().unwrap();
     assert!(
         spl.contains(r#"ImageLoaded IN ("*\\WsmSvc.dll", "#),

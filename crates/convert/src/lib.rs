@@ -3,7 +3,7 @@
 //! - **processing pipelines** ([`pipeline`], applied by [`apply`]): data files in pySigma's YAML
 //!   format that map log sources to tables and fields to columns, add conditions, fail rules a
 //!   target cannot run. The pipelines for each target ship in `data/pipelines/`;
-//! - **a backend** ([`kql`], [`spl`], [`eql`]): how each expression is written in the target language,
+//! - **a backend** ([`kql`], [`spl`], [`eql`], [`esql`]): how each expression is written in the target language,
 //!   over the expression tree every backend shares ([`expr`]).
 //!
 //! For KQL the query table is pipeline state: a `set_state` item with `key: query_table`
@@ -12,6 +12,7 @@
 
 pub mod apply;
 pub mod eql;
+pub mod esql;
 pub mod expr;
 pub mod kql;
 pub mod pipeline;
@@ -32,10 +33,18 @@ pub enum Target {
     Spl,
     /// Elastic EQL over Winlogbeat's ECS fields (pySigma-backend-elasticsearch's `ecs_windows`).
     Eql,
+    /// Elastic ES|QL over the same fields.
+    Esql,
 }
 
 impl Target {
-    pub const ALL: [Target; 4] = [Target::KqlXdr, Target::KqlAsim, Target::Spl, Target::Eql];
+    pub const ALL: [Target; 5] = [
+        Target::KqlXdr,
+        Target::KqlAsim,
+        Target::Spl,
+        Target::Eql,
+        Target::Esql,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -43,6 +52,7 @@ impl Target {
             Target::KqlAsim => "kql-asim",
             Target::Spl => "spl",
             Target::Eql => "eql",
+            Target::Esql => "esql",
         }
     }
 
@@ -62,7 +72,7 @@ impl Target {
                 "data/schemas/sentinel_asim.tsv",
                 include_str!("../../../data/schemas/sentinel_asim.tsv"),
             )),
-            Target::Spl | Target::Eql => None,
+            Target::Spl | Target::Eql | Target::Esql => None,
         }
     }
 
@@ -81,7 +91,7 @@ impl Target {
                 "data/pipelines/splunk_windows.yml",
                 include_str!("../../../data/pipelines/splunk_windows.yml"),
             ),
-            Target::Eql => (
+            Target::Eql | Target::Esql => (
                 "data/pipelines/ecs_windows.yml",
                 include_str!("../../../data/pipelines/ecs_windows.yml"),
             ),
@@ -166,6 +176,7 @@ impl Converter {
             }
             Target::Spl => spl::queries(&rule, &doc.meta.fields)?,
             Target::Eql => eql::queries(&rule)?,
+            Target::Esql => esql::queries(&rule)?,
         };
         let tables = match rule.state.get("query_table") {
             Some(Some(t)) => vec![t.clone()],

@@ -48,8 +48,10 @@ pub fn query(e: &Expr, fields: &[String]) -> Result<String, String> {
             .sum::<usize>()
             .min(q.len())..]
             .to_string();
+        // A search starting with `| rex` would have no generating command: `*` reads every
+        // event first (pySigma-backend-splunk leaves the head empty).
         let head = if prefix.is_empty() {
-            String::new()
+            "*".to_string()
         } else {
             prefix.join(" ")
         };
@@ -519,5 +521,7 @@ mod tests {
             not(Expr::And(vec![e("B", s("2")), e("F", re("x"))])),
         ]);
         assert!(w(neg).ends_with("| search NOT (B=\"2\" FCondition=\"true\")"));
+        let first = Expr::Or(vec![e("F", re("x")), e("G", s("2"))]);
+        assert!(w(first).starts_with("*\n| rex field=F "));
     }
 }

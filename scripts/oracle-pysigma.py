@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Convert a folder of Sigma rules to KQL with pySigma, as the reference for `detdex convert`.
+"""Convert a folder of Sigma rules with pySigma, as the reference for `detdex convert`.
 
 Usage:
-  scripts/oracle-pysigma.py [FOLDER] [--target kql-xdr|kql-asim ...] [--out FILE] [--jobs N]
+  scripts/oracle-pysigma.py [FOLDER] [--target kql-xdr|kql-asim|spl|esql|eql ...] [--without-pipeline]
+                            [--out FILE] [--jobs N]
 
 FOLDER defaults to ../shared/corpora/sigma/rules beside the checkout. Every .yml/.yaml file under
 it is read and converted on its own (one rule file at a time, a fresh backend and pipeline per
-file) with pySigma's Kusto backend, once per target:
+file) with the target's pySigma backend and pipeline, once per target:
 
-  kql-xdr   sigma.pipelines.microsoftxdr.microsoft_xdr_pipeline()
-  kql-asim  sigma.pipelines.sentinelasim.sentinel_asim_pipeline()
+  kql-xdr   KustoBackend, sigma.pipelines.microsoftxdr.microsoft_xdr_pipeline()
+  kql-asim  KustoBackend, sigma.pipelines.sentinelasim.sentinel_asim_pipeline()
+  spl       SplunkBackend, sigma.pipelines.splunk.splunk_windows_pipeline()
+  esql      ESQLBackend, sigma.pipelines.elasticsearch.ecs_windows()
+  eql       EqlBackend, sigma.pipelines.elasticsearch.ecs_windows()
+
+--without-pipeline converts with the backend alone (sigma-cli's --without-pipeline; the
+record's target stays the same, so write such a run to its own file).
 
 Output (stdout, or --out FILE): JSONL, one line per (rule, target); target by target, by path:
   {"path": "<relative to FOLDER>", "id": "<rule id>"|null, "target": "kql-xdr",
@@ -26,8 +33,11 @@ the line already).
 A summary goes to stderr: per target, rules ok/error, wall time, the most frequent error messages
 (field names, values and paths replaced by placeholders) and the logsources of the failed rules.
 
-The script runs itself under scripts/.venv (created with pysigma==1.5.1 and
-pysigma-backend-kusto==1.0.1 if missing or different). Not part of CI.
+The script runs itself under a venv of scripts/ (created if missing or different): the KQL
+targets under scripts/.venv (pysigma==1.5.1, pysigma-backend-kusto==1.0.1), the Splunk and
+Elastic targets under scripts/.venv-splunk-elastic (pysigma-backend-splunk==2.1.0,
+pysigma-backend-elasticsearch==2.1.1, which both take pysigma==1.5.1). One run takes targets of
+one venv only. Not part of CI.
 """
 import argparse
 import collections
@@ -40,14 +50,37 @@ import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_FOLDER = HERE.parent.parent / "shared" / "corpora" / "sigma" / "rules"
+# target: (venv, backend module, backend class, pipeline module, pipeline function)
+TARGETS = {
+    "kql-xdr": (".venv", "sigma.backends.kusto", "KustoBackend", "sigma.pipelines.microsoftxdr", "microsoft_xdr_pipeline"),
+    "kql-asim": (".venv", "sigma.backends.kusto", "KustoBackend", "sigma.pipelines.sentinelasim", "sentinel_asim_pipeline"),
+    "spl": (".venv-splunk-elastic", "sigma.backends.splunk", "SplunkBackend", "sigma.pipelines.splunk", "splunk_windows_pipeline"),
+    "esql": (".venv-splunk-elastic", "sigma.backends.elasticsearch", "ESQLBackend", "sigma.pipelines.elasticsearch", "ecs_windows"),
+    "eql": (".venv-splunk-elastic", "sigma.backends.elasticsearch", "EqlBackend", "sigma.pipelines.elasticsearch", "ecs_windows"),
+}
+VENV_PINS = {
+    ".venv": {"pysigma": "1.5.1", "pysigma-backend-kusto": "1.0.1"},
+    ".venv-splunk-elastic": {
+        "pysigma": "1.5.1",
+        "pysigma-backend-splunk": "2.1.0",
+        "pysigma-backend-elasticsearch": "2.1.1",
+    },
+}
 VENV = HERE / ".venv"
 VENV_PY = VENV / "bin" / "python"
-PINS = {"pysigma": "1.5.1", "pysigma-backend-kusto": "1.0.1"}
-DEFAULT_FOLDER = HERE.parent.parent / "shared" / "corpora" / "sigma" / "rules"
-TARGETS = {
-    "kql-xdr": ("sigma.pipelines.microsoftxdr", "microsoft_xdr_pipeline"),
-    "kql-asim": ("sigma.pipelines.sentinelasim", "sentinel_asim_pipeline"),
-}
+PINS = VENV_PINS[".venv"]
+
+
+def choose_venv(targets):
+    global VENV, VENV_PY, PINS
+    names = {TARGETS[t][0] for t in targets}
+    if len(names) != 1:
+        sys.exit("oracle-pysigma: the KQL targets and the Splunk/Elastic targets run in different venvs; run them apart")
+    name = names.pop()
+    VENV = HERE / name
+    VENV_PY = VENV / "bin" / "python"
+    PINS = VENV_PINS[name]
 
 
 # ---------------------------------------------------------------- the venv
@@ -78,11 +111,13 @@ def ensure_venv():
 # ---------------------------------------------------------------- conversion (in the workers)
 
 _target = None
+_without_pipeline = False
 
 
-def init_worker(target):
-    global _target
+def init_worker(target, without_pipeline=False):
+    global _target, _without_pipeline
     _target = target
+    _without_pipeline = without_pipeline
 
 
 def logsource_text(ls):
@@ -122,7 +157,6 @@ def convert_file(job):
     folder, rel = job
     import importlib
 
-    from sigma.backends.kusto import KustoBackend
     from sigma.collection import SigmaCollection
     from sigma.correlations import SigmaCorrelationRule
     from sigma.exceptions import SigmaRuleLocation
@@ -143,9 +177,9 @@ def convert_file(job):
     t1 = time.perf_counter()
     # A fresh backend and pipeline per file: pySigma-backend-kusto's InvalidFieldTransformation
     # prepends each failing field name to its own message, so a reused pipeline accumulates them.
-    module, func = TARGETS[_target]
-    pipeline = getattr(importlib.import_module(module), func)()
-    backend = KustoBackend(processing_pipeline=pipeline)
+    _, bmod, bclass, module, func = TARGETS[_target]
+    pipeline = None if _without_pipeline else getattr(importlib.import_module(module), func)()
+    backend = getattr(importlib.import_module(bmod), bclass)(processing_pipeline=pipeline)
     backend.init_processing_pipeline()
     t2 = time.perf_counter()
     for rule in coll.rules:
@@ -250,11 +284,14 @@ def summarize(target, records, logsources, wall, timings, top, out=sys.stderr):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="folder of Sigma rules (default: %(default)s)")
-    ap.add_argument("--target", action="append", choices=list(TARGETS), help="target(s); default: both")
+    ap.add_argument("--target", action="append", choices=list(TARGETS), help="target(s); default: kql-xdr and kql-asim")
+    ap.add_argument("--without-pipeline", action="store_true", help="the backend alone, no pipeline")
     ap.add_argument("--out", help="write the JSONL here instead of stdout")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2; 1 = no pool)")
     ap.add_argument("--top", type=int, default=15, help="how many error groups to print per target (default 15)")
     args = ap.parse_args()
+    targets = args.target or ["kql-xdr", "kql-asim"]
+    choose_venv(targets)
     ensure_venv()
 
     import multiprocessing
@@ -264,19 +301,22 @@ def main():
         sys.exit(f"oracle-pysigma: not a folder: {folder}")
     rels = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
     jobs = [(str(folder), rel) for rel in rels]
-    targets = args.target or list(TARGETS)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     import sigma  # noqa: F401  (imported before timing, as workers fork with it loaded)
-    import sigma.backends.kusto, sigma.collection  # noqa: E401,F401
+    import importlib
+    import sigma.collection  # noqa: F401
+
+    for t in targets:
+        importlib.import_module(TARGETS[t][1])
 
     print(f"oracle-pysigma: {len(rels)} files under {folder}, targets {', '.join(targets)}, jobs {args.jobs}", file=sys.stderr)
     for target in targets:
         t0 = time.perf_counter()
         if args.jobs <= 1:
-            init_worker(target)
+            init_worker(target, args.without_pipeline)
             results = [convert_file(j) for j in jobs]
         else:
-            with multiprocessing.get_context("fork").Pool(args.jobs, initializer=init_worker, initargs=(target,)) as pool:
+            with multiprocessing.get_context("fork").Pool(args.jobs, initializer=init_worker, initargs=(target, args.without_pipeline)) as pool:
                 results = pool.map(convert_file, jobs, chunksize=16)
         wall = time.perf_counter() - t0
         records = [r for recs, _, _ in results for r in recs]

@@ -113,6 +113,16 @@ pub fn maps_to(rule: &Rule, technique: &str) -> bool {
 
 /// The coverage of the catalog's rules in scope.
 pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
+    coverage_of(catalog, scope, &|_| true)
+}
+
+/// The coverage of the catalog's rules in scope that `keep` keeps (the deployable rules of
+/// [`crate::translate::deployable`]: a technique is covered only by rules a team can run).
+pub fn coverage_of<'a>(
+    catalog: &'a Catalog,
+    scope: Scope<'_>,
+    keep: &dyn Fn(&Rule) -> bool,
+) -> Coverage<'a> {
     let attack = Attack::builtin();
     let mut rules = 0;
     let mut mapped_rules = 0;
@@ -127,9 +137,13 @@ pub fn coverage<'a>(catalog: &'a Catalog, scope: Scope<'_>) -> Coverage<'a> {
     let retired_rules = catalog
         .rules
         .iter()
-        .filter(|r| !scope.includes(r) && all.includes(r))
+        .filter(|r| !scope.includes(r) && all.includes(r) && keep(r))
         .count();
-    for rule in catalog.rules.iter().filter(|r| scope.includes(r)) {
+    for rule in catalog
+        .rules
+        .iter()
+        .filter(|r| scope.includes(r) && keep(r))
+    {
         rules += 1;
         let ids = counted_ids(attack, rule);
         if !ids.is_empty() {

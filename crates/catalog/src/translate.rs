@@ -6,6 +6,7 @@ use convert::{Converter, Target};
 use ir::{Format, Rule, RuleKind};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// The note of every row of the "Required Data Sources" table.
@@ -83,6 +84,9 @@ pub fn target_label(t: Target) -> &'static str {
     match t {
         Target::KqlXdr => "KQL (Microsoft 365 Defender)",
         Target::KqlAsim => "KQL (Microsoft Sentinel ASIM)",
+        Target::Spl => "SPL (Splunk)",
+        Target::Eql => "EQL (Elastic)",
+        Target::Esql => "ES|QL (Elastic)",
     }
 }
 
@@ -109,22 +113,12 @@ pub fn prepare() {
 
 /// Convert one Sigma document for one target: the query (one per condition, separated by a
 /// blank line, as `detdex convert` prints them) and the tables it reads, or why it cannot be.
-///
-/// A thin wrapper over [`Converter::convert`]: the table of a query is its first line
-/// (`table\n| where …`, as the KQL backend writes every query).
 pub fn convert_document(
     c: &Converter,
     doc: &sigma::Document,
 ) -> Result<(String, Vec<String>), String> {
-    let queries = c.convert(doc)?;
-    let mut tables: Vec<String> = Vec::new();
-    for q in &queries {
-        let table = q.lines().next().unwrap_or("").trim();
-        if !table.is_empty() && !tables.iter().any(|t| t == table) {
-            tables.push(table.to_string());
-        }
-    }
-    Ok((queries.join("\n\n"), tables))
+    let converted = c.convert_full(doc)?;
+    Ok((converted.queries.join("\n\n"), converted.tables))
 }
 
 /// The translations of a rule: one per target for a Sigma detection rule, none otherwise
@@ -186,6 +180,51 @@ fn document(rule: &Rule) -> Result<sigma::Document, String> {
             Err(format!("the rule's file no longer holds this rule{why}"))
         }
     }
+}
+
+/// What a team can deploy: a target, and the tables (or ASIM parsers) its SIEM has data in.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub target: Target,
+    /// Table names, compared ignoring ASCII case; empty: any table.
+    pub have: Vec<String>,
+}
+
+impl Deployment {
+    /// A deployment; `have` names tables, so it needs a target whose queries read tables.
+    pub fn new(target: Target, have: Vec<String>) -> Result<Deployment, String> {
+        if !have.is_empty() && target.builtin_schema().is_none() {
+            return Err(format!(
+                "{} queries name no tables, so a list of tables cannot restrict them",
+                target.name()
+            ));
+        }
+        Ok(Deployment { target, have })
+    }
+}
+
+/// The keys of the catalog's rules that deploy: Sigma detection rules that convert for the
+/// target and read only tables in `have` (converted in parallel).
+pub fn deployable(rules: &[Rule], d: &Deployment) -> Result<HashSet<String>, String> {
+    use rayon::prelude::*;
+    let c = match converters().iter().find(|(t, _)| *t == d.target) {
+        Some((_, Ok(c))) => c,
+        Some((_, Err(e))) => return Err(e.clone()),
+        None => return Err(format!("no converter for {}", d.target.name())),
+    };
+    Ok(rules
+        .par_iter()
+        .filter(|r| r.format == Format::Sigma && r.kind == RuleKind::Detection)
+        .filter_map(|r| {
+            let doc = document(r).ok()?;
+            let (_, tables) = convert_document(c, &doc).ok()?;
+            let ok = d.have.is_empty()
+                || tables
+                    .iter()
+                    .all(|t| d.have.iter().any(|h| h.eq_ignore_ascii_case(t)));
+            ok.then(|| r.key.clone())
+        })
+        .collect())
 }
 
 /// The tables the translations read, each with the targets that read it, in order of first use.

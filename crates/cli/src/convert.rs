@@ -12,24 +12,32 @@ struct Outcome {
     path: String,
     id: Option<String>,
     title: String,
+    target: &'static str,
     result: Result<String, String>,
 }
 
 pub fn run(
-    target: &str,
+    targets: &[String],
     pipelines: &[PathBuf],
     pipeline_args: &[String],
+    without_pipeline: bool,
     paths: &[PathBuf],
     jsonl: bool,
 ) -> ExitCode {
-    let Some(target) = Target::from_name(target) else {
-        let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-        eprintln!(
-            "detdex: unknown target `{target}` (targets: {})",
-            names.join(", ")
-        );
-        return ExitCode::from(2);
-    };
+    let mut chosen = Vec::new();
+    for name in targets {
+        let Some(target) = Target::from_name(name) else {
+            let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+            eprintln!(
+                "detdex: unknown target `{name}` (targets: {})",
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        };
+        if !chosen.contains(&target) {
+            chosen.push(target);
+        }
+    }
     let mut user = Vec::new();
     for p in pipelines {
         let text = match std::fs::read_to_string(p) {
@@ -59,16 +67,20 @@ pub fn run(
             }
         }
     }
-    let converter = match Converter::new(target, user) {
-        Ok(mut c) => {
-            c.args = args;
-            c
+    let mut converters = Vec::new();
+    for target in chosen {
+        match Converter::with_builtin(target, !without_pipeline, user.clone()) {
+            Ok(mut c) => {
+                c.args = args.clone();
+                converters.push(c);
+            }
+            Err(e) => {
+                eprintln!("detdex: built-in pipeline: {e}");
+                return ExitCode::FAILURE;
+            }
         }
-        Err(e) => {
-            eprintln!("detdex: built-in pipeline: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    }
+    let several = converters.len() > 1;
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     for root in paths {
         if !root.exists() {
@@ -81,7 +93,7 @@ pub fn run(
     }
     let outcomes: Vec<Outcome> = files
         .par_iter()
-        .flat_map_iter(|(f, rel)| convert_file(&converter, f, rel, paths.contains(f)))
+        .flat_map_iter(|(f, rel)| convert_file(&converters, f, rel, paths.contains(f)))
         .collect();
     let mut out = String::new();
     for o in &outcomes {
@@ -89,7 +101,7 @@ pub fn run(
             let mut v = serde_json::json!({
                 "path": o.path,
                 "id": o.id,
-                "target": target.name(),
+                "target": o.target,
             });
             match &o.result {
                 Ok(q) => {
@@ -105,9 +117,14 @@ pub fn run(
         } else {
             // Comment lines hold rule content (title, path, values in errors): one line each.
             out.push_str(&format!(
-                "// {}: {}\n",
+                "// {}: {}{}\n",
                 one_line(&o.path),
-                one_line(&o.title)
+                one_line(&o.title),
+                if several {
+                    format!(" [{}]", o.target)
+                } else {
+                    String::new()
+                }
             ));
             match &o.result {
                 Ok(q) => out.push_str(&format!("{q}\n\n")),
@@ -150,14 +167,17 @@ fn relative(root: &Path, f: &Path) -> String {
 
 /// The outcomes of one file; `named`: the file was a PATH argument itself, so not converting
 /// it is an error shown with the others rather than silence.
-fn convert_file(c: &Converter, f: &Path, rel: &str, named: bool) -> Vec<Outcome> {
+fn convert_file(cs: &[Converter], f: &Path, rel: &str, named: bool) -> Vec<Outcome> {
     let refused = |why: String| {
-        vec![Outcome {
-            path: rel.to_string(),
-            id: None,
-            title: String::new(),
-            result: Err(why),
-        }]
+        cs.iter()
+            .map(|c| Outcome {
+                path: rel.to_string(),
+                id: None,
+                title: String::new(),
+                target: c.target.name(),
+                result: Err(why.clone()),
+            })
+            .collect()
     };
     let text = match std::fs::read_to_string(f) {
         Ok(t) => t,
@@ -191,21 +211,19 @@ fn convert_file(c: &Converter, f: &Path, rel: &str, named: bool) -> Vec<Outcome>
             .map_or("no rule could be read".to_string(), |p| {
                 format!("{}:{}: {}", p.pos.line, p.pos.col, p.message)
             });
-        return vec![Outcome {
-            path: rel.to_string(),
-            id: None,
-            title: String::new(),
-            result: Err(format!("not read: {why}")),
-        }];
+        return refused(format!("not read: {why}"));
     }
     parsed
         .documents
         .iter()
-        .map(|d| Outcome {
-            path: rel.to_string(),
-            id: d.doc.meta.id.clone(),
-            title: d.doc.meta.title.clone(),
-            result: c.convert(&d.doc).map(|qs| qs.join("\n\n")),
+        .flat_map(|d| {
+            cs.iter().map(|c| Outcome {
+                path: rel.to_string(),
+                id: d.doc.meta.id.clone(),
+                title: d.doc.meta.title.clone(),
+                target: c.target.name(),
+                result: c.convert(&d.doc).map(|qs| qs.join("\n\n")),
+            })
         })
         .collect()
 }

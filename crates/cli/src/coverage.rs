@@ -6,13 +6,69 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Deployable coverage: `--target` and `--have` as given.
+pub struct Deploy<'a> {
+    pub target: Option<&'a str>,
+    pub have: Option<&'a str>,
+}
+
+/// The `--have` list: a file of table names (one a line or comma-separated, `#` comments) when
+/// the value names a file, else the names separated by commas.
+fn have_list(have: &str) -> Result<Vec<String>, String> {
+    let text = if std::path::Path::new(have).is_file() {
+        std::fs::read_to_string(have).map_err(|e| format!("{have}: {e}"))?
+    } else {
+        have.to_string()
+    };
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
 pub fn run(
     sources: &[String],
     paths: &[PathBuf],
     json: bool,
     timings: bool,
     retired: bool,
+    deploy: Deploy,
 ) -> ExitCode {
+    let deployment = match (deploy.target, deploy.have) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            eprintln!("detdex: --have needs --target (the tables are those of a target)");
+            return ExitCode::from(2);
+        }
+        (Some(t), have) => {
+            let Some(target) = convert::Target::from_name(t) else {
+                let names: Vec<&str> = convert::Target::ALL.iter().map(|t| t.name()).collect();
+                eprintln!(
+                    "detdex: unknown target `{t}` (targets: {})",
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            };
+            let have = match have.map(have_list).transpose() {
+                Ok(h) => h.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("detdex: --have {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match catalog::translate::Deployment::new(target, have) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    eprintln!("detdex: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     let sources: Vec<Source> = sources
         .iter()
         .map(|s| crate::parse_source(s))
@@ -36,16 +92,40 @@ pub fn run(
     let cat = Catalog::load(&sources);
     let t_load = t0.elapsed();
     let t1 = Instant::now();
-    let c = catalog::coverage(
+    let keys = match &deployment {
+        Some(d) => match catalog::translate::deployable(&cat.rules, d) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("detdex: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let c = catalog::coverage::coverage_of(
         &cat,
         Scope {
             retired,
             ..Scope::default()
         },
+        &|r| keys.as_ref().is_none_or(|k| k.contains(&r.key)),
     );
     let t_coverage = t1.elapsed();
+    let mut value = match serde_json::to_value(&c) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("detdex: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(d) = &deployment {
+        value["deployable"] = serde_json::json!({
+            "target": d.target.name(),
+            "have": d.have,
+        });
+    }
     let out = if json {
-        match serde_json::to_string_pretty(&c) {
+        match serde_json::to_string_pretty(&value) {
             Ok(s) => s + "\n",
             Err(e) => {
                 eprintln!("detdex: {e}");
@@ -53,7 +133,19 @@ pub fn run(
             }
         }
     } else {
-        text(&c)
+        let head = match &deployment {
+            Some(d) if d.have.is_empty() => format!(
+                "deployable: rules that convert for {} only\n",
+                d.target.name()
+            ),
+            Some(d) => format!(
+                "deployable: rules that convert for {} and read only {}\n",
+                d.target.name(),
+                d.have.join(", ")
+            ),
+            None => String::new(),
+        };
+        head + &text(&c)
     };
     crate::print_out(&out);
     if timings {

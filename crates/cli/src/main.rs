@@ -72,13 +72,19 @@ enum Command {
     /// Translate Sigma rules into a target query language, one query per rule. Exits with 1
     /// when no rule could be converted.
     Convert {
-        /// kql-xdr (Microsoft Defender XDR tables) or kql-asim (Microsoft Sentinel ASIM).
-        #[arg(long)]
-        target: String,
+        /// kql-xdr (Microsoft Defender XDR tables), kql-asim (Microsoft Sentinel ASIM), spl
+        /// (Splunk, Windows event logs) or eql (Elastic, Winlogbeat ECS); several
+        /// (`--target spl,eql`): each file is read once and converted for each.
+        #[arg(long, required = true, value_delimiter = ',')]
+        target: Vec<String>,
         /// Extra processing pipelines in pySigma's YAML format; they run with the target's
         /// built-in pipeline in order of priority.
         #[arg(long = "pipeline")]
         pipelines: Vec<PathBuf>,
+        /// Leave the target's built-in pipeline out (sigma-cli's `--without-pipeline`): the
+        /// backend alone, with the user's pipelines if any.
+        #[arg(long)]
+        without_pipeline: bool,
         /// A pipeline parameter, KEY=VALUE (pySigma's `microsoft_xdr_pipeline(query_table=…)`):
         /// pipeline state set before the pipelines run, e.g. `query_table=DeviceEvents`.
         #[arg(long = "pipeline-arg", value_name = "KEY=VALUE")]
@@ -124,6 +130,14 @@ enum Command {
         /// Count retired rules (deprecated, unsupported, placeholders) too.
         #[arg(long)]
         retired: bool,
+        /// Deployable coverage: count only the Sigma rules that convert for this target
+        /// (kql-xdr, kql-asim, spl).
+        #[arg(long)]
+        target: Option<String>,
+        /// With --target: only rules whose queries read these tables (comma-separated, or a
+        /// file of names, one a line): what your SIEM and your telemetry really cover.
+        #[arg(long, value_name = "TABLES|FILE")]
+        have: Option<String>,
     },
     /// Run Sigma rules on events (EVTX files, their JSON form, JSON lines) and print the
     /// detections as a timeline.
@@ -216,12 +230,14 @@ fn main() -> ExitCode {
             target,
             pipelines,
             pipeline_args,
+            without_pipeline,
             paths,
             format,
         } => convert::run(
             &target,
             &pipelines,
             &pipeline_args,
+            without_pipeline,
             &paths,
             format == ConvertFormat::Jsonl,
         ),
@@ -237,7 +253,19 @@ fn main() -> ExitCode {
             format,
             timings,
             retired,
-        } => coverage::run(&sources, &paths, format == Format::Json, timings, retired),
+            target,
+            have,
+        } => coverage::run(
+            &sources,
+            &paths,
+            format == Format::Json,
+            timings,
+            retired,
+            coverage::Deploy {
+                target: target.as_deref(),
+                have: have.as_deref(),
+            },
+        ),
         Command::Hunt(args) => hunt::run(args),
         Command::Test(args) => test::run(args),
         Command::Serve {

@@ -82,6 +82,10 @@ impl RowMap {
                 "data/rows/sentinel_asim.tsv",
                 include_str!("../../../data/rows/sentinel_asim.tsv"),
             ),
+            other => Err(format!(
+                "`verify` runs KQL queries only (kql-xdr, kql-asim), not {}",
+                other.name()
+            )),
         }
     }
 

@@ -127,11 +127,19 @@ fn show_by_path_and_by_id() {
         .iter()
         .map(|d| d["target"].as_str().unwrap())
         .collect();
-    assert_eq!(targets, ["kql-xdr", "kql-asim"]);
+    assert_eq!(targets, ["kql-xdr", "kql-asim", "spl", "eql", "esql"]);
     assert_eq!(details[0]["label"], "KQL (Microsoft 365 Defender)");
     assert_eq!(details[0]["status"], "ok");
     assert_eq!(details[0]["query"], xdr);
     assert_eq!(details[1]["label"], "KQL (Microsoft Sentinel ASIM)");
+    assert_eq!(details[2]["label"], "SPL (Splunk)");
+    assert_eq!(details[3]["label"], "EQL (Elastic)");
+    assert_eq!(details[4]["label"], "ES|QL (Elastic)");
+    let spl = by_path["translations"]["spl"].as_str().unwrap();
+    assert!(
+        spl.contains(r#"ImageLoaded IN ("*\\WsmSvc.dll", "#),
+        "{spl}"
+    );
     assert_eq!(
         by_path["required_data_sources"][0],
         serde_json::json!({
@@ -560,4 +568,120 @@ fn hunt_correlates_detections_over_time() {
     // a timeline: sorted by time
     let times: Vec<&str> = lines.iter().map(|v| v["time"].as_str().unwrap()).collect();
     assert!(times.is_sorted(), "{times:?}");
+}
+
+/// Deployable coverage on five hand-written rules: r1 (T1059.001) and r5 (T1059.003, T1105)
+/// read DeviceProcessEvents, r2 (T1071) DeviceNetworkEvents, r3 (T1112) DeviceRegistryEvents,
+/// and r4 (T1003) is a keyword search KQL cannot express. Counted by hand: all rules cover 5
+/// techniques; those converting to kql-xdr, 4 (r4 left out); those also reading only
+/// DeviceProcessEvents and DeviceNetworkEvents, 3 rules and 3 techniques (T1059 by 2 rules).
+#[test]
+fn coverage_counts_only_deployable_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let rule = |n: u32, logsource: &str, detection: &str, tags: &str| {
+        let text = format!(
+            "title: r{n}\nid: 00000000-0000-0000-0000-00000000000{n}\nstatus: test\n\
+             logsource: {{{logsource}, product: windows}}\ndetection:\n{detection}    condition: sel\n\
+             tags: [{tags}]\nlevel: high\n"
+        );
+        std::fs::write(rules.join(format!("r{n}.yml")), text).unwrap();
+    };
+    rule(
+        1,
+        "category: process_creation",
+        "    sel:\n        Image|endswith: '\\powershell.exe'\n        CommandLine|contains: ' -enc '\n",
+        "attack.execution, attack.t1059.001",
+    );
+    rule(
+        2,
+        "category: network_connection",
+        "    sel:\n        DestinationPort: 4444\n",
+        "attack.command-and-control, attack.t1071",
+    );
+    rule(
+        3,
+        "category: registry_set",
+        "    sel:\n        TargetObject|contains: '\\CurrentVersion\\Run\\'\n",
+        "attack.defense-evasion, attack.t1112",
+    );
+    rule(
+        4,
+        "category: process_creation",
+        "    sel:\n        - 'sekurlsa::logonpasswords'\n",
+        "attack.credential-access, attack.t1003",
+    );
+    rule(
+        5,
+        "category: process_creation",
+        "    sel:\n        Image|endswith: '\\certutil.exe'\n        CommandLine|contains: urlcache\n",
+        "attack.execution, attack.t1059.003, attack.command-and-control, attack.t1105",
+    );
+    let have = dir.path().join("tables.txt");
+    std::fs::write(
+        &have,
+        "# my tables\nDeviceProcessEvents\nDeviceNetworkEvents\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["coverage", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(rules.to_str().unwrap());
+        let v = json(&detdex(&args));
+        let covered: Vec<(String, u64)> = v["tactics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["techniques"].as_array().unwrap())
+            .filter(|t| t["rules"].as_u64().unwrap() > 0)
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap().to_string(),
+                    t["rules"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        (
+            v["rules"].as_u64().unwrap(),
+            v["techniques_covered"].as_u64().unwrap(),
+            covered,
+        )
+    };
+    assert_eq!(run(&[]).0, 5);
+    assert_eq!(run(&[]).1, 5);
+    let (rules_n, techniques, _) = run(&["--target", "kql-xdr"]);
+    assert_eq!((rules_n, techniques), (4, 4));
+    let list = run(&[
+        "--target",
+        "kql-xdr",
+        "--have",
+        "DeviceProcessEvents,DeviceNetworkEvents",
+    ]);
+    let mut want = vec![
+        ("T1059".to_string(), 2),
+        ("T1071".to_string(), 1),
+        ("T1105".to_string(), 1),
+    ];
+    want.sort();
+    let mut got = list.2.clone();
+    // A technique of two tactics is listed under each.
+    got.sort();
+    got.dedup();
+    assert_eq!((list.0, list.1, got), (3, 3, want));
+    // The same list from a file.
+    assert_eq!(
+        run(&["--target", "kql-xdr", "--have", have.to_str().unwrap()]).0,
+        3
+    );
+    // A list of tables means nothing for a target without tables.
+    let out = detdex(&[
+        "coverage",
+        "--target",
+        "spl",
+        "--have",
+        "x",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -284,6 +284,18 @@ fn item_transform(
             item.values = values;
             Node::Item(item)
         }
+        Transformation::SetValue(v) => {
+            item.values = vec![v.clone()];
+            Node::Item(item)
+        }
+        Transformation::ConvertType { to_str } => {
+            item.values = item
+                .values
+                .into_iter()
+                .map(|v| convert_type(v, *to_str))
+                .collect();
+            Node::Item(item)
+        }
         Transformation::HashesFields {
             valid_hash_algos,
             field_prefix,
@@ -303,6 +315,27 @@ fn item_transform(
         }
         _ => Node::Item(item),
     }))
+}
+
+/// `convert_type`: a number as a string (`to_str`), or a string holding a number as the
+/// number; expansions value by value; other values unchanged.
+fn convert_type(v: Value, to_str: bool) -> Value {
+    match v {
+        Value::Num(n) if to_str => Value::Str {
+            s: SigmaString::plain(&n),
+            cased: false,
+        },
+        Value::Str { s, cased } if !to_str => match s.as_plain() {
+            Some(t) if t.parse::<i64>().is_ok() || t.parse::<f64>().is_ok_and(f64::is_finite) => {
+                Value::Num(t)
+            }
+            _ => Value::Str { s, cased },
+        },
+        Value::Expansion(vs) => {
+            Value::Expansion(vs.into_iter().map(|v| convert_type(v, to_str)).collect())
+        }
+        v => v,
+    }
 }
 
 /// `split_domain_user` on one item of a name column (see [`Transformation::SplitDomainUser`]).
@@ -662,6 +695,7 @@ fn item_matches(pi: &ProcessingItem, item: &Item, rule: &Rule) -> bool {
             _ => false,
         }),
         ItemCondition::IsNull { all } => values(*all, &|v| matches!(v, Value::Null)),
+        ItemCondition::MatchValue { value, all } => values(*all, &|v| v == value),
         ItemCondition::ContainsWildcard { all } => values(*all, &|v| match v {
             Value::Str { s, .. } => s.has_wildcards(),
             _ => false,

@@ -12,20 +12,11 @@ use std::collections::HashMap;
 
 use sigma::value::{CmpOp, Part, SigmaString, Value};
 
-use crate::rule::{Cond, Node, Rule};
+use crate::expr::{
+    Expr, build_cond, describe, fields_of, is_special, placeholder_error, regex_text,
+};
+use crate::rule::Rule;
 use crate::schema::{ColType, Column, Schema};
-
-/// The condition tree after detections were substituted for their names (pySigma's parsed
-/// condition after post-processing): groups with one operand are their operand, empty groups
-/// disappear.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Not(Box<Expr>),
-    /// A field compared with one value (`None`: a keyword).
-    Eq(Option<String>, Value),
-}
 
 /// What the writer knows of the table.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,69 +80,6 @@ pub fn queries(
             Ok(format!("{q}\n| where {}", expr(&e, ctx)?))
         })
         .collect()
-}
-
-/// The fields an expression names, in order of first use.
-fn fields_of<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
-    match e {
-        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| fields_of(x, out)),
-        Expr::Not(x) => fields_of(x, out),
-        Expr::Eq(Some(f), v) => {
-            for f in std::iter::once(f.as_str()).chain(match v {
-                Value::FieldRef { field, .. } => Some(field.as_str()),
-                _ => None,
-            }) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
-            }
-        }
-        Expr::Eq(None, _) => {}
-    }
-}
-
-fn group(v: Vec<Expr>, f: fn(Vec<Expr>) -> Expr) -> Option<Expr> {
-    match v.len() {
-        0 => None,
-        1 => v.into_iter().next(),
-        _ => Some(f(v)),
-    }
-}
-
-pub fn build_cond(c: &Cond, rule: &Rule) -> Option<Expr> {
-    match c {
-        Cond::And(v) => group(
-            v.iter().filter_map(|c| build_cond(c, rule)).collect(),
-            Expr::And,
-        ),
-        Cond::Or(v) => group(
-            v.iter().filter_map(|c| build_cond(c, rule)).collect(),
-            Expr::Or,
-        ),
-        Cond::Not(x) => build_cond(x, rule).map(|e| Expr::Not(Box::new(e))),
-        Cond::Ident(name) => rule
-            .detections
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, d)| d.as_ref())
-            .and_then(build_node),
-    }
-}
-
-fn build_node(n: &Node) -> Option<Expr> {
-    match n {
-        Node::And(v) => group(v.iter().filter_map(build_node).collect(), Expr::And),
-        Node::Or(v) => group(v.iter().filter_map(build_node).collect(), Expr::Or),
-        Node::Item(i) => {
-            let eqs: Vec<Expr> = i
-                .values
-                .iter()
-                .map(|v| Expr::Eq(i.field.clone(), v.clone()))
-                .collect();
-            let e = group(eqs, if i.all { Expr::And } else { Expr::Or })?;
-            Some(if i.negated { Expr::Not(Box::new(e)) } else { e })
-        }
-    }
 }
 
 /// Write an expression.
@@ -274,10 +202,6 @@ fn in_expr(args: &[Expr], ctx: Ctx) -> Result<String, String> {
     Ok(out.join(" or "))
 }
 
-fn is_special(s: &SigmaString) -> bool {
-    s.parts.iter().any(|p| !matches!(p, Part::Lit(_)))
-}
-
 /// One comparison.
 fn eq(field: Option<&str>, v: &Value, ctx: Ctx) -> Result<String, String> {
     let Some(field) = field else {
@@ -318,16 +242,9 @@ fn eq(field: Option<&str>, v: &Value, ctx: Ctx) -> Result<String, String> {
             format!("{f} {op} {num}")
         }
         Value::Regex { pattern, flags } => {
-            let mut fl: Vec<char> = flags.chars().collect();
-            fl.sort_unstable();
-            let prefix = if fl.is_empty() {
-                String::new()
-            } else {
-                format!("(?{})", fl.into_iter().collect::<String>())
-            };
             format!(
                 "{f} matches regex \"{}\"",
-                escape(&format!("{prefix}{pattern}"))
+                escape(&regex_text(pattern, flags))
             )
         }
         Value::Cidr(c) => {
@@ -354,14 +271,6 @@ fn eq(field: Option<&str>, v: &Value, ctx: Ctx) -> Result<String, String> {
             ));
         }
     })
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Str { s, .. } => format!("\"{}\"", s.to_sigma()),
-        Value::Num(n) => n.clone(),
-        other => format!("{other:?}"),
-    }
 }
 
 /// A string comparison: `=~`, `startswith`, `endswith`, `contains` where the wildcards allow
@@ -396,12 +305,6 @@ fn str_eq(f: &str, s: &SigmaString, cased: bool) -> Result<String, String> {
         if cased { "==" } else { "=~" },
         quote(s)?
     ))
-}
-
-fn placeholder_error(name: &str) -> String {
-    format!(
-        "placeholder %{name}% has no value: add a `value_placeholders` (with `vars`) or `wildcard_placeholders` transformation"
-    )
 }
 
 /// A quoted KQL string literal of a string without wildcards.

@@ -3,16 +3,22 @@
 //! - **processing pipelines** ([`pipeline`], applied by [`apply`]): data files in pySigma's YAML
 //!   format that map log sources to tables and fields to columns, add conditions, fail rules a
 //!   target cannot run. The pipelines for each target ship in `data/pipelines/`;
-//! - **a backend** ([`kql`]): how each expression is written in the target language.
+//! - **a backend** ([`kql`], [`spl`], [`eql`], [`esql`]): how each expression is written in the target language,
+//!   over the expression tree every backend shares ([`expr`]).
 //!
-//! The query table is pipeline state: a `set_state` item with `key: query_table` (under a
-//! `logsource` rule condition) names the table; the backend writes `table\n| where …`.
+//! For KQL the query table is pipeline state: a `set_state` item with `key: query_table`
+//! (under a `logsource` rule condition) names the table; the backend writes
+//! `table\n| where …`.
 
 pub mod apply;
+pub mod eql;
+pub mod esql;
+pub mod expr;
 pub mod kql;
 pub mod pipeline;
 pub mod rule;
 pub mod schema;
+pub mod spl;
 
 pub use pipeline::{LoadError, Pipeline};
 
@@ -23,15 +29,30 @@ pub enum Target {
     KqlXdr,
     /// KQL over Microsoft Sentinel's ASIM parsers.
     KqlAsim,
+    /// Splunk SPL over Windows event logs (pySigma-backend-splunk's `splunk_windows`).
+    Spl,
+    /// Elastic EQL over Winlogbeat's ECS fields (pySigma-backend-elasticsearch's `ecs_windows`).
+    Eql,
+    /// Elastic ES|QL over the same fields.
+    Esql,
 }
 
 impl Target {
-    pub const ALL: [Target; 2] = [Target::KqlXdr, Target::KqlAsim];
+    pub const ALL: [Target; 5] = [
+        Target::KqlXdr,
+        Target::KqlAsim,
+        Target::Spl,
+        Target::Eql,
+        Target::Esql,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Target::KqlXdr => "kql-xdr",
             Target::KqlAsim => "kql-asim",
+            Target::Spl => "spl",
+            Target::Eql => "eql",
+            Target::Esql => "esql",
         }
     }
 
@@ -39,17 +60,19 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// The columns of the target's tables: (file name, TSV text).
-    pub fn builtin_schema(self) -> (&'static str, &'static str) {
+    /// The columns of the target's tables: (file name, TSV text); `None` for a target whose
+    /// fields are not checked (Splunk's fields are whatever its extractions make).
+    pub fn builtin_schema(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Target::KqlXdr => (
+            Target::KqlXdr => Some((
                 "data/schemas/microsoft_xdr.tsv",
                 include_str!("../../../data/schemas/microsoft_xdr.tsv"),
-            ),
-            Target::KqlAsim => (
+            )),
+            Target::KqlAsim => Some((
                 "data/schemas/sentinel_asim.tsv",
                 include_str!("../../../data/schemas/sentinel_asim.tsv"),
-            ),
+            )),
+            Target::Spl | Target::Eql | Target::Esql => None,
         }
     }
 
@@ -64,8 +87,26 @@ impl Target {
                 "data/pipelines/sentinel_asim.yml",
                 include_str!("../../../data/pipelines/sentinel_asim.yml"),
             ),
+            Target::Spl => (
+                "data/pipelines/splunk_windows.yml",
+                include_str!("../../../data/pipelines/splunk_windows.yml"),
+            ),
+            Target::Eql | Target::Esql => (
+                "data/pipelines/ecs_windows.yml",
+                include_str!("../../../data/pipelines/ecs_windows.yml"),
+            ),
         }
     }
+}
+
+/// A converted rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    /// One query per condition.
+    pub queries: Vec<String>,
+    /// The tables the queries read (pipeline state `query_table`); none for a target without
+    /// tables (SPL searches whatever the user's indexes hold).
+    pub tables: Vec<String>,
 }
 
 /// A target with its pipelines, ready to convert rules.
@@ -85,12 +126,27 @@ pub struct Converter {
 impl Converter {
     /// The target's built-in pipeline plus the user's pipelines.
     pub fn new(target: Target, user: Vec<Pipeline>) -> Result<Converter, LoadError> {
-        let (path, text) = target.builtin_pipeline();
-        let mut pipelines = vec![pipeline::load(path, text)?];
+        Converter::with_builtin(target, true, user)
+    }
+
+    /// The user's pipelines, and the target's built-in one when `builtin` (sigma-cli's
+    /// `--without-pipeline` is `builtin: false`).
+    pub fn with_builtin(
+        target: Target,
+        builtin: bool,
+        user: Vec<Pipeline>,
+    ) -> Result<Converter, LoadError> {
+        let mut pipelines = Vec::new();
+        if builtin {
+            let (path, text) = target.builtin_pipeline();
+            pipelines.push(pipeline::load(path, text)?);
+        }
         pipelines.extend(user);
         pipelines.sort_by_key(|p| p.priority);
-        let (path, text) = target.builtin_schema();
-        let schema = schema::Schema::load(path, text)?;
+        let schema = match target.builtin_schema() {
+            Some((path, text)) => schema::Schema::load(path, text)?,
+            None => schema::Schema::default(),
+        };
         Ok(Converter {
             target,
             pipelines,
@@ -101,6 +157,11 @@ impl Converter {
 
     /// The queries of one Sigma document (one per condition), or why it has none.
     pub fn convert(&self, doc: &sigma::Document) -> Result<Vec<String>, String> {
+        self.convert_full(doc).map(|c| c.queries)
+    }
+
+    /// The queries of one Sigma document and the tables they read, or why it has none.
+    pub fn convert_full(&self, doc: &sigma::Document) -> Result<Converted, String> {
         let mut rule = rule::Rule::from_document(doc)?;
         for (k, v) in &self.args {
             rule.state.insert(k.clone(), Some(v.clone()));
@@ -109,6 +170,18 @@ impl Converter {
         for p in &self.pipelines {
             apply::apply(p, &mut rule)?;
         }
-        kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)
+        let queries = match self.target {
+            Target::KqlXdr | Target::KqlAsim => {
+                kql::queries(&rule, &self.schema, self.target == Target::KqlAsim)?
+            }
+            Target::Spl => spl::queries(&rule, &doc.meta.fields)?,
+            Target::Eql => eql::queries(&rule)?,
+            Target::Esql => esql::queries(&rule)?,
+        };
+        let tables = match rule.state.get("query_table") {
+            Some(Some(t)) => vec![t.clone()],
+            _ => vec![],
+        };
+        Ok(Converted { queries, tables })
     }
 }

@@ -107,6 +107,12 @@ pub enum ItemCondition {
     ContainsWildcard {
         all: bool,
     },
+    /// `match_value`: values equal `value` (a string, number or boolean, of the same type);
+    /// `cond: any|all`.
+    MatchValue {
+        value: sigma::value::Value,
+        all: bool,
+    },
     ProcessingItemApplied(String),
     ProcessingState(StateTest),
 }
@@ -182,6 +188,12 @@ pub enum Transformation {
     /// backslash compares the part it can match: `*x*` the domain or the name, `x*` the domain,
     /// `*x` and `x` the name.
     SplitDomainUser(Vec<(String, String)>),
+    /// `set_value`: every value becomes `value` (a string, number or boolean; `force_type:
+    /// str|num` makes it a string or a number).
+    SetValue(sigma::value::Value),
+    /// `convert_type`: `target_type: str` writes numbers as strings, `num` strings holding a
+    /// number as numbers.
+    ConvertType { to_str: bool },
     HashesFields {
         valid_hash_algos: Vec<String>,
         field_prefix: String,
@@ -302,6 +314,28 @@ impl Reader<'_> {
                 format!("{what} must be a string, not {}", n.value.kind()),
             ),
         }
+    }
+
+    /// A scalar as a Sigma value: a string, number or boolean (`force`: `str` or `num`).
+    fn scalar_value(
+        &self,
+        v: &Node,
+        force: Option<&str>,
+    ) -> Result<sigma::value::Value, LoadError> {
+        use sigma::value::{SigmaString, Value};
+        let text = self.string(v, "`value`")?;
+        Ok(match (force, &v.value) {
+            (Some("str"), _) | (None, Y::Str { .. }) => Value::Str {
+                s: SigmaString::parse(&text),
+                cased: false,
+            },
+            (Some("num"), _) | (None, Y::Int(_) | Y::Float(_)) => Value::Num(text),
+            (None, Y::Bool(b)) => Value::Bool(*b),
+            (Some(other), _) => {
+                return self.fail(v, format!("`force_type` must be str or num, not {other}"));
+            }
+            (None, _) => return self.fail(v, "`value` must be a string, number or boolean"),
+        })
     }
 
     fn opt_string(&self, n: Option<&Node>, what: &str) -> Result<Option<String>, LoadError> {
@@ -509,6 +543,10 @@ impl Reader<'_> {
             "contains_wildcard" => ItemCondition::ContainsWildcard {
                 all: self.any_all(c)?,
             },
+            "match_value" => ItemCondition::MatchValue {
+                value: self.scalar_value(self.required(c, "value", ty)?, None)?,
+                all: self.any_all(c)?,
+            },
             "processing_item_applied" => ItemCondition::ProcessingItemApplied(self.string(
                 self.required(c, "processing_item_id", ty)?,
                 "`processing_item_id`",
@@ -517,7 +555,7 @@ impl Reader<'_> {
             _ => {
                 return self.fail(
                     c,
-                    format!("unknown detection item condition type `{ty}` (match_string, is_null, contains_wildcard, processing_item_applied, processing_state)"),
+                    format!("unknown detection item condition type `{ty}` (match_string, match_value, is_null, contains_wildcard, processing_item_applied, processing_state)"),
                 );
             }
         })
@@ -579,6 +617,8 @@ impl Reader<'_> {
             "rule_failure" | "detection_item_failure" => &["message"],
             "value_placeholders" | "wildcard_placeholders" => &["include", "exclude"],
             "map_string" | "split_domain_user" => &["mapping"],
+            "set_value" => &["value", "force_type"],
+            "convert_type" => &["target_type"],
             "hashes_fields" => &[
                 "valid_hash_algos",
                 "field_prefix",
@@ -588,7 +628,7 @@ impl Reader<'_> {
             _ => {
                 return self.fail(
                     ty_node,
-                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders, map_string, hashes_fields, split_domain_user"),
+                    format!("unknown transformation type `{ty}`; detdex supports field_name_mapping, field_name_prefix_mapping, field_name_prefix, field_name_suffix, add_condition, change_logsource, replace_string, drop_detection_item, set_state, rule_failure, detection_item_failure, value_placeholders, wildcard_placeholders, map_string, set_value, convert_type, hashes_fields, split_domain_user"),
                 );
             }
         };
@@ -708,6 +748,23 @@ impl Reader<'_> {
                 }
                 Transformation::SplitDomainUser(out)
             }
+            "set_value" => {
+                let v = self.required(n, "value", "`set_value`")?;
+                let force = self.opt_string(n.get("force_type"), "`force_type`")?;
+                Transformation::SetValue(self.scalar_value(v, force.as_deref())?)
+            }
+            "convert_type" => Transformation::ConvertType {
+                to_str: match s("target_type")?.as_str() {
+                    "str" => true,
+                    "num" => false,
+                    _ => {
+                        return self.fail(
+                            self.required(n, "target_type", "`convert_type`")?,
+                            "`target_type` must be str or num",
+                        );
+                    }
+                },
+            },
             "hashes_fields" => Transformation::HashesFields {
                 valid_hash_algos: self
                     .strings(

@@ -395,6 +395,7 @@ fn corpus_conversions(target: Target) -> &'static [Converted] {
     let cell = match target {
         Target::KqlXdr => &XDR,
         Target::KqlAsim => &ASIM,
+        other => panic!("{} is not a KQL target", other.name()),
     };
     cell.get_or_init(|| {
         let mut files = Vec::new();
@@ -416,8 +417,11 @@ fn corpus_conversions(target: Target) -> &'static [Converted] {
     })
 }
 
+/// The KQL targets (tables with typed columns).
+const KQL: [Target; 2] = [Target::KqlXdr, Target::KqlAsim];
+
 fn schema(target: Target) -> Schema {
-    let (p, t) = target.builtin_schema();
+    let (p, t) = target.builtin_schema().unwrap();
     Schema::load(p, t).unwrap()
 }
 
@@ -427,7 +431,7 @@ fn table_of(q: &str) -> &str {
 
 #[test]
 fn no_isnull_on_a_string_column() {
-    for target in Target::ALL {
+    for target in KQL {
         let s = schema(target);
         let mut seen = 0;
         for c in corpus_conversions(target) {
@@ -458,7 +462,7 @@ fn no_isnull_on_a_string_column() {
 
 #[test]
 fn no_number_written_as_a_string_nor_a_string_compared_with_a_number() {
-    for target in Target::ALL {
+    for target in KQL {
         let s = schema(target);
         let mut numbers = 0;
         for c in corpus_conversions(target) {
@@ -516,7 +520,7 @@ fn rule_regexes(doc: &sigma::Document) -> Vec<String> {
 
 #[test]
 fn every_wildcard_regex_is_anchored() {
-    for target in Target::ALL {
+    for target in KQL {
         let mut wildcard = 0;
         for c in corpus_conversions(target) {
             let res = rule_regexes(&c.doc);

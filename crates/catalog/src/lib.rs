@@ -1,6 +1,7 @@
 //! The rule catalog: sources, the readers that turn their files into rules, and an in-memory
 //! index of the result. Reading collects every problem per file and never stops at one.
 
+pub mod analyst;
 pub mod attack;
 pub mod concepts;
 pub mod coverage;

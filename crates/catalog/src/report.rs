@@ -46,6 +46,9 @@ pub struct Report<'a> {
     /// The repository and commit the rule was read from, when its source has an origin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<RuleOrigin<'a>>,
+    /// Hunt hypothesis, false-positive guidance and confidence, derived from the above
+    /// ([`crate::analyst`]).
+    pub analyst: crate::analyst::Analyst,
 }
 
 /// Where a rule came from ([`crate::Origin`]), with the address of its file there.
@@ -141,7 +144,8 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         retrieved_at: &o.retrieved_at,
         file_url: o.file_url(&rule.path),
     });
-    Report {
+    let mut report = Report {
+        analyst: Default::default(),
         origin,
         required_data_sources: data_sources(&translations),
         translations,
@@ -209,7 +213,9 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
                 kind: Some(r.kind),
             })
             .collect(),
-    }
+    };
+    report.analyst = crate::analyst::derive(&report);
+    report
 }
 
 fn flatten<'a>(e: &'a Expr, negated: bool, out: &mut Vec<PredicateView<'a>>) {

@@ -191,6 +191,8 @@ fn show_json_snapshots_of_elastic_rules() {
         insta::with_settings!({ description => *shape }, {
             insta::assert_json_snapshot!(name, report, {
                 ".text" => "[rule text]",
+            // Derived from the rest; its own test is tests/analyst.rs.
+            ".analyst" => "[analyst]",
                 ".path" => "[path]",
                 ".meta.custom[\"investigation guide\"]" => "[investigation guide]",
                 ".meta.custom.setup" => "[setup]",

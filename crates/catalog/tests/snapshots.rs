@@ -87,6 +87,8 @@ fn show_json_snapshots() {
         // tests/translations.rs) and changes with its mappings: here only their shape.
         insta::assert_json_snapshot!(name, catalog::report(&cat, rule), {
             ".text" => "[rule text]",
+            // Derived from the rest; its own test is tests/analyst.rs.
+            ".analyst" => "[analyst]",
             ".translations[\"kql-xdr\"]" => "[query or null]",
             ".translations[\"kql-asim\"]" => "[query or null]",
             ".translation_details[].status" => "[ok or error]",

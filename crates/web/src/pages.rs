@@ -467,6 +467,8 @@ pub struct RulePage<'a> {
     pub data_sources: Vec<DataSourceRow>,
     /// Sections of prose from the rule's document (KQL rules).
     pub prose: Vec<Prose<'a>>,
+    /// Hunt hypothesis, false-positive guidance, confidence ([`catalog::analyst`]).
+    pub analyst: catalog::analyst::Analyst,
 }
 
 fn display_title(rule: &Rule) -> &str {
@@ -492,6 +494,11 @@ impl<'a> RulePage<'a> {
             });
         }
         badges.extend(risk_badge(m));
+        badges.push(Badge {
+            label: "confidence (see the Confidence section)",
+            value: format!("Confidence: {}", r.analyst.confidence.level),
+            class: "confidence",
+        });
         badges.push(Badge {
             label: "source",
             value: r.source.to_string(),
@@ -733,6 +740,7 @@ impl<'a> RulePage<'a> {
             translations,
             data_sources,
             prose,
+            analyst: r.analyst,
         }
     }
 }

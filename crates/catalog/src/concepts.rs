@@ -93,6 +93,41 @@ pub fn name_key(key: &IndicatorKey) -> Option<IndicatorKey> {
     })
 }
 
+/// The key a count is looked up under: a path suffix of one file name counts as the name
+/// ([`name_key`]), with that name concept returned beside it.
+pub fn counted_key(key: IndicatorKey) -> (IndicatorKey, Option<String>) {
+    match name_key(&key) {
+        Some(name) => {
+            let as_name = name.0.clone();
+            (name, as_name)
+        }
+        None => (key, None),
+    }
+}
+
+/// Every kind of test, for reading one back from its name ([`kind_from_str`]).
+const KINDS: [Kind; 14] = [
+    Kind::Eq,
+    Kind::Contains,
+    Kind::StartsWith,
+    Kind::EndsWith,
+    Kind::Regex,
+    Kind::Cidr,
+    Kind::Exists,
+    Kind::Null,
+    Kind::Lt,
+    Kind::Lte,
+    Kind::Gt,
+    Kind::Gte,
+    Kind::Fieldref,
+    Kind::Keyword,
+];
+
+/// The kind named `s` (`ends_with`), as [`Kind::as_str`] writes it.
+pub fn kind_from_str(s: &str) -> Option<Kind> {
+    KINDS.into_iter().find(|k| k.as_str() == s)
+}
+
 /// An indicator as the corpus counts it: the field's concept (or the field, lower-cased), the
 /// kind, the value lower-cased, and the value's transforms (`base64offset|contains` is not a
 /// plain-text `contains`).

@@ -6,6 +6,7 @@ pub mod attack;
 pub mod concepts;
 pub mod coverage;
 pub mod read;
+pub mod related;
 mod report;
 pub mod severity;
 pub mod translate;
@@ -121,6 +122,9 @@ pub struct Catalog {
 struct Counted {
     by_source: BTreeMap<String, usize>,
     retired: usize,
+    /// The rules (positions in `rules`), live and retired, in catalog order: the indicator's
+    /// page lists them ([`related`]).
+    members: Vec<usize>,
 }
 
 /// How many rules of the catalog match one indicator: live rules in all and per source, and
@@ -218,9 +222,10 @@ impl Catalog {
             })
             .collect();
         let mut corpus: HashMap<IndicatorKey, Counted> = HashMap::new();
-        for (r, keys) in rules.iter().zip(per_rule) {
+        for (i, (r, keys)) in rules.iter().zip(per_rule).enumerate() {
             for key in keys {
                 let counted = corpus.entry(key).or_default();
+                counted.members.push(i);
                 if r.meta.retired.is_some() {
                     counted.retired += 1;
                     continue;
@@ -300,14 +305,13 @@ impl Catalog {
         self.count_key(concepts::row_key(format, row, value))
     }
 
+    /// The rules (positions in `rules`) that hold an indicator key, live and retired.
+    pub(crate) fn members(&self, key: &IndicatorKey) -> &[usize] {
+        self.corpus.get(key).map_or(&[], |c| c.members.as_slice())
+    }
+
     fn count_key(&self, key: IndicatorKey) -> CorpusCount {
-        let (key, as_name) = match concepts::name_key(&key) {
-            Some(name) => {
-                let as_name = name.0.clone();
-                (name, as_name)
-            }
-            None => (key, None),
-        };
+        let (key, as_name) = concepts::counted_key(key);
         let counted = self.corpus.get(&key).cloned().unwrap_or_default();
         CorpusCount {
             total: counted.by_source.values().sum(),

@@ -49,6 +49,12 @@ pub struct Report<'a> {
     /// Hunt hypothesis, false-positive guidance and confidence, derived from the above
     /// ([`crate::analyst`]).
     pub analyst: crate::analyst::Analyst,
+    /// The rules sharing the most telling indicators ([`crate::related::similar`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub similar: Vec<crate::related::SimilarRule<'a>>,
+    /// The Sigma `related:` entries with the rules they name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<crate::related::RelatedRule<'a>>,
 }
 
 /// Where a rule came from ([`crate::Origin`]), with the address of its file there.
@@ -146,6 +152,8 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
     });
     let mut report = Report {
         analyst: Default::default(),
+        similar: crate::related::similar(catalog, rule, crate::related::SIMILAR),
+        related: crate::related::related(catalog, rule),
         origin,
         required_data_sources: data_sources(&translations),
         translations,

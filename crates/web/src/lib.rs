@@ -14,6 +14,10 @@
 //! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
 //!   count linking to the index; `?source=` and `?language=` as for the index.
 //!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON.
+//! - `GET /indicators/{concept}/{kind}/{value}` (`?transforms=a|b`) — the rules behind an
+//!   indicator's corpus count, by source; `GET /api/indicators/…` the same as JSON.
+//! - `GET /techniques/{id}` — a technique's rules by source (as the coverage counts them);
+//!   `GET /api/techniques/{id}` as JSON.
 //! - `GET /feed.atom` — the feed's newest 50 entries as Atom.
 //! - `GET /static/style.css` — the style sheet.
 //!
@@ -399,6 +403,13 @@ pub fn router(site: Site) -> Router {
         .route("/api/rules/{*key}", get(api_rule))
         .route("/coverage", get(coverage_page))
         .route("/api/coverage", get(api_coverage))
+        .route("/indicators/{concept}/{kind}/{*value}", get(indicator_page))
+        .route(
+            "/api/indicators/{concept}/{kind}/{*value}",
+            get(api_indicator),
+        )
+        .route("/techniques/{id}", get(technique_page))
+        .route("/api/techniques/{id}", get(api_technique))
         .route("/api/search", get(api_search))
         .route("/api/feed", get(api_feed))
         .route("/static/style.css", get(style))
@@ -862,6 +873,84 @@ async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
 
 async fn api_coverage(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
     json(StatusCode::OK, &catalog::coverage(&st.catalog, f.scope()))
+}
+
+/// The transforms of an indicator (`?transforms=a|b`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IndicatorQuery {
+    transforms: String,
+}
+
+/// The indicator an address names, or why it names none.
+fn indicator_id(
+    concept: &str,
+    kind: &str,
+    value: &str,
+    q: &IndicatorQuery,
+) -> Result<catalog::related::IndicatorId, String> {
+    let kind =
+        catalog::concepts::kind_from_str(kind).ok_or_else(|| format!("no test kind {kind:?}"))?;
+    Ok(catalog::related::IndicatorId {
+        concept: (concept != "-").then(|| concept.to_string()),
+        kind,
+        value: value.to_lowercase(),
+        transforms: q
+            .transforms
+            .split('|')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+async fn indicator_page(
+    State(st): State<Arc<AppState>>,
+    Path((concept, kind, value)): Path<(String, String, String)>,
+    Query(q): Query<IndicatorQuery>,
+) -> Response {
+    let id = match indicator_id(&concept, &kind, &value, &q) {
+        Ok(id) => id,
+        Err(e) => return not_found_html("indicator", &e),
+    };
+    let found = catalog::related::indicator_rules(&st.catalog, &id);
+    let page = pages::IndicatorPage {
+        text: found.indicator.text(),
+        total: found.rules.total,
+        groups: pages::source_groups(&found.rules),
+        json_href: format!("/api{}", url::indicator_href(&found.indicator)),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+async fn api_indicator(
+    State(st): State<Arc<AppState>>,
+    Path((concept, kind, value)): Path<(String, String, String)>,
+    Query(q): Query<IndicatorQuery>,
+) -> Response {
+    match indicator_id(&concept, &kind, &value, &q) {
+        Ok(id) => json(
+            StatusCode::OK,
+            &catalog::related::indicator_rules(&st.catalog, &id),
+        ),
+        Err(e) => not_found_json(e),
+    }
+}
+
+async fn technique_page(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let t = catalog::related::technique_rules(&st.catalog, &id);
+    if t.name.is_none() && t.rules.total == 0 && t.rules.retired.is_empty() {
+        return not_found_html("technique", &id);
+    }
+    html(StatusCode::OK, pages::TechniquePage::new(&t).render())
+}
+
+async fn api_technique(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let t = catalog::related::technique_rules(&st.catalog, &id);
+    if t.name.is_none() && t.rules.total == 0 && t.rules.retired.is_empty() {
+        return not_found_json(format!("no technique {id:?}"));
+    }
+    json(StatusCode::OK, &t)
 }
 
 async fn style() -> Response {

@@ -1,7 +1,10 @@
 //! The HTML pages: view models built from the catalog and its [`catalog::Report`], rendered by
 //! askama templates with HTML escaping on. Rule text is untrusted and never marked safe.
 
-use crate::url::{attack_href, feed_href, index_href, is_http, rule_href, search_href};
+use crate::url::{
+    attack_href, feed_href, index_href, indicator_href, is_http, rule_href, search_href,
+    technique_href,
+};
 use askama::Template;
 use catalog::Report;
 use ir::{Format, Rule};
@@ -300,6 +303,7 @@ fn xml_text(s: &str) -> String {
 // Rule page
 
 /// Text, clickable when `href` is set.
+#[derive(Clone)]
 pub struct Link {
     pub text: String,
     pub href: Option<String>,
@@ -418,6 +422,114 @@ pub struct IndicatorRow {
     pub value: String,
     /// `12 (sigma 10, other 2)`; empty when only this rule has it.
     pub corpus: String,
+    /// The indicator's page, listing the rules counted.
+    pub corpus_href: String,
+}
+
+/// A rule like this one, and what they share.
+pub struct SimilarRow {
+    pub rule: RuleLink,
+    pub score: String,
+    pub shared: Vec<Link>,
+    /// Shared indicators not shown.
+    pub more: usize,
+}
+
+/// A rule in a list: its page, title, source and badges.
+pub struct RuleLink {
+    pub href: String,
+    pub title: String,
+    pub source: String,
+    pub level: String,
+    pub level_class: &'static str,
+    pub retired: &'static str,
+}
+
+impl RuleLink {
+    pub fn new(r: &catalog::related::RuleRef) -> Self {
+        RuleLink {
+            href: rule_href(r.key),
+            title: display(r.title, r.key).to_string(),
+            source: r.source.to_string(),
+            level: r.level.unwrap_or("").to_string(),
+            level_class: level_class(r.level),
+            retired: r.retired.unwrap_or(""),
+        }
+    }
+}
+
+/// A source's rules in a list.
+pub struct SourceGroup {
+    pub source: String,
+    pub rules: Vec<RuleLink>,
+}
+
+/// Live rules by source, then the retired ones as a group of their own.
+pub fn source_groups(b: &catalog::related::BySource) -> Vec<SourceGroup> {
+    let mut groups: Vec<SourceGroup> = b
+        .by_source
+        .iter()
+        .map(|(s, rules)| SourceGroup {
+            source: format!("{s} ({})", rules.len()),
+            rules: rules.iter().map(RuleLink::new).collect(),
+        })
+        .collect();
+    if !b.retired.is_empty() {
+        groups.push(SourceGroup {
+            source: format!("retired ({})", b.retired.len()),
+            rules: b.retired.iter().map(RuleLink::new).collect(),
+        });
+    }
+    groups
+}
+
+#[derive(Template)]
+#[template(path = "indicator.html")]
+pub struct IndicatorPage {
+    pub text: String,
+    pub total: usize,
+    pub groups: Vec<SourceGroup>,
+    pub json_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "technique.html")]
+pub struct TechniquePage {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub tactics: String,
+    pub attack_href: String,
+    pub parent: Option<Link>,
+    pub subtechniques: Vec<Link>,
+    pub total: usize,
+    pub groups: Vec<SourceGroup>,
+}
+
+impl TechniquePage {
+    pub fn new(t: &catalog::related::TechniqueRules) -> Self {
+        TechniquePage {
+            id: t.id.clone(),
+            name: t.name.unwrap_or("").to_string(),
+            state: t.state.unwrap_or("not in the ATT&CK tables").to_string(),
+            tactics: t.tactics.join(", "),
+            attack_href: attack_href(&t.id),
+            parent: t.parent.map(|(id, name)| Link {
+                text: format!("{id} {name}"),
+                href: Some(technique_href(id)),
+            }),
+            subtechniques: t
+                .subtechniques
+                .iter()
+                .map(|(id, name)| Link {
+                    text: format!("{id} {name}"),
+                    href: Some(technique_href(id)),
+                })
+                .collect(),
+            total: t.rules.total,
+            groups: source_groups(&t.rules),
+        }
+    }
 }
 
 /// One target's query, or why the rule has none.
@@ -469,6 +581,9 @@ pub struct RulePage<'a> {
     pub prose: Vec<Prose<'a>>,
     /// Hunt hypothesis, false-positive guidance, confidence ([`catalog::analyst`]).
     pub analyst: catalog::analyst::Analyst,
+    pub similar: Vec<SimilarRow>,
+    /// The Sigma `related:` entries.
+    pub related: Vec<Link>,
 }
 
 fn display_title(rule: &Rule) -> &str {
@@ -562,14 +677,23 @@ impl<'a> RulePage<'a> {
         item("False positives", texts(&m.false_positives), false);
         item("Tags", texts(&m.tags), true);
         item("Fields", texts(&m.fields), true);
-        item(
-            "Related",
-            m.related
-                .iter()
-                .map(|(t, id)| Link::text(format!("{t}: {id}")))
-                .collect(),
-            true,
-        );
+        let related: Vec<Link> = r
+            .related
+            .iter()
+            .map(|x| match &x.rule {
+                Some(rule) => Link {
+                    text: format!(
+                        "{}: {} ({})",
+                        x.relation,
+                        display(rule.title, rule.key),
+                        x.id
+                    ),
+                    href: Some(rule_href(rule.key)),
+                },
+                None => Link::text(format!("{}: {} (not in this catalog)", x.relation, x.id)),
+            })
+            .collect();
+        item("Related", related.clone(), false);
         let link = |l: &catalog::LinkView| Link {
             text: match l.title {
                 Some(t) if t != l.reference => format!("{t} ({})", l.reference),
@@ -616,7 +740,7 @@ impl<'a> RulePage<'a> {
         for row in &r.techniques {
             let link = Link {
                 text: format!("{} {}", row.technique, row.name),
-                href: Some(attack_href(&row.technique)),
+                href: Some(technique_href(&row.technique)),
             };
             match tactics.iter_mut().find(|g| g.tactic == row.tactic) {
                 Some(g) => {
@@ -673,6 +797,17 @@ impl<'a> RulePage<'a> {
                     kind: row.kind.as_str(),
                     notes: test_notes(&row.transforms, row.case_sensitive),
                     value: value.to_string(),
+                    corpus_href: if corpus.is_empty() {
+                        String::new()
+                    } else {
+                        indicator_href(&catalog::related::IndicatorId::of(
+                            r.format,
+                            row.field.as_deref(),
+                            row.kind,
+                            value,
+                            &row.transforms,
+                        ))
+                    },
                     corpus,
                 };
                 // A test without values (`exists`, `null`) is a row too.
@@ -740,6 +875,25 @@ impl<'a> RulePage<'a> {
             translations,
             data_sources,
             prose,
+            similar: r
+                .similar
+                .iter()
+                .map(|s| SimilarRow {
+                    rule: RuleLink::new(&s.rule),
+                    score: format!("{:.1}", s.score),
+                    shared: s
+                        .shared
+                        .iter()
+                        .take(3)
+                        .map(|i| Link {
+                            text: i.text(),
+                            href: Some(indicator_href(i)),
+                        })
+                        .collect(),
+                    more: s.shared.len().saturating_sub(3),
+                })
+                .collect(),
+            related,
             analyst: r.analyst,
         }
     }

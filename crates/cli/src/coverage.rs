@@ -12,6 +12,7 @@ pub fn run(
     json: bool,
     timings: bool,
     retired: bool,
+    navigator: Option<&std::path::Path>,
 ) -> ExitCode {
     let sources: Vec<Source> = sources
         .iter()
@@ -44,6 +45,20 @@ pub fn run(
         },
     );
     let t_coverage = t1.elapsed();
+    if let Some(file) = navigator {
+        let scope = Scope {
+            retired,
+            ..Scope::default()
+        };
+        let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
+        let written = serde_json::to_string_pretty(&layer)
+            .map_err(|e| e.to_string())
+            .and_then(|s| std::fs::write(file, s + "\n").map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("detdex: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    }
     let out = if json {
         match serde_json::to_string_pretty(&c) {
             Ok(s) => s + "\n",

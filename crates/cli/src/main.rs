@@ -121,6 +121,9 @@ enum Command {
         /// Print how long loading and the coverage took (to stderr).
         #[arg(long)]
         timings: bool,
+        /// Also write the coverage as an ATT&CK Navigator layer (format 4.5) to this file.
+        #[arg(long, value_name = "FILE")]
+        navigator: Option<PathBuf>,
         /// Count retired rules (deprecated, unsupported, placeholders) too.
         #[arg(long)]
         retired: bool,
@@ -236,8 +239,16 @@ fn main() -> ExitCode {
             paths,
             format,
             timings,
+            navigator,
             retired,
-        } => coverage::run(&sources, &paths, format == Format::Json, timings, retired),
+        } => coverage::run(
+            &sources,
+            &paths,
+            format == Format::Json,
+            timings,
+            retired,
+            navigator.as_deref(),
+        ),
         Command::Hunt(args) => hunt::run(args),
         Command::Test(args) => test::run(args),
         Command::Serve {

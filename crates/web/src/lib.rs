@@ -13,7 +13,8 @@
 //!   [`catalog::Report`] as JSON; `GET /api/search?q=`, `GET /api/feed` (`limit`, `offset`).
 //! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
 //!   count linking to the index; `?source=` and `?language=` as for the index.
-//!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON.
+//!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON;
+//!   `GET /api/coverage/navigator.json` — as an ATT&CK Navigator layer (same filters).
 //! - `GET /indicators/{concept}/{kind}/{value}` (`?transforms=a|b`) — the rules behind an
 //!   indicator's corpus count, by source; `GET /api/indicators/…` the same as JSON.
 //! - `GET /techniques/{id}` — a technique's rules by source (as the coverage counts them);
@@ -403,6 +404,7 @@ pub fn router(site: Site) -> Router {
         .route("/api/rules/{*key}", get(api_rule))
         .route("/coverage", get(coverage_page))
         .route("/api/coverage", get(api_coverage))
+        .route("/api/coverage/navigator.json", get(api_navigator))
         .route("/indicators/{concept}/{kind}/{*value}", get(indicator_page))
         .route(
             "/api/indicators/{concept}/{kind}/{*value}",
@@ -951,6 +953,19 @@ async fn api_technique(State(st): State<Arc<AppState>>, Path(id): Path<String>) 
         return not_found_json(format!("no technique {id:?}"));
     }
     json(StatusCode::OK, &t)
+}
+
+/// The coverage view as an ATT&CK Navigator layer, downloaded as a file.
+async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
+    let scope = f.scope();
+    let c = catalog::coverage(&st.catalog, scope);
+    let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
+    let mut res = json(StatusCode::OK, &layer);
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"detdex-navigator-layer.json\""),
+    );
+    res
 }
 
 async fn style() -> Response {

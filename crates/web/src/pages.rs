@@ -1072,6 +1072,8 @@ pub struct StaleRow<'a> {
 #[derive(Template)]
 #[template(path = "coverage.html")]
 pub struct CoveragePage<'a> {
+    /// This view as an ATT&CK Navigator layer.
+    pub navigator_href: String,
     pub rules: usize,
     pub mapped_rules: usize,
     pub covered: usize,
@@ -1093,6 +1095,10 @@ impl<'a> CoveragePage<'a> {
         title: impl Fn(&str) -> Option<&'a str>,
     ) -> Self {
         CoveragePage {
+            navigator_href: crate::url::href(
+                "/api/coverage/navigator.json",
+                &[("source", scope.source), ("language", scope.language)],
+            ),
             rules: c.rules,
             mapped_rules: c.mapped_rules,
             covered: c.techniques_covered,

@@ -55,7 +55,7 @@ pub fn indicator_key(format: Format, field: Option<&str>, kind: Kind, value: &st
 
 /// The name concept of a path concept (`process.executable` → `process.name`), from
 /// `data/concepts/names.tsv`.
-fn name_concept(path_concept: &str) -> Option<&'static str> {
+pub(crate) fn name_concept(path_concept: &str) -> Option<&'static str> {
     static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     TABLE
         .get_or_init(|| {

@@ -271,10 +271,14 @@ pub fn similar<'a>(catalog: &'a Catalog, rule: &Rule, limit: usize) -> Vec<Simil
     }
     // Per field concept, the rarest shared value counts: a macro listing ten process names
     // shared by a hundred rules is one aspect of the rule, not ten.
+    // A path and the file name it ends with are one aspect too.
     let field_score = |shared: &[(f64, IndicatorKey)]| {
-        let mut best: HashMap<&Option<String>, f64> = HashMap::new();
+        let mut best: HashMap<Option<&str>, f64> = HashMap::new();
         for (w, k) in shared {
-            let b = best.entry(&k.0).or_insert(0.0);
+            let field =
+                k.0.as_deref()
+                    .map(|f| concepts::name_concept(f).unwrap_or(f));
+            let b = best.entry(field).or_insert(0.0);
             *b = b.max(*w);
         }
         best.values().sum::<f64>()

@@ -20,7 +20,9 @@
 //! - `GET /techniques/{id}` — a technique's rules by source (as the coverage counts them);
 //!   `GET /api/techniques/{id}` as JSON.
 //! - `GET /feed.atom` — the feed's newest 50 entries as Atom.
-//! - `GET /static/style.css` — the style sheet.
+//! - `GET /rules/{*key}/raw` — the rule's text; `GET /rules/{*key}/{target}.kql` — its
+//!   translation (`kql-xdr`, `kql-asim`), as text files.
+//! - `GET /static/style.css` — the style sheet; `GET /static/copy.js` — the copy buttons.
 //!
 //! Every piece of rule text goes through askama's HTML escaping: rules are untrusted input.
 
@@ -46,9 +48,11 @@ use store::Store;
 pub use url::rule_href;
 
 const STYLE: &str = include_str!("../static/style.css");
+const COPY_SCRIPT: &str = include_str!("../static/copy.js");
 
-/// The policy sent with every HTML page: only our own style sheet, nothing else.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+/// The policy sent with every HTML page: only our own style sheet and script file (the copy
+/// buttons), no inline script, nothing else.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the site serves: the catalog, and read connections to the store that recorded it (for
@@ -415,6 +419,7 @@ pub fn router(site: Site) -> Router {
         .route("/api/search", get(api_search))
         .route("/api/feed", get(api_feed))
         .route("/static/style.css", get(style))
+        .route("/static/copy.js", get(copy_script))
         .fallback(fallback)
         .with_state(state)
         // gzip or brotli when the client accepts it; a fast level: pages are made per request.
@@ -776,9 +781,97 @@ async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     }
 }
 
+/// What a download address names: the rule's text, or one of its translations.
+enum Download<'a> {
+    Raw,
+    Translation(&'a str),
+}
+
+/// A download address under a rule's page (`KEY/raw`, `KEY/kql-xdr.kql`), when `key` is not
+/// itself a rule.
+fn download(key: &str) -> Option<(&str, Download<'_>)> {
+    let (rule, last) = key.rsplit_once('/')?;
+    if last == "raw" {
+        return Some((rule, Download::Raw));
+    }
+    let target = last.strip_suffix(".kql")?;
+    Some((rule, Download::Translation(target)))
+}
+
+fn text_file(body: String, name: &str) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// `/rules/KEY/raw`: the rule's text as read; `/rules/KEY/TARGET.kql`: its translation.
+async fn rule_download(st: Arc<AppState>, key: String) -> Response {
+    let Some((rule_key, what)) = download(&key) else {
+        return not_found_html("rule", &key);
+    };
+    let Some(rule) = st.catalog.find(rule_key) else {
+        return not_found_html("rule", rule_key);
+    };
+    let file = rule.key.rsplit('/').next().unwrap_or("rule").to_string();
+    match what {
+        Download::Raw => text_file(rule.text.clone(), &file),
+        Download::Translation(target) => {
+            let target = target.to_string();
+            let full = key.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                let rule = st.catalog.find(rule_key_owned(&full)).expect("found above");
+                catalog::translate::translations(rule)
+                    .iter()
+                    .find(|t| t.target == target)
+                    .map(|t| (t.query.clone(), t.error.clone()))
+            })
+            .await;
+            match made {
+                Ok(Some((Some(q), _))) => {
+                    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+                    text_file(q + "\n", &format!("{stem}.kql"))
+                }
+                Ok(Some((None, e))) => (
+                    StatusCode::NOT_FOUND,
+                    format!("not translated: {}\n", e.unwrap_or_default()),
+                )
+                    .into_response(),
+                Ok(None) => not_found_html("translation", &key),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+            }
+        }
+    }
+}
+
+/// The rule key of a download address.
+fn rule_key_owned(key: &str) -> &str {
+    download(key).map_or(key, |(k, _)| k)
+}
+
 async fn rule_page(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
     let Some(rule) = st.catalog.find(&key) else {
-        return not_found_html("rule", &key);
+        return rule_download(st, key).await;
     };
     if let Some(page) = st.pages.get(&rule.key) {
         return html_bytes(StatusCode::OK, page);
@@ -966,6 +1059,23 @@ async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
         HeaderValue::from_static("attachment; filename=\"detdex-navigator-layer.json\""),
     );
     res
+}
+
+async fn copy_script() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        COPY_SCRIPT,
+    )
+        .into_response()
 }
 
 async fn style() -> Response {

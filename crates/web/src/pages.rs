@@ -539,6 +539,8 @@ pub struct TranslationBlock {
     pub label: &'static str,
     pub query: Option<String>,
     pub error: String,
+    /// The query as a file (`/rules/KEY/kql-xdr.kql`).
+    pub href: String,
 }
 
 /// A row of "Required Data Sources".
@@ -581,6 +583,8 @@ pub struct RulePage<'a> {
     pub prose: Vec<Prose<'a>>,
     /// Hunt hypothesis, false-positive guidance, confidence ([`catalog::analyst`]).
     pub analyst: catalog::analyst::Analyst,
+    /// The rule's text as a file (`/rules/KEY/raw`).
+    pub raw_href: String,
     pub similar: Vec<SimilarRow>,
     /// The Sigma `related:` entries.
     pub related: Vec<Link>,
@@ -826,6 +830,7 @@ impl<'a> RulePage<'a> {
             .translations
             .iter()
             .map(|t| TranslationBlock {
+                href: format!("{}/{}.kql", rule_href(r.key), t.target),
                 target: t.target,
                 label: t.label,
                 query: t.query.clone(),
@@ -894,6 +899,7 @@ impl<'a> RulePage<'a> {
                 })
                 .collect(),
             related,
+            raw_href: format!("{}/raw", rule_href(r.key)),
             analyst: r.analyst,
         }
     }

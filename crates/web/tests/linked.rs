@@ -132,6 +132,49 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
     let similar = section(&page.body, "similar");
     assert_eq!(similar.matches("similar: ").count(), 2, "{similar}");
 
+    // Raw downloads: the rule's text and each translation, linked from the page.
+    let wsman = rule_href(SEED_KEYS[0]);
+    let page = get(addr, &wsman);
+    let j: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api{wsman}")).body).unwrap();
+    let raw = get(addr, &format!("{wsman}/raw"));
+    assert_eq!(raw.status, 200);
+    assert_eq!(
+        raw.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(raw.body, cat.get(SEED_KEYS[0]).unwrap().text);
+    assert!(page.body.contains(&format!("href=\"{wsman}/raw\"")));
+    for (target, query) in j["translations"].as_object().unwrap() {
+        let href = format!("{wsman}/{target}.kql");
+        let r = get(addr, &href);
+        match query.as_str() {
+            Some(q) => {
+                assert_eq!(r.status, 200, "{href}");
+                assert_eq!(r.body, format!("{q}\n"));
+                assert!(page.body.contains(&format!("href=\"{href}\"")));
+            }
+            None => {
+                assert_eq!(r.status, 404, "{href}");
+                assert!(r.body.starts_with("not translated: "), "{}", r.body);
+            }
+        }
+    }
+    assert_eq!(get(addr, &format!("{wsman}/nosuch.kql")).status, 404);
+    assert_eq!(get(addr, "/rules/no/such/rule/raw").status, 404);
+    // Not Sigma: no translation to download.
+    assert_eq!(
+        get(addr, &format!("{}/kql-xdr.kql", rule_href(SEED_KEYS[4]))).status,
+        404
+    );
+    let js = get(addr, "/static/copy.js");
+    assert_eq!(js.status, 200);
+    assert!(
+        js.header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+
     // A technique's page links to ATT&CK's own page (sub-techniques by their nested path).
     let t = get(addr, "/techniques/T1021.006");
     assert!(

@@ -431,3 +431,16 @@ pub fn seeds_catalog() -> Arc<Catalog> {
     }
     Arc::new(cat)
 }
+
+/// The one script element rule pages have: the copy buttons, from our own file.
+pub const COPY_SCRIPT: &str = "<script src=\"/static/copy.js\" defer></script>";
+
+/// A page (as served, or as a browser's DOM writes it: `defer=""`) without its copy-button
+/// script element, to check it holds no other.
+pub fn without_copy_script(html: &str) -> String {
+    html.replacen(COPY_SCRIPT, "", 1).replacen(
+        "<script src=\"/static/copy.js\" defer=\"\"></script>",
+        "",
+        1,
+    )
+}

@@ -5,6 +5,7 @@ pub mod analyst;
 pub mod attack;
 pub mod concepts;
 pub mod coverage;
+pub mod events;
 pub mod navigator;
 pub mod read;
 pub mod related;

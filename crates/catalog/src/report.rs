@@ -49,6 +49,9 @@ pub struct Report<'a> {
     /// Hunt hypothesis, false-positive guidance and confidence, derived from the above
     /// ([`crate::analyst`]).
     pub analyst: crate::analyst::Analyst,
+    /// The logs and events the rule reads ([`crate::events`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub event_coverage: Vec<crate::events::EventRow>,
     /// The rules sharing the most telling indicators ([`crate::related::similar`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub similar: Vec<crate::related::SimilarRule<'a>>,
@@ -152,6 +155,7 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
     });
     let mut report = Report {
         analyst: Default::default(),
+        event_coverage: Vec::new(),
         similar: crate::related::similar(catalog, rule, crate::related::SIMILAR),
         related: crate::related::related(catalog, rule),
         origin,
@@ -222,6 +226,7 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
             })
             .collect(),
     };
+    report.event_coverage = crate::events::event_coverage(rule, &report.indicators);
     report.analyst = crate::analyst::derive(&report);
     report
 }

@@ -73,7 +73,7 @@ fn show_json_snapshots() {
                 .collect::<String>()
         );
         // The analyst sections are derived from the rest; their own test is tests/analyst.rs.
-        insta::assert_json_snapshot!(name, report, { ".analyst" => "[analyst]", ".similar" => "[similar]" });
+        insta::assert_json_snapshot!(name, report, { ".analyst" => "[analyst]", ".similar" => "[similar]", ".event_coverage" => "[event coverage]" });
     }
 }
 

@@ -89,6 +89,8 @@ fn show_json_snapshots() {
             ".text" => "[rule text]",
             // Derived from the rest; its own test is tests/analyst.rs.
             ".analyst" => "[analyst]",
+            // Tested in crates/web/tests/linked.rs.
+            ".event_coverage" => "[event coverage]",
             // Depends on the whole catalog; tested in crates/web/tests/linked.rs.
             ".similar" => "[similar]",
             ".translations[\"kql-xdr\"]" => "[query or null]",

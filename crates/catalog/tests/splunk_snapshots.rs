@@ -121,6 +121,8 @@ fn show_json_snapshots_of_splunk_detections() {
                 ".text" => "[rule text]",
             // Derived from the rest; its own test is tests/analyst.rs.
             ".analyst" => "[analyst]",
+            // Tested in crates/web/tests/linked.rs.
+            ".event_coverage" => "[event coverage]",
             // Depends on the whole catalog; tested in crates/web/tests/linked.rs.
             ".similar" => "[similar]",
                 ".path" => "[path]",

@@ -585,6 +585,8 @@ pub struct RulePage<'a> {
     pub analyst: catalog::analyst::Analyst,
     /// The rule's text as a file (`/rules/KEY/raw`).
     pub raw_href: String,
+    /// The logs and events the rule reads.
+    pub events: Vec<catalog::events::EventRow>,
     pub similar: Vec<SimilarRow>,
     /// The Sigma `related:` entries.
     pub related: Vec<Link>,
@@ -900,6 +902,7 @@ impl<'a> RulePage<'a> {
                 .collect(),
             related,
             raw_href: format!("{}/raw", rule_href(r.key)),
+            events: r.event_coverage,
             analyst: r.analyst,
         }
     }

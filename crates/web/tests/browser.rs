@@ -260,6 +260,8 @@ fn chromium_renders_the_five_seed_pages_with_every_section() {
             "<section id=\"indicators\">",
             "<a class=\"corpus\" href=\"/indicators/",
             "<section id=\"similar\">",
+            "<section id=\"events\">",
+            "<h2>Event coverage</h2>",
             "<h2>Similar Rules</h2>",
             "<button type=\"button\" class=\"copy\">Copy</button>",
         ];

@@ -132,6 +132,28 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
     let similar = section(&page.body, "similar");
     assert_eq!(similar.matches("similar: ").count(), 2, "{similar}");
 
+    // Event coverage: the logs each seed reads, from the logsource table, Splunk's
+    // data_source and FalconFriday's data sources.
+    for (n, want) in [
+        (
+            0,
+            "<td>Windows event log</td><td><code>Microsoft-Windows-Sysmon/Operational</code></td><td>event id 7</td>",
+        ),
+        (
+            3,
+            "<td>Windows event log</td><td><code>Security</code></td><td>event id 4688</td>",
+        ),
+        (
+            4,
+            "<td>data source</td><td><code>Sysmon EventID 1</code></td>",
+        ),
+        (2, "<td>ActionType</td><td><code>ImageLoaded</code></td>"),
+    ] {
+        let page = get(addr, &rule_href(SEED_KEYS[n]));
+        let events = section(&page.body, "events");
+        assert!(events.contains(want), "seed {n}: {events}");
+    }
+
     // Raw downloads: the rule's text and each translation, linked from the page.
     let wsman = rule_href(SEED_KEYS[0]);
     let page = get(addr, &wsman);

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
 
-pub use url::rule_href;
+pub use url::{encode_component as encode, rule_href};
 
 const STYLE: &str = include_str!("../static/style.css");
 const COPY_SCRIPT: &str = include_str!("../static/copy.js");
@@ -302,6 +302,8 @@ struct Filter {
     /// Compared ignoring ASCII case.
     status: String,
     sort: Sort,
+    /// Include retired rules (deprecated, unsupported, placeholders): `?retired=true`.
+    retired: bool,
     /// The page of `/rules`, from 1.
     page: Option<usize>,
     /// The API's window.
@@ -341,6 +343,7 @@ impl Filter {
                     self.sort.as_str()
                 },
             ),
+            ("retired", if self.retired { "true" } else { "" }),
         ]
     }
 }
@@ -350,7 +353,7 @@ impl Filter {
         catalog::Scope {
             source: &self.source,
             language: &self.language,
-            retired: false,
+            retired: self.retired,
         }
     }
 }
@@ -649,7 +652,7 @@ async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     let view = pages::FeedPage {
         rows: entries
             .iter()
-            .map(|e| pages::FeedRow::new(e, st.catalog.get(&e.key).is_some()))
+            .map(|e| pages::FeedRow::new(e, st.catalog.get(&e.key)))
             .collect(),
         page,
         newer: (page > 1).then(|| page_href(page - 1)),
@@ -700,7 +703,10 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
         searched: !q.q.trim().is_empty(),
         first: offset + 1,
         error,
-        rows: hits.iter().map(|h| pages::HitRow::new(h, &q.q)).collect(),
+        rows: hits
+            .iter()
+            .map(|h| pages::HitRow::new(h, &q.q, st.catalog.get(&h.key)))
+            .collect(),
         pager: pages::Pager {
             page,
             prev: (page > 1).then(|| page_href(page - 1)),

@@ -50,6 +50,8 @@ pub struct IndexRow<'a> {
     pub source: &'a str,
     pub source_href: String,
     pub attack: Vec<Link>,
+    /// `deprecated`, `unsupported`, `placeholder`; empty for a live rule.
+    pub retired: &'static str,
 }
 
 impl<'a> IndexRow<'a> {
@@ -62,6 +64,7 @@ impl<'a> IndexRow<'a> {
             status: rule.meta.status.as_deref().unwrap_or(""),
             source: &rule.source,
             source_href: index_href(&[("source", &rule.source)]),
+            retired: retired_label(Some(rule)),
             attack: rule
                 .attack
                 .iter()
@@ -129,12 +132,20 @@ pub struct FeedRow<'a> {
     pub language: String,
     pub level: &'a str,
     pub level_class: &'static str,
+    pub retired: &'static str,
+}
+
+/// How a retired rule is marked in lists; empty for a live rule or one not in the catalog.
+pub fn retired_label(rule: Option<&Rule>) -> &'static str {
+    rule.and_then(|r| r.meta.retired).map_or("", |r| r.as_str())
 }
 
 impl<'a> FeedRow<'a> {
-    pub fn new(e: &'a store::FeedEntry, in_catalog: bool) -> Self {
+    /// `rule`: the entry's rule in the catalog, if it is still there.
+    pub fn new(e: &'a store::FeedEntry, rule: Option<&Rule>) -> Self {
         FeedRow {
-            href: in_catalog.then(|| rule_href(&e.key)),
+            retired: retired_label(rule),
+            href: rule.is_some().then(|| rule_href(&e.key)),
             title: display(&e.title, &e.key),
             kind: e.kind.as_str(),
             date: e.date.as_deref().map_or_else(
@@ -183,11 +194,14 @@ pub struct HitRow<'a> {
     pub level: &'a str,
     pub level_class: &'static str,
     pub snippet: &'a [store::Fragment],
+    pub retired: &'static str,
 }
 
 impl<'a> HitRow<'a> {
-    pub fn new(h: &'a store::Hit, q: &str) -> Self {
+    /// `rule`: the hit's rule in the catalog.
+    pub fn new(h: &'a store::Hit, q: &str, rule: Option<&Rule>) -> Self {
         HitRow {
+            retired: retired_label(rule),
             href: rule_href(&h.key),
             title: display(&h.title, &h.key),
             source: &h.source,

@@ -197,6 +197,33 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
             .starts_with("text/javascript")
     );
 
+    // Retired rules carry their badge in the index, search and the lists of linked rules.
+    let retired = cat
+        .rules
+        .iter()
+        .find(|r| r.meta.retired.is_some() && r.meta.title.len() > 10)
+        .expect("a retired rule (Splunk's detections/deprecated)");
+    let badge = format!(
+        "<span class=\"badge retired\" title=\"retired rule\">{}</span>",
+        retired.meta.retired.unwrap().as_str()
+    );
+    let index = get(
+        addr,
+        &format!("/rules?retired=true&q={}", web::encode(&retired.meta.title)),
+    );
+    assert!(index.body.contains(&badge), "{}", index.body);
+    // Left out unless asked for.
+    let default = get(
+        addr,
+        &format!("/rules?q={}", web::encode(&retired.meta.title)),
+    );
+    assert!(!default.body.contains(&badge));
+    let search = get(
+        addr,
+        &format!("/search?q={}", web::encode(&retired.meta.title)),
+    );
+    assert!(search.body.contains(&badge), "{}", search.body);
+
     // A technique's page links to ATT&CK's own page (sub-techniques by their nested path).
     let t = get(addr, "/techniques/T1021.006");
     assert!(

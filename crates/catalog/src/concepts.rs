@@ -133,6 +133,20 @@ pub fn kind_from_str(s: &str) -> Option<Kind> {
 /// plain-text `contains`).
 pub type IndicatorKey = (Option<String>, Kind, String, Vec<String>);
 
+/// Every key a rule is counted under: each value of each indicator row, and the name a path
+/// ends with ([`name_key`]).
+pub fn rule_keys(rule: &ir::Rule) -> std::collections::HashSet<IndicatorKey> {
+    let mut keys = std::collections::HashSet::new();
+    for row in ir::indicators(&rule.logic) {
+        for v in &row.values {
+            let key = row_key(rule.format, &row, v);
+            keys.extend(name_key(&key));
+            keys.insert(key);
+        }
+    }
+    keys
+}
+
 /// The key of one value of an indicator row.
 pub fn row_key(format: Format, row: &ir::Row, value: &str) -> IndicatorKey {
     let mut key = indicator_key(format, row.field.as_deref(), row.kind, value);

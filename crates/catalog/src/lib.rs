@@ -209,20 +209,8 @@ impl Catalog {
             .map(|(i, r)| (r.key.clone(), i))
             .collect();
         // Each rule's distinct indicators (in parallel), then one count per rule and source.
-        let per_rule: Vec<HashSet<IndicatorKey>> = rules
-            .par_iter()
-            .map(|r| {
-                let mut keys = HashSet::new();
-                for row in ir::indicators(&r.logic) {
-                    for v in &row.values {
-                        let key = concepts::row_key(r.format, &row, v);
-                        keys.extend(concepts::name_key(&key));
-                        keys.insert(key);
-                    }
-                }
-                keys
-            })
-            .collect();
+        let per_rule: Vec<HashSet<IndicatorKey>> =
+            rules.par_iter().map(concepts::rule_keys).collect();
         let mut corpus: HashMap<IndicatorKey, Counted> = HashMap::new();
         for (i, (r, keys)) in rules.iter().zip(per_rule).enumerate() {
             for key in keys {

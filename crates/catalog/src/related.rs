@@ -7,7 +7,7 @@ use crate::concepts::{self, IndicatorKey};
 use crate::{Catalog, coverage};
 use ir::Rule;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// A rule as a list names it.
 #[derive(Debug, Clone, Serialize)]
@@ -220,19 +220,6 @@ type Ranked = (usize, f64, Vec<(f64, IndicatorKey)>);
 pub const SIMILAR: usize = 10;
 const SAME_SOURCE: usize = 5;
 
-/// The indicator keys a rule is counted under (as `Catalog::from_parts` counts them).
-fn rule_keys(rule: &Rule) -> HashSet<IndicatorKey> {
-    let mut keys = HashSet::new();
-    for row in ir::indicators(&rule.logic) {
-        for v in &row.values {
-            let key = concepts::row_key(rule.format, &row, v);
-            keys.extend(concepts::name_key(&key));
-            keys.insert(key);
-        }
-    }
-    keys
-}
-
 /// The live rules sharing the most telling indicators with `rule`: a shared indicator weighs
 /// ln(N / n) (N live rules, n of them holding it), so sharing a rare value counts more than
 /// sharing `powershell.exe`; the score sums, per field concept, the heaviest shared value. At most `limit`, and at most half of them from the rule's own
@@ -245,7 +232,7 @@ pub fn similar<'a>(catalog: &'a Catalog, rule: &Rule, limit: usize) -> Vec<Simil
         .count()
         .max(1) as f64;
     let mut scores: HashMap<usize, (f64, Vec<(f64, IndicatorKey)>)> = HashMap::new();
-    for key in rule_keys(rule) {
+    for key in concepts::rule_keys(rule) {
         let members = catalog.members(&key);
         let n = members
             .iter()

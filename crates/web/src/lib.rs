@@ -1067,38 +1067,27 @@ async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
     res
 }
 
-async fn copy_script() -> Response {
+/// One of the site's own static files, cached by the browser for an hour.
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/javascript; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        COPY_SCRIPT,
+        body,
     )
         .into_response()
 }
 
+async fn copy_script() -> Response {
+    static_file("text/javascript; charset=utf-8", COPY_SCRIPT)
+}
+
 async fn style() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        STYLE,
-    )
-        .into_response()
+    static_file("text/css; charset=utf-8", STYLE)
 }
 
 async fn fallback(uri: Uri) -> Response {

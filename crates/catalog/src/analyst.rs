@@ -65,6 +65,17 @@ fn hypothesis(r: &Report) -> Section {
     let mut tactics: Vec<&str> = Vec::new();
     let attack = crate::attack::Attack::builtin();
     for row in &r.techniques {
+        // A technique whose sub-technique the rule also names is said by the sub-technique.
+        let prefix = format!("{}.", row.technique);
+        if r.techniques
+            .iter()
+            .any(|o| o.technique.starts_with(&prefix))
+        {
+            if !tactics.contains(&row.tactic.as_str()) {
+                tactics.push(&row.tactic);
+            }
+            continue;
+        }
         // A sub-technique under its technique's name, as ATT&CK titles it.
         let parent = attack
             .technique(&row.technique)

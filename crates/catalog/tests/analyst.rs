@@ -99,6 +99,11 @@ fn seeds_analyst_sections() {
             .contains("Remote Services: Windows Remote Management (T1021.006)"),
         "{a:?}"
     );
+    // The technique is said once, by its sub-technique.
+    assert!(
+        !a.hypothesis.text.contains("Remote Services (T1021)"),
+        "{a:?}"
+    );
     assert!(a.false_positives.points.iter().any(|p| p.starts_with(
         "The author expects: Administrators may leverage WinRM and `Invoke-Command`"
     )));

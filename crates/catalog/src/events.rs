@@ -37,6 +37,28 @@ const EVENT_FIELDS: [&str; 9] = [
 
 /// The event coverage of a rule, given its indicators.
 pub fn event_coverage(rule: &Rule, indicators: &[Indicator]) -> Vec<EventRow> {
+    let tests = indicators
+        .iter()
+        .map(|i| (i.field.as_deref(), i.kind, i.values.as_slice()));
+    coverage_of(rule, tests)
+}
+
+/// The event coverage of a rule read from its IR alone (the indicator rows without counts),
+/// as the web index filters by it.
+pub fn event_coverage_of_rule(rule: &Rule) -> Vec<EventRow> {
+    let rows = ir::indicators(&rule.logic);
+    coverage_of(
+        rule,
+        rows.iter()
+            .map(|r| (r.field.as_deref(), r.kind, r.values.as_slice())),
+    )
+}
+
+/// The rows of a rule's event coverage, given its required tests (field, kind, values).
+fn coverage_of<'a>(
+    rule: &Rule,
+    tests: impl Iterator<Item = (Option<&'a str>, ir::Kind, &'a [String])>,
+) -> Vec<EventRow> {
     let mut rows: Vec<EventRow> = Vec::new();
     let mut push = |row: EventRow| {
         if !rows
@@ -111,15 +133,15 @@ pub fn event_coverage(rule: &Rule, indicators: &[Indicator]) -> Vec<EventRow> {
             });
         }
     }
-    for i in indicators {
-        let Some(field) = &i.field else { continue };
+    for (field, kind, values) in tests {
+        let Some(field) = field else { continue };
         let lower = field.to_ascii_lowercase();
-        if i.kind != ir::Kind::Eq || !EVENT_FIELDS.contains(&lower.as_str()) {
+        if kind != ir::Kind::Eq || !EVENT_FIELDS.contains(&lower.as_str()) {
             continue;
         }
-        for v in &i.values {
+        for v in values {
             push(EventRow {
-                kind: field.clone(),
+                kind: field.to_string(),
                 value: v.clone(),
                 detail: String::new(),
                 from: format!("the rule's test {field} == {v:?}"),

@@ -7,7 +7,9 @@
 //!   `?level=`.
 //! - `GET /rules` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
 //!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name,
-//!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included).
+//!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included),
+//!   `?log=` to the rules reading a log or event (their event coverage), `?retired=true` with
+//!   the retired rules.
 //! - `GET /rules/{*key}` — one rule: metadata, ATT&CK, body, stages, exclusions, indicators.
 //! - `GET /api/rules` — the index as JSON (same filters); `GET /api/rules/{*key}` — the rule's
 //!   [`catalog::Report`] as JSON; `GET /api/search?q=`, `GET /api/feed` (`limit`, `offset`).
@@ -108,6 +110,9 @@ struct Entry {
     href: String,
     /// Lower-cased title, id and technique ids, one per line, for `?q=`.
     haystack: String,
+    /// The logs and events the rule reads (kind, value, detail), lower-cased, one per line,
+    /// for `?log=` ("what does my telemetry cover").
+    logs: String,
 }
 
 /// The orders of the index other than by title: positions in `AppState::index`.
@@ -200,6 +205,11 @@ impl AppState {
                         rule: i,
                         href: rule_href(&r.key),
                         haystack,
+                        logs: catalog::events::event_coverage_of_rule(r)
+                            .iter()
+                            .map(|e| format!("{} {} {}", e.kind, e.value, e.detail).to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
                     },
                 )
             })
@@ -253,6 +263,7 @@ impl AppState {
     /// The index entries matching a filter, in the order it asks for.
     fn filter<'a>(&'a self, f: &'a Filter) -> impl Iterator<Item = &'a Entry> + 'a {
         let q = f.q.trim().to_lowercase();
+        let log = f.log.trim().to_lowercase();
         let technique = f.technique.trim();
         let same = |want: &str, have: &Option<String>| {
             want.is_empty()
@@ -269,6 +280,7 @@ impl AppState {
         order.filter(move |e| {
             let r = &self.catalog.rules[e.rule];
             (q.is_empty() || e.haystack.contains(&q))
+                && (log.is_empty() || e.logs.lines().any(|l| l.contains(&log)))
                 && f.scope().includes(r)
                 && same(&f.level, &r.meta.level)
                 && same(&f.status, &r.meta.status)
@@ -297,6 +309,9 @@ struct Filter {
     source: String,
     language: String,
     technique: String,
+    /// A log or event the rule reads (its event coverage), as a case-insensitive substring:
+    /// `4688`, `DeviceProcessEvents`, `Sysmon EventID 1`.
+    log: String,
     /// Compared ignoring ASCII case.
     level: String,
     /// Compared ignoring ASCII case.
@@ -319,6 +334,7 @@ impl Filter {
             &self.source,
             &self.language,
             &self.technique,
+            &self.log,
             &self.level,
             &self.status,
         ]
@@ -333,6 +349,7 @@ impl Filter {
             ("source", self.source.as_str()),
             ("language", self.language.as_str()),
             ("technique", self.technique.trim()),
+            ("log", self.log.trim()),
             ("level", self.level.as_str()),
             ("status", self.status.as_str()),
             (

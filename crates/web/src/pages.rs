@@ -599,8 +599,8 @@ pub struct RulePage<'a> {
     pub analyst: catalog::analyst::Analyst,
     /// The rule's text as a file (`/rules/KEY/raw`).
     pub raw_href: String,
-    /// The logs and events the rule reads.
-    pub events: Vec<catalog::events::EventRow>,
+    /// The logs and events the rule reads, each with the index of the rules reading it.
+    pub events: Vec<(catalog::events::EventRow, String)>,
     pub similar: Vec<SimilarRow>,
     /// The Sigma `related:` entries.
     pub related: Vec<Link>,
@@ -916,7 +916,14 @@ impl<'a> RulePage<'a> {
                 .collect(),
             related,
             raw_href: format!("{}/raw", rule_href(r.key)),
-            events: r.event_coverage,
+            events: r
+                .event_coverage
+                .into_iter()
+                .map(|e| {
+                    let href = index_href(&[("log", &e.value)]);
+                    (e, href)
+                })
+                .collect(),
             analyst: r.analyst,
         }
     }

@@ -134,25 +134,68 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
 
     // Event coverage: the logs each seed reads, from the logsource table, Splunk's
     // data_source and FalconFriday's data sources.
-    for (n, want) in [
+    for (n, kind, value, detail) in [
         (
             0,
-            "<td>Windows event log</td><td><code>Microsoft-Windows-Sysmon/Operational</code></td><td>event id 7</td>",
+            "Windows event log",
+            "Microsoft-Windows-Sysmon/Operational",
+            "event id 7",
         ),
-        (
-            3,
-            "<td>Windows event log</td><td><code>Security</code></td><td>event id 4688</td>",
-        ),
-        (
-            4,
-            "<td>data source</td><td><code>Sysmon EventID 1</code></td>",
-        ),
-        (2, "<td>ActionType</td><td><code>ImageLoaded</code></td>"),
+        (3, "Windows event log", "Security", "event id 4688"),
+        (4, "data source", "Sysmon EventID 1", ""),
+        (2, "ActionType", "ImageLoaded", ""),
     ] {
         let page = get(addr, &rule_href(SEED_KEYS[n]));
         let events = section(&page.body, "events");
-        assert!(events.contains(want), "seed {n}: {events}");
+        let want = format!(
+            "<td>{kind}</td><td><a class=\"log\" href=\"/rules?log={}\"><code>{value}</code></a></td><td>{detail}</td>",
+            web::encode(value)
+        );
+        assert!(events.contains(&want), "seed {n}: {want} in {events}");
     }
+
+    // What a log covers: the index filtered by event coverage lists exactly the rules whose
+    // event coverage names it, seed 003 among them.
+    let page = get(addr, &rule_href(SEED_KEYS[3]));
+    assert!(
+        section(&page.body, "events").contains("<a class=\"log\" href=\"/rules?log=Security\">")
+    );
+    let listed = get(
+        addr,
+        "/api/rules?log=4688&q=wmiprvse%20spawned%20a%20process",
+    );
+    let rules: Vec<serde_json::Value> = serde_json::from_str(&listed.body).unwrap();
+    assert!(
+        rules.iter().any(|r| r["key"] == SEED_KEYS[3]),
+        "{}",
+        listed.body
+    );
+    let total: usize = get(addr, "/api/rules?log=4688&limit=1")
+        .header("x-total-count")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = cat
+        .rules
+        .iter()
+        .filter(|r| r.meta.retired.is_none())
+        .filter(|r| {
+            catalog::events::event_coverage_of_rule(r)
+                .iter()
+                .any(|e| format!("{} {} {}", e.kind, e.value, e.detail).contains("4688"))
+        })
+        .count();
+    // The index's coverage (from the IR) is the report's (from its indicators).
+    for key in SEED_KEYS {
+        let r = cat.get(key).unwrap();
+        assert_eq!(
+            catalog::report(&cat, r).event_coverage,
+            catalog::events::event_coverage_of_rule(r),
+            "{key}"
+        );
+    }
+    assert!(expected > 100, "{expected}");
+    assert_eq!(total, expected);
 
     // Raw downloads: the rule's text and each translation, linked from the page.
     let wsman = rule_href(SEED_KEYS[0]);

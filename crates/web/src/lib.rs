@@ -617,6 +617,8 @@ async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Resp
         q: &f.q,
         language: &f.language,
         technique: f.technique.trim(),
+        log: f.log.trim(),
+        retired: f.retired,
         sort: if f.sort == Sort::Title {
             ""
         } else {

@@ -97,6 +97,10 @@ pub struct IndexPage<'a> {
     pub language: &'a str,
     /// The technique the index is filtered to (`?technique=`).
     pub technique: &'a str,
+    /// The log the index is filtered to (`?log=`).
+    pub log: &'a str,
+    /// Whether retired rules are listed (`?retired=true`).
+    pub retired: bool,
     /// The order (`?sort=`), empty for the default (title).
     pub sort: &'a str,
     pub filtered: bool,

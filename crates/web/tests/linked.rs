@@ -255,6 +255,12 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
         &format!("/rules?retired=true&q={}", web::encode(&retired.meta.title)),
     );
     assert!(index.body.contains(&badge), "{}", index.body);
+    // The form keeps the choice.
+    assert!(
+        index
+            .body
+            .contains("<input type=\"hidden\" name=\"retired\" value=\"true\">")
+    );
     // Left out unless asked for.
     let default = get(
         addr,

@@ -74,6 +74,16 @@ impl Attack {
         }
     }
 
+    /// The ATT&CK release the tables were made from (`18.1`), from their header line.
+    pub fn version() -> &'static str {
+        TECHNIQUES
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# ATT&CK Enterprise "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("")
+    }
+
     pub fn technique(&self, id: &str) -> Option<&Technique> {
         self.techniques.get(id)
     }
@@ -115,5 +125,6 @@ mod tests {
         assert_eq!(t.tactics, ["execution"]);
         assert_eq!(a.tactic("execution").unwrap().name, "Execution");
         assert_eq!(a.tactic("TA0002").unwrap().shortname, "execution");
+        assert!(Attack::version().starts_with(|c: char| c.is_ascii_digit()));
     }
 }

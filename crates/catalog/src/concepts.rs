@@ -75,7 +75,7 @@ pub fn indicator_key(
 
 /// The name concept of a path concept (`process.executable` → `process.name`), from
 /// `data/concepts/names.tsv`.
-fn name_concept(path_concept: &str) -> Option<&'static str> {
+pub(crate) fn name_concept(path_concept: &str) -> Option<&'static str> {
     static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
@@ -113,10 +113,59 @@ pub fn name_key(key: &IndicatorKey) -> Option<IndicatorKey> {
     })
 }
 
+/// The key a count is looked up under: a path suffix of one file name counts as the name
+/// ([`name_key`]), with that name concept returned beside it.
+pub fn counted_key(key: IndicatorKey) -> (IndicatorKey, Option<String>) {
+    match name_key(&key) {
+        Some(name) => {
+            let as_name = name.0.clone();
+            (name, as_name)
+        }
+        None => (key, None),
+    }
+}
+
+/// Every kind of test, for reading one back from its name ([`kind_from_str`]).
+const KINDS: [Kind; 14] = [
+    Kind::Eq,
+    Kind::Contains,
+    Kind::StartsWith,
+    Kind::EndsWith,
+    Kind::Regex,
+    Kind::Cidr,
+    Kind::Exists,
+    Kind::Null,
+    Kind::Lt,
+    Kind::Lte,
+    Kind::Gt,
+    Kind::Gte,
+    Kind::Fieldref,
+    Kind::Keyword,
+];
+
+/// The kind named `s` (`ends_with`), as [`Kind::as_str`] writes it.
+pub fn kind_from_str(s: &str) -> Option<Kind> {
+    KINDS.into_iter().find(|k| k.as_str() == s)
+}
+
 /// An indicator as the corpus counts it: the field's concept (or the field, lower-cased), the
 /// kind, the value lower-cased, and the value's transforms (`base64offset|contains` is not a
 /// plain-text `contains`).
 pub type IndicatorKey = (Option<String>, Kind, String, Vec<String>);
+
+/// Every key a rule is counted under: each value of each indicator row, and the name a path
+/// ends with ([`name_key`]).
+pub fn rule_keys(rule: &ir::Rule) -> std::collections::HashSet<IndicatorKey> {
+    let mut keys = std::collections::HashSet::new();
+    for row in ir::indicators(&rule.logic) {
+        for v in &row.values {
+            let key = row_key(rule.format, &row, v);
+            keys.extend(name_key(&key));
+            keys.insert(key);
+        }
+    }
+    keys
+}
 
 /// The key of one value of an indicator row.
 pub fn row_key(format: Format, row: &ir::Row, value: &ir::Value) -> IndicatorKey {

@@ -1,10 +1,14 @@
 //! The rule catalog: sources, the readers that turn their files into rules, and an in-memory
 //! index of the result. Reading collects every problem per file and never stops at one.
 
+pub mod analyst;
 pub mod attack;
 pub mod concepts;
 pub mod coverage;
+pub mod events;
+pub mod navigator;
 pub mod read;
+pub mod related;
 mod report;
 pub mod severity;
 pub mod translate;
@@ -120,6 +124,9 @@ pub struct Catalog {
 struct Counted {
     by_source: BTreeMap<String, usize>,
     retired: usize,
+    /// The rules (positions in `rules`), live and retired, in catalog order: the indicator's
+    /// page lists them ([`related`]).
+    members: Vec<usize>,
 }
 
 /// How many rules of the catalog match one indicator: live rules in all and per source, and
@@ -202,24 +209,13 @@ impl Catalog {
             .map(|(i, r)| (r.key.clone(), i))
             .collect();
         // Each rule's distinct indicators (in parallel), then one count per rule and source.
-        let per_rule: Vec<HashSet<IndicatorKey>> = rules
-            .par_iter()
-            .map(|r| {
-                let mut keys = HashSet::new();
-                for row in ir::indicators(&r.logic) {
-                    for v in &row.values {
-                        let key = concepts::row_key(r.format, &row, v);
-                        keys.extend(concepts::name_key(&key));
-                        keys.insert(key);
-                    }
-                }
-                keys
-            })
-            .collect();
+        let per_rule: Vec<HashSet<IndicatorKey>> =
+            rules.par_iter().map(concepts::rule_keys).collect();
         let mut corpus: HashMap<IndicatorKey, Counted> = HashMap::new();
-        for (r, keys) in rules.iter().zip(per_rule) {
+        for (i, (r, keys)) in rules.iter().zip(per_rule).enumerate() {
             for key in keys {
                 let counted = corpus.entry(key).or_default();
+                counted.members.push(i);
                 if r.meta.retired.is_some() {
                     counted.retired += 1;
                     continue;
@@ -303,14 +299,13 @@ impl Catalog {
         self.count_key(concepts::row_key(format, row, value))
     }
 
+    /// The rules (positions in `rules`) that hold an indicator key, live and retired.
+    pub(crate) fn members(&self, key: &IndicatorKey) -> &[usize] {
+        self.corpus.get(key).map_or(&[], |c| c.members.as_slice())
+    }
+
     fn count_key(&self, key: IndicatorKey) -> CorpusCount {
-        let (key, as_name) = match concepts::name_key(&key) {
-            Some(name) => {
-                let as_name = name.0.clone();
-                (name, as_name)
-            }
-            None => (key, None),
-        };
+        let (key, as_name) = concepts::counted_key(key);
         let counted = self.corpus.get(&key).cloned().unwrap_or_default();
         CorpusCount {
             total: counted.by_source.values().sum(),

@@ -46,6 +46,18 @@ pub struct Report<'a> {
     /// The repository and commit the rule was read from, when its source has an origin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<RuleOrigin<'a>>,
+    /// Hunt hypothesis, false-positive guidance and confidence, derived from the above
+    /// ([`crate::analyst`]).
+    pub analyst: crate::analyst::Analyst,
+    /// The logs and events the rule reads ([`crate::events`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub event_coverage: Vec<crate::events::EventRow>,
+    /// The rules sharing the most telling indicators ([`crate::related::similar`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub similar: Vec<crate::related::SimilarRule<'a>>,
+    /// The Sigma `related:` entries with the rules they name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<crate::related::RelatedRule<'a>>,
 }
 
 /// Where a rule came from ([`crate::Origin`]), with the address of its file there.
@@ -141,7 +153,11 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         retrieved_at: &o.retrieved_at,
         file_url: o.file_url(&rule.path),
     });
-    Report {
+    let mut report = Report {
+        analyst: Default::default(),
+        event_coverage: Vec::new(),
+        similar: crate::related::similar(catalog, rule, crate::related::SIMILAR),
+        related: crate::related::related(catalog, rule),
         origin,
         required_data_sources: data_sources(&translations),
         translations,
@@ -209,7 +225,10 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
                 kind: Some(r.kind),
             })
             .collect(),
-    }
+    };
+    report.event_coverage = crate::events::event_coverage(rule, &report.indicators);
+    report.analyst = crate::analyst::derive(&report);
+    report
 }
 
 fn flatten<'a>(e: &'a Expr, negated: bool, out: &mut Vec<PredicateView<'a>>) {

@@ -37,6 +37,7 @@ pub fn run(
     timings: bool,
     retired: bool,
     deploy: Deploy,
+    navigator: Option<&std::path::Path>,
 ) -> ExitCode {
     let deployment = match (deploy.target, deploy.have) {
         (None, None) => None,
@@ -111,6 +112,20 @@ pub fn run(
         &|r| keys.as_ref().is_none_or(|k| k.contains(&r.key)),
     );
     let t_coverage = t1.elapsed();
+    if let Some(file) = navigator {
+        let scope = Scope {
+            retired,
+            ..Scope::default()
+        };
+        let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
+        let written = serde_json::to_string_pretty(&layer)
+            .map_err(|e| e.to_string())
+            .and_then(|s| std::fs::write(file, s + "\n").map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("detdex: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    }
     let mut value = match serde_json::to_value(&c) {
         Ok(v) => v,
         Err(e) => {

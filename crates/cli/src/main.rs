@@ -12,6 +12,7 @@ mod coverage;
 mod hunt;
 mod search;
 mod show;
+mod similar;
 mod sync;
 mod test;
 mod verify;
@@ -60,6 +61,20 @@ enum Command {
         verbose: bool,
     },
     /// Show what a rule does: metadata, ATT&CK, stages and predicates, exclusions, indicators.
+    /// The rules most like one rule, across sources: shared indicators weighted by rarity,
+    /// and the rules it names as related.
+    Similar {
+        /// A rule id or catalog key found under the --source folders.
+        rule: String,
+        /// Rule folders, as NAME=DIR or DIR.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// How many rules to list.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     Show {
         /// A rule file, or a rule id or catalog key found under the --source folders.
         rule: String,
@@ -127,6 +142,9 @@ enum Command {
         /// Print how long loading and the coverage took (to stderr).
         #[arg(long)]
         timings: bool,
+        /// Also write the coverage as an ATT&CK Navigator layer (format 4.5) to this file.
+        #[arg(long, value_name = "FILE")]
+        navigator: Option<PathBuf>,
         /// Count retired rules (deprecated, unsupported, placeholders) too.
         #[arg(long)]
         retired: bool,
@@ -221,6 +239,12 @@ fn main() -> ExitCode {
             timings,
             verbose,
         } => check(&paths, format, timings, verbose),
+        Command::Similar {
+            rule,
+            sources,
+            limit,
+            format,
+        } => similar::run(&rule, &sources, limit, format == Format::Json),
         Command::Show {
             rule,
             sources,
@@ -252,6 +276,7 @@ fn main() -> ExitCode {
             paths,
             format,
             timings,
+            navigator,
             retired,
             target,
             have,
@@ -265,6 +290,7 @@ fn main() -> ExitCode {
                 target: target.as_deref(),
                 have: have.as_deref(),
             },
+            navigator.as_deref(),
         ),
         Command::Hunt(args) => hunt::run(args),
         Command::Test(args) => test::run(args),

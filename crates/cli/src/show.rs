@@ -219,6 +219,26 @@ fn text(r: &Report) -> String {
             let _ = writeln!(o, "  {:<24}{:<20}{}", d.table, d.targets.join(", "), d.note);
         }
     }
+    let a = &r.analyst;
+    let section = |o: &mut String, title: &str, s: &catalog::analyst::Section| {
+        let _ = writeln!(o, "\n{title}\n  {}", one_line(&s.text));
+        for p in &s.points {
+            let _ = writeln!(o, "  - {}", one_line(p));
+        }
+        for w in &s.why {
+            let _ = writeln!(o, "  why: {}", one_line(w));
+        }
+    };
+    section(&mut o, "Hunt hypothesis", &a.hypothesis);
+    section(&mut o, "False positive guidance", &a.false_positives);
+    let _ = writeln!(
+        o,
+        "\nConfidence: {} (score {})",
+        a.confidence.level, a.confidence.score
+    );
+    for w in &a.confidence.why {
+        let _ = writeln!(o, "  {}", one_line(w));
+    }
     if let Some(g) = m.custom.get("investigation guide") {
         let _ = writeln!(o, "\nInvestigation guide");
         for l in g.lines() {

@@ -149,3 +149,55 @@ fn no_folder_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rules"));
 }
+
+#[test]
+fn navigator_layer_file_scores_the_json_counts() {
+    let dir = sigma("windows/powershell");
+    let file = std::env::temp_dir().join(format!("detdex-layer-{}.json", std::process::id()));
+    let out = detdex(&[
+        "coverage",
+        "--format",
+        "json",
+        "--navigator",
+        file.to_str().unwrap(),
+        &dir,
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let layer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    assert_eq!(layer["domain"], "enterprise-attack");
+    let mut scores = std::collections::HashMap::new();
+    for t in layer["techniques"].as_array().unwrap() {
+        scores.insert(
+            (
+                t["techniqueID"].as_str().unwrap(),
+                t["tactic"].as_str().unwrap(),
+            ),
+            t["score"].as_u64().unwrap(),
+        );
+    }
+    let mut n = 0;
+    for tactic in json["tactics"].as_array().unwrap() {
+        let short = tactic["shortname"].as_str().unwrap();
+        for t in tactic["techniques"].as_array().unwrap() {
+            for x in std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()) {
+                let rules = x["rules"].as_u64().unwrap();
+                let score = scores.get(&(x["id"].as_str().unwrap(), short)).copied();
+                assert_eq!(score, (rules > 0).then_some(rules), "{} {short}", x["id"]);
+                n += usize::from(rules > 0);
+            }
+        }
+    }
+    assert_eq!(n, scores.len());
+    // An unwritable file is an error naming it.
+    let out = detdex(&[
+        "coverage",
+        "--navigator",
+        "/nonexistent/dir/layer.json",
+        &dir,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/layer.json"));
+}

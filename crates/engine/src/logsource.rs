@@ -299,6 +299,33 @@ impl Logsources {
         })
     }
 
+    /// The Windows event log records a logsource reads, as the channel table maps it: each
+    /// covered row's channel, event ids (empty: every event of the channel) and condition
+    /// (`Field=a|b`). Empty for a logsource the table has no row for.
+    pub fn event_logs(&self, tag: &Tag) -> Vec<(String, Vec<u32>, Option<String>)> {
+        let mut out = Vec::new();
+        for r in self.rows.iter().filter(|r| tag.covers(&r.tag)) {
+            if let EventFilter::Channel {
+                channel,
+                event_ids,
+                condition,
+            } = &r.filter
+            {
+                let row = (
+                    channel.clone(),
+                    event_ids.clone(),
+                    condition
+                        .as_ref()
+                        .map(|(f, v)| format!("{f}={}", v.join("|"))),
+                );
+                if !out.contains(&row) {
+                    out.push(row);
+                }
+            }
+        }
+        out
+    }
+
     /// The event filters for a rule's logsource, or why there are none: the channel rows its
     /// logsource covers, and the events given or recognized as that logsource. A Windows
     /// logsource without a row is an error (its events would never be read).

@@ -7,15 +7,24 @@
 //!   `?level=`.
 //! - `GET /rules` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
 //!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name,
-//!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included).
+//!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included),
+//!   `?log=` to the rules reading a log or event (their event coverage), `?retired=true` with
+//!   the retired rules.
 //! - `GET /rules/{*key}` — one rule: metadata, ATT&CK, body, stages, exclusions, indicators.
 //! - `GET /api/rules` — the index as JSON (same filters); `GET /api/rules/{*key}` — the rule's
 //!   [`catalog::Report`] as JSON; `GET /api/search?q=`, `GET /api/feed` (`limit`, `offset`).
 //! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
 //!   count linking to the index; `?source=` and `?language=` as for the index.
-//!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON.
+//!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON;
+//!   `GET /api/coverage/navigator.json` — as an ATT&CK Navigator layer (same filters).
+//! - `GET /indicators/{concept}/{kind}/{value}` (`?transforms=a|b`) — the rules behind an
+//!   indicator's corpus count, by source; `GET /api/indicators/…` the same as JSON.
+//! - `GET /techniques/{id}` — a technique's rules by source (as the coverage counts them);
+//!   `GET /api/techniques/{id}` as JSON.
 //! - `GET /feed.atom` — the feed's newest 50 entries as Atom.
-//! - `GET /static/style.css` — the style sheet.
+//! - `GET /rules/{*key}/raw` — the rule's text; `GET /rules/{*key}/{target}.kql` — its
+//!   translation (`kql-xdr`, `kql-asim`), as text files.
+//! - `GET /static/style.css` — the style sheet; `GET /static/copy.js` — the copy buttons.
 //!
 //! Every piece of rule text goes through askama's HTML escaping: rules are untrusted input.
 
@@ -38,12 +47,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
 
-pub use url::rule_href;
+pub use url::{encode_component as encode, rule_href};
 
 const STYLE: &str = include_str!("../static/style.css");
+const COPY_SCRIPT: &str = include_str!("../static/copy.js");
 
-/// The policy sent with every HTML page: only our own style sheet, nothing else.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+/// The policy sent with every HTML page: only our own style sheet and script file (the copy
+/// buttons), no inline script, nothing else.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the site serves: the catalog, and read connections to the store that recorded it (for
@@ -99,6 +110,9 @@ struct Entry {
     href: String,
     /// Lower-cased title, id and technique ids, one per line, for `?q=`.
     haystack: String,
+    /// The logs and events the rule reads (kind, value, detail), lower-cased, one per line,
+    /// for `?log=` ("what does my telemetry cover").
+    logs: String,
 }
 
 /// The orders of the index other than by title: positions in `AppState::index`.
@@ -191,6 +205,11 @@ impl AppState {
                         rule: i,
                         href: rule_href(&r.key),
                         haystack,
+                        logs: catalog::events::event_coverage_of_rule(r)
+                            .iter()
+                            .map(|e| format!("{} {} {}", e.kind, e.value, e.detail).to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
                     },
                 )
             })
@@ -244,6 +263,7 @@ impl AppState {
     /// The index entries matching a filter, in the order it asks for.
     fn filter<'a>(&'a self, f: &'a Filter) -> impl Iterator<Item = &'a Entry> + 'a {
         let q = f.q.trim().to_lowercase();
+        let log = f.log.trim().to_lowercase();
         let technique = f.technique.trim();
         let same = |want: &str, have: &Option<String>| {
             want.is_empty()
@@ -260,6 +280,7 @@ impl AppState {
         order.filter(move |e| {
             let r = &self.catalog.rules[e.rule];
             (q.is_empty() || e.haystack.contains(&q))
+                && (log.is_empty() || e.logs.lines().any(|l| l.contains(&log)))
                 && f.scope().includes(r)
                 && same(&f.level, &r.meta.level)
                 && same(&f.status, &r.meta.status)
@@ -288,11 +309,16 @@ struct Filter {
     source: String,
     language: String,
     technique: String,
+    /// A log or event the rule reads (its event coverage), as a case-insensitive substring:
+    /// `4688`, `DeviceProcessEvents`, `Sysmon EventID 1`.
+    log: String,
     /// Compared ignoring ASCII case.
     level: String,
     /// Compared ignoring ASCII case.
     status: String,
     sort: Sort,
+    /// Include retired rules (deprecated, unsupported, placeholders): `?retired=true`.
+    retired: bool,
     /// The page of `/rules`, from 1.
     page: Option<usize>,
     /// The API's window.
@@ -308,6 +334,7 @@ impl Filter {
             &self.source,
             &self.language,
             &self.technique,
+            &self.log,
             &self.level,
             &self.status,
         ]
@@ -322,6 +349,7 @@ impl Filter {
             ("source", self.source.as_str()),
             ("language", self.language.as_str()),
             ("technique", self.technique.trim()),
+            ("log", self.log.trim()),
             ("level", self.level.as_str()),
             ("status", self.status.as_str()),
             (
@@ -332,6 +360,7 @@ impl Filter {
                     self.sort.as_str()
                 },
             ),
+            ("retired", if self.retired { "true" } else { "" }),
         ]
     }
 }
@@ -341,7 +370,7 @@ impl Filter {
         catalog::Scope {
             source: &self.source,
             language: &self.language,
-            retired: false,
+            retired: self.retired,
         }
     }
 }
@@ -399,9 +428,18 @@ pub fn router(site: Site) -> Router {
         .route("/api/rules/{*key}", get(api_rule))
         .route("/coverage", get(coverage_page))
         .route("/api/coverage", get(api_coverage))
+        .route("/api/coverage/navigator.json", get(api_navigator))
+        .route("/indicators/{concept}/{kind}/{*value}", get(indicator_page))
+        .route(
+            "/api/indicators/{concept}/{kind}/{*value}",
+            get(api_indicator),
+        )
+        .route("/techniques/{id}", get(technique_page))
+        .route("/api/techniques/{id}", get(api_technique))
         .route("/api/search", get(api_search))
         .route("/api/feed", get(api_feed))
         .route("/static/style.css", get(style))
+        .route("/static/copy.js", get(copy_script))
         .fallback(fallback)
         .with_state(state)
         // gzip or brotli when the client accepts it; a fast level: pages are made per request.
@@ -579,6 +617,8 @@ async fn index(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Resp
         q: &f.q,
         language: &f.language,
         technique: f.technique.trim(),
+        log: f.log.trim(),
+        retired: f.retired,
         sort: if f.sort == Sort::Title {
             ""
         } else {
@@ -631,7 +671,7 @@ async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     let view = pages::FeedPage {
         rows: entries
             .iter()
-            .map(|e| pages::FeedRow::new(e, st.catalog.get(&e.key).is_some()))
+            .map(|e| pages::FeedRow::new(e, st.catalog.get(&e.key)))
             .collect(),
         page,
         newer: (page > 1).then(|| page_href(page - 1)),
@@ -682,7 +722,10 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
         searched: !q.q.trim().is_empty(),
         first: offset + 1,
         error,
-        rows: hits.iter().map(|h| pages::HitRow::new(h, &q.q)).collect(),
+        rows: hits
+            .iter()
+            .map(|h| pages::HitRow::new(h, &q.q, st.catalog.get(&h.key)))
+            .collect(),
         pager: pages::Pager {
             page,
             prev: (page > 1).then(|| page_href(page - 1)),
@@ -763,9 +806,97 @@ async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     }
 }
 
+/// What a download address names: the rule's text, or one of its translations.
+enum Download<'a> {
+    Raw,
+    Translation(&'a str),
+}
+
+/// A download address under a rule's page (`KEY/raw`, `KEY/kql-xdr.kql`), when `key` is not
+/// itself a rule.
+fn download(key: &str) -> Option<(&str, Download<'_>)> {
+    let (rule, last) = key.rsplit_once('/')?;
+    if last == "raw" {
+        return Some((rule, Download::Raw));
+    }
+    let target = last.strip_suffix(".kql")?;
+    Some((rule, Download::Translation(target)))
+}
+
+fn text_file(body: String, name: &str) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// `/rules/KEY/raw`: the rule's text as read; `/rules/KEY/TARGET.kql`: its translation.
+async fn rule_download(st: Arc<AppState>, key: String) -> Response {
+    let Some((rule_key, what)) = download(&key) else {
+        return not_found_html("rule", &key);
+    };
+    let Some(rule) = st.catalog.find(rule_key) else {
+        return not_found_html("rule", rule_key);
+    };
+    let file = rule.key.rsplit('/').next().unwrap_or("rule").to_string();
+    match what {
+        Download::Raw => text_file(rule.text.clone(), &file),
+        Download::Translation(target) => {
+            let target = target.to_string();
+            let full = key.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                let rule = st.catalog.find(rule_key_owned(&full)).expect("found above");
+                catalog::translate::translations(rule)
+                    .iter()
+                    .find(|t| t.target == target)
+                    .map(|t| (t.query.clone(), t.error.clone()))
+            })
+            .await;
+            match made {
+                Ok(Some((Some(q), _))) => {
+                    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+                    text_file(q + "\n", &format!("{stem}.kql"))
+                }
+                Ok(Some((None, e))) => (
+                    StatusCode::NOT_FOUND,
+                    format!("not translated: {}\n", e.unwrap_or_default()),
+                )
+                    .into_response(),
+                Ok(None) => not_found_html("translation", &key),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+            }
+        }
+    }
+}
+
+/// The rule key of a download address.
+fn rule_key_owned(key: &str) -> &str {
+    download(key).map_or(key, |(k, _)| k)
+}
+
 async fn rule_page(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
     let Some(rule) = st.catalog.find(&key) else {
-        return not_found_html("rule", &key);
+        return rule_download(st, key).await;
     };
     if let Some(page) = st.pages.get(&rule.key) {
         return html_bytes(StatusCode::OK, page);
@@ -864,21 +995,118 @@ async fn api_coverage(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) 
     json(StatusCode::OK, &catalog::coverage(&st.catalog, f.scope()))
 }
 
-async fn style() -> Response {
+/// The transforms of an indicator (`?transforms=a|b`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IndicatorQuery {
+    transforms: String,
+}
+
+/// The indicator an address names, or why it names none.
+fn indicator_id(
+    concept: &str,
+    kind: &str,
+    value: &str,
+    q: &IndicatorQuery,
+) -> Result<catalog::related::IndicatorId, String> {
+    let kind =
+        catalog::concepts::kind_from_str(kind).ok_or_else(|| format!("no test kind {kind:?}"))?;
+    Ok(catalog::related::IndicatorId {
+        concept: (concept != "-").then(|| concept.to_string()),
+        kind,
+        value: value.to_lowercase(),
+        transforms: q
+            .transforms
+            .split('|')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+async fn indicator_page(
+    State(st): State<Arc<AppState>>,
+    Path((concept, kind, value)): Path<(String, String, String)>,
+    Query(q): Query<IndicatorQuery>,
+) -> Response {
+    let id = match indicator_id(&concept, &kind, &value, &q) {
+        Ok(id) => id,
+        Err(e) => return not_found_html("indicator", &e),
+    };
+    let found = catalog::related::indicator_rules(&st.catalog, &id);
+    let page = pages::IndicatorPage {
+        text: found.indicator.text(),
+        total: found.rules.total,
+        groups: pages::source_groups(&found.rules),
+        json_href: format!("/api{}", url::indicator_href(&found.indicator)),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+async fn api_indicator(
+    State(st): State<Arc<AppState>>,
+    Path((concept, kind, value)): Path<(String, String, String)>,
+    Query(q): Query<IndicatorQuery>,
+) -> Response {
+    match indicator_id(&concept, &kind, &value, &q) {
+        Ok(id) => json(
+            StatusCode::OK,
+            &catalog::related::indicator_rules(&st.catalog, &id),
+        ),
+        Err(e) => not_found_json(e),
+    }
+}
+
+async fn technique_page(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let t = catalog::related::technique_rules(&st.catalog, &id);
+    if t.name.is_none() && t.rules.total == 0 && t.rules.retired.is_empty() {
+        return not_found_html("technique", &id);
+    }
+    html(StatusCode::OK, pages::TechniquePage::new(&t).render())
+}
+
+async fn api_technique(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let t = catalog::related::technique_rules(&st.catalog, &id);
+    if t.name.is_none() && t.rules.total == 0 && t.rules.retired.is_empty() {
+        return not_found_json(format!("no technique {id:?}"));
+    }
+    json(StatusCode::OK, &t)
+}
+
+/// The coverage view as an ATT&CK Navigator layer, downloaded as a file.
+async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
+    let scope = f.scope();
+    let c = catalog::coverage(&st.catalog, scope);
+    let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
+    let mut res = json(StatusCode::OK, &layer);
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"detdex-navigator-layer.json\""),
+    );
+    res
+}
+
+/// One of the site's own static files, cached by the browser for an hour.
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        STYLE,
+        body,
     )
         .into_response()
+}
+
+async fn copy_script() -> Response {
+    static_file("text/javascript; charset=utf-8", COPY_SCRIPT)
+}
+
+async fn style() -> Response {
+    static_file("text/css; charset=utf-8", STYLE)
 }
 
 async fn fallback(uri: Uri) -> Response {

@@ -1,7 +1,10 @@
 //! The HTML pages: view models built from the catalog and its [`catalog::Report`], rendered by
 //! askama templates with HTML escaping on. Rule text is untrusted and never marked safe.
 
-use crate::url::{attack_href, feed_href, index_href, is_http, rule_href, search_href};
+use crate::url::{
+    attack_href, feed_href, index_href, indicator_href, is_http, rule_href, search_href,
+    technique_href,
+};
 use askama::Template;
 use catalog::Report;
 use ir::{Format, Rule};
@@ -47,6 +50,8 @@ pub struct IndexRow<'a> {
     pub source: &'a str,
     pub source_href: String,
     pub attack: Vec<Link>,
+    /// `deprecated`, `unsupported`, `placeholder`; empty for a live rule.
+    pub retired: &'static str,
 }
 
 impl<'a> IndexRow<'a> {
@@ -59,6 +64,7 @@ impl<'a> IndexRow<'a> {
             status: rule.meta.status.as_deref().unwrap_or(""),
             source: &rule.source,
             source_href: index_href(&[("source", &rule.source)]),
+            retired: retired_label(Some(rule)),
             attack: rule
                 .attack
                 .iter()
@@ -91,6 +97,10 @@ pub struct IndexPage<'a> {
     pub language: &'a str,
     /// The technique the index is filtered to (`?technique=`).
     pub technique: &'a str,
+    /// The log the index is filtered to (`?log=`).
+    pub log: &'a str,
+    /// Whether retired rules are listed (`?retired=true`).
+    pub retired: bool,
     /// The order (`?sort=`), empty for the default (title).
     pub sort: &'a str,
     pub filtered: bool,
@@ -126,12 +136,20 @@ pub struct FeedRow<'a> {
     pub language: String,
     pub level: &'a str,
     pub level_class: &'static str,
+    pub retired: &'static str,
+}
+
+/// How a retired rule is marked in lists; empty for a live rule or one not in the catalog.
+pub fn retired_label(rule: Option<&Rule>) -> &'static str {
+    rule.and_then(|r| r.meta.retired).map_or("", |r| r.as_str())
 }
 
 impl<'a> FeedRow<'a> {
-    pub fn new(e: &'a store::FeedEntry, in_catalog: bool) -> Self {
+    /// `rule`: the entry's rule in the catalog, if it is still there.
+    pub fn new(e: &'a store::FeedEntry, rule: Option<&Rule>) -> Self {
         FeedRow {
-            href: in_catalog.then(|| rule_href(&e.key)),
+            retired: retired_label(rule),
+            href: rule.is_some().then(|| rule_href(&e.key)),
             title: display(&e.title, &e.key),
             kind: e.kind.as_str(),
             date: e.date.as_deref().map_or_else(
@@ -180,11 +198,14 @@ pub struct HitRow<'a> {
     pub level: &'a str,
     pub level_class: &'static str,
     pub snippet: &'a [store::Fragment],
+    pub retired: &'static str,
 }
 
 impl<'a> HitRow<'a> {
-    pub fn new(h: &'a store::Hit, q: &str) -> Self {
+    /// `rule`: the hit's rule in the catalog.
+    pub fn new(h: &'a store::Hit, q: &str, rule: Option<&Rule>) -> Self {
         HitRow {
+            retired: retired_label(rule),
             href: rule_href(&h.key),
             title: display(&h.title, &h.key),
             source: &h.source,
@@ -300,6 +321,7 @@ fn xml_text(s: &str) -> String {
 // Rule page
 
 /// Text, clickable when `href` is set.
+#[derive(Clone)]
 pub struct Link {
     pub text: String,
     pub href: Option<String>,
@@ -420,6 +442,114 @@ pub struct IndicatorRow {
     pub value: String,
     /// `12 (sigma 10, other 2)`; empty when only this rule has it.
     pub corpus: String,
+    /// The indicator's page, listing the rules counted.
+    pub corpus_href: String,
+}
+
+/// A rule like this one, and what they share.
+pub struct SimilarRow {
+    pub rule: RuleLink,
+    pub score: String,
+    pub shared: Vec<Link>,
+    /// Shared indicators not shown.
+    pub more: usize,
+}
+
+/// A rule in a list: its page, title, source and badges.
+pub struct RuleLink {
+    pub href: String,
+    pub title: String,
+    pub source: String,
+    pub level: String,
+    pub level_class: &'static str,
+    pub retired: &'static str,
+}
+
+impl RuleLink {
+    pub fn new(r: &catalog::related::RuleRef) -> Self {
+        RuleLink {
+            href: rule_href(r.key),
+            title: display(r.title, r.key).to_string(),
+            source: r.source.to_string(),
+            level: r.level.unwrap_or("").to_string(),
+            level_class: level_class(r.level),
+            retired: r.retired.unwrap_or(""),
+        }
+    }
+}
+
+/// A source's rules in a list.
+pub struct SourceGroup {
+    pub source: String,
+    pub rules: Vec<RuleLink>,
+}
+
+/// Live rules by source, then the retired ones as a group of their own.
+pub fn source_groups(b: &catalog::related::BySource) -> Vec<SourceGroup> {
+    let mut groups: Vec<SourceGroup> = b
+        .by_source
+        .iter()
+        .map(|(s, rules)| SourceGroup {
+            source: format!("{s} ({})", rules.len()),
+            rules: rules.iter().map(RuleLink::new).collect(),
+        })
+        .collect();
+    if !b.retired.is_empty() {
+        groups.push(SourceGroup {
+            source: format!("retired ({})", b.retired.len()),
+            rules: b.retired.iter().map(RuleLink::new).collect(),
+        });
+    }
+    groups
+}
+
+#[derive(Template)]
+#[template(path = "indicator.html")]
+pub struct IndicatorPage {
+    pub text: String,
+    pub total: usize,
+    pub groups: Vec<SourceGroup>,
+    pub json_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "technique.html")]
+pub struct TechniquePage {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub tactics: String,
+    pub attack_href: String,
+    pub parent: Option<Link>,
+    pub subtechniques: Vec<Link>,
+    pub total: usize,
+    pub groups: Vec<SourceGroup>,
+}
+
+impl TechniquePage {
+    pub fn new(t: &catalog::related::TechniqueRules) -> Self {
+        TechniquePage {
+            id: t.id.clone(),
+            name: t.name.unwrap_or("").to_string(),
+            state: t.state.unwrap_or("not in the ATT&CK tables").to_string(),
+            tactics: t.tactics.join(", "),
+            attack_href: attack_href(&t.id),
+            parent: t.parent.map(|(id, name)| Link {
+                text: format!("{id} {name}"),
+                href: Some(technique_href(id)),
+            }),
+            subtechniques: t
+                .subtechniques
+                .iter()
+                .map(|(id, name)| Link {
+                    text: format!("{id} {name}"),
+                    href: Some(technique_href(id)),
+                })
+                .collect(),
+            total: t.rules.total,
+            groups: source_groups(&t.rules),
+        }
+    }
 }
 
 /// One target's query, or why the rule has none.
@@ -429,6 +559,8 @@ pub struct TranslationBlock {
     pub label: &'static str,
     pub query: Option<String>,
     pub error: String,
+    /// The query as a file (`/rules/KEY/kql-xdr.kql`).
+    pub href: String,
 }
 
 /// A row of "Required Data Sources".
@@ -469,6 +601,15 @@ pub struct RulePage<'a> {
     pub data_sources: Vec<DataSourceRow>,
     /// Sections of prose from the rule's document (KQL rules).
     pub prose: Vec<Prose<'a>>,
+    /// Hunt hypothesis, false-positive guidance, confidence ([`catalog::analyst`]).
+    pub analyst: catalog::analyst::Analyst,
+    /// The rule's text as a file (`/rules/KEY/raw`).
+    pub raw_href: String,
+    /// The logs and events the rule reads, each with the index of the rules reading it.
+    pub events: Vec<(catalog::events::EventRow, String)>,
+    pub similar: Vec<SimilarRow>,
+    /// The Sigma `related:` entries.
+    pub related: Vec<Link>,
 }
 
 fn display_title(rule: &Rule) -> &str {
@@ -494,6 +635,11 @@ impl<'a> RulePage<'a> {
             });
         }
         badges.extend(risk_badge(m));
+        badges.push(Badge {
+            label: "confidence (see the Confidence section)",
+            value: format!("Confidence: {}", r.analyst.confidence.level),
+            class: "confidence",
+        });
         badges.push(Badge {
             label: "source",
             value: r.source.to_string(),
@@ -557,14 +703,23 @@ impl<'a> RulePage<'a> {
         item("False positives", texts(&m.false_positives), false);
         item("Tags", texts(&m.tags), true);
         item("Fields", texts(&m.fields), true);
-        item(
-            "Related",
-            m.related
-                .iter()
-                .map(|(t, id)| Link::text(format!("{t}: {id}")))
-                .collect(),
-            true,
-        );
+        let related: Vec<Link> = r
+            .related
+            .iter()
+            .map(|x| match &x.rule {
+                Some(rule) => Link {
+                    text: format!(
+                        "{}: {} ({})",
+                        x.relation,
+                        display(rule.title, rule.key),
+                        x.id
+                    ),
+                    href: Some(rule_href(rule.key)),
+                },
+                None => Link::text(format!("{}: {} (not in this catalog)", x.relation, x.id)),
+            })
+            .collect();
+        item("Related", related.clone(), false);
         let link = |l: &catalog::LinkView| Link {
             text: match l.title {
                 Some(t) if t != l.reference => format!("{t} ({})", l.reference),
@@ -611,7 +766,7 @@ impl<'a> RulePage<'a> {
         for row in &r.techniques {
             let link = Link {
                 text: format!("{} {}", row.technique, row.name),
-                href: Some(attack_href(&row.technique)),
+                href: Some(technique_href(&row.technique)),
             };
             match tactics.iter_mut().find(|g| g.tactic == row.tactic) {
                 Some(g) => {
@@ -663,20 +818,32 @@ impl<'a> RulePage<'a> {
             .indicators
             .iter()
             .flat_map(|row| {
-                let row_of = |value: &str, corpus: String| IndicatorRow {
+                let row_of = |value: Option<&ir::Value>, corpus: String| IndicatorRow {
                     field: row.field.clone(),
                     kind: row.kind.as_str(),
                     notes: test_notes(&row.transforms, row.case_sensitive),
-                    value: value.to_string(),
+                    value: value.map(|v| v.written.clone()).unwrap_or_default(),
+                    corpus_href: match value {
+                        Some(v) if !corpus.is_empty() => {
+                            indicator_href(&catalog::related::IndicatorId::of(
+                                r.format,
+                                row.field.as_deref(),
+                                row.kind,
+                                v,
+                                &row.transforms,
+                            ))
+                        }
+                        _ => String::new(),
+                    },
                     corpus,
                 };
                 // A test without values (`exists`, `null`) is a row too.
-                let valueless = row.values.is_empty().then(|| row_of("", String::new()));
+                let valueless = row.values.is_empty().then(|| row_of(None, String::new()));
                 let valued: Vec<IndicatorRow> = row
                     .values
                     .iter()
                     .zip(&row.corpus)
-                    .map(|(v, c)| row_of(&v.written, corpus_text(c)))
+                    .map(|(v, c)| row_of(Some(v), corpus_text(c)))
                     .collect();
                 valueless.into_iter().chain(valued)
             })
@@ -686,6 +853,7 @@ impl<'a> RulePage<'a> {
             .translations
             .iter()
             .map(|t| TranslationBlock {
+                href: format!("{}/{}.kql", rule_href(r.key), t.target),
                 target: t.target,
                 label: t.label,
                 query: t.query.clone(),
@@ -735,6 +903,35 @@ impl<'a> RulePage<'a> {
             translations,
             data_sources,
             prose,
+            similar: r
+                .similar
+                .iter()
+                .map(|s| SimilarRow {
+                    rule: RuleLink::new(&s.rule),
+                    score: format!("{:.1}", s.score),
+                    shared: s
+                        .shared
+                        .iter()
+                        .take(3)
+                        .map(|i| Link {
+                            text: i.text(),
+                            href: Some(indicator_href(i)),
+                        })
+                        .collect(),
+                    more: s.shared.len().saturating_sub(3),
+                })
+                .collect(),
+            related,
+            raw_href: format!("{}/raw", rule_href(r.key)),
+            events: r
+                .event_coverage
+                .into_iter()
+                .map(|e| {
+                    let href = index_href(&[("log", &e.value)]);
+                    (e, href)
+                })
+                .collect(),
+            analyst: r.analyst,
         }
     }
 }
@@ -912,6 +1109,8 @@ pub struct StaleRow<'a> {
 #[derive(Template)]
 #[template(path = "coverage.html")]
 pub struct CoveragePage<'a> {
+    /// This view as an ATT&CK Navigator layer.
+    pub navigator_href: String,
     pub rules: usize,
     pub mapped_rules: usize,
     pub covered: usize,
@@ -933,6 +1132,10 @@ impl<'a> CoveragePage<'a> {
         title: impl Fn(&str) -> Option<&'a str>,
     ) -> Self {
         CoveragePage {
+            navigator_href: crate::url::href(
+                "/api/coverage/navigator.json",
+                &[("source", scope.source), ("language", scope.language)],
+            ),
             rules: c.rules,
             mapped_rules: c.mapped_rules,
             covered: c.techniques_covered,

@@ -75,6 +75,23 @@ pub fn attack_href(id: &str) -> String {
     format!("https://attack.mitre.org/techniques/{path}/")
 }
 
+/// The page of a technique on this site: `/techniques/T1059.001`.
+pub fn technique_href(id: &str) -> String {
+    format!("/techniques/{}", encode_component(id))
+}
+
+/// The page of an indicator: `/indicators/{concept}/{kind}/{value}` (`-` for a keyword's
+/// missing field), the transforms as `?transforms=a|b`.
+pub fn indicator_href(id: &catalog::related::IndicatorId) -> String {
+    let path = format!(
+        "/indicators/{}/{}/{}",
+        encode_component(id.concept.as_deref().unwrap_or("-")),
+        id.kind.as_str(),
+        encode_component(&id.value)
+    );
+    href(&path, &[("transforms", &id.transforms.join("|"))])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +129,21 @@ mod tests {
         assert!(!is_http("ftp://example.com"));
         assert!(!is_http("see the wiki"));
         assert!(!is_http("http:"));
+    }
+
+    #[test]
+    fn indicator_links() {
+        let id = catalog::related::IndicatorId {
+            concept: Some("process.command_line".into()),
+            kind: ir::Kind::Contains,
+            value: "a/b c".into(),
+            transforms: vec!["base64offset".into()],
+        };
+        assert_eq!(
+            indicator_href(&id),
+            "/indicators/process.command_line/contains/a%2Fb%20c?transforms=base64offset"
+        );
+        assert_eq!(technique_href("T1059.001"), "/techniques/T1059.001");
     }
 
     #[test]

@@ -38,6 +38,24 @@ impl Drop for TempDir {
 
 /// `chromium --headless --dump-dom url`, killed after 60 s.
 fn dump_dom(url: &str) -> String {
+    chromium(&["--dump-dom", url])
+}
+
+/// A screenshot of the page, 1280 pixels wide and `height` high, written to `file`.
+fn screenshot(url: &str, file: &Path, height: u32) {
+    let _ = std::fs::remove_file(file);
+    chromium(&[
+        &format!("--screenshot={}", file.display()),
+        &format!("--window-size=1280,{height}"),
+        "--hide-scrollbars",
+        url,
+    ]);
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "{}: {size} bytes", file.display());
+}
+
+/// Headless Chromium with a fresh profile and these arguments; its stdout. Killed after 60 s.
+fn chromium(args: &[&str]) -> String {
     let profile = TempDir::new();
     let mut child = Command::new(CHROMIUM)
         .args([
@@ -51,7 +69,7 @@ fn dump_dom(url: &str) -> String {
             "--disable-sync",
         ])
         .arg(format!("--user-data-dir={}", profile.0.display()))
-        .args(["--dump-dom", url])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -117,7 +135,7 @@ fn chromium_renders_rule_pages_without_injected_scripts() {
     ] {
         assert!(dom.contains(needle), "{needle:?} missing from the DOM");
     }
-    assert_eq!(dom.matches("<script").count(), 0);
+    assert_eq!(without_copy_script(&dom).matches("<script").count(), 0);
 
     let dom = dump_dom(&format!("http://{addr}{}", rule_href(XSS_KEY)));
     assert!(
@@ -125,10 +143,15 @@ fn chromium_renders_rule_pages_without_injected_scripts() {
         "page rendered: {dom}"
     );
     assert_eq!(
-        dom.to_lowercase().matches("<script").count(),
+        without_copy_script(&dom)
+            .to_lowercase()
+            .matches("<script")
+            .count(),
         0,
-        "no script element in the DOM"
+        "no script element in the DOM but the copy buttons'"
     );
+    // The copy script ran under the CSP: a button before each code block.
+    assert!(dom.contains("<button type=\"button\" class=\"copy\">Copy</button><pre class=\"code\" data-copy=\"\">"), "{dom}");
     assert_eq!(dom.to_lowercase().matches("<img").count(), 0);
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 
@@ -169,7 +192,7 @@ fn chromium_renders_the_kql_and_the_data_sources() {
     assert!(
         dom.contains("<code>imProcessCreate</code></td><td>Ensure this data connector is enabled")
     );
-    assert_eq!(dom.matches("<script").count(), 0);
+    assert_eq!(without_copy_script(&dom).matches("<script").count(), 0);
 }
 
 #[test]
@@ -195,4 +218,97 @@ fn chromium_renders_the_coverage_matrix() {
         };
     }
     assert_eq!(dom.to_lowercase().matches("<script").count(), 0);
+}
+
+/// The first `href` after `marker` in a DOM.
+fn href_after(dom: &str, marker: &str) -> Option<String> {
+    let at = dom.find(marker)? + marker.len();
+    let rest = &dom[at..];
+    let start = rest.find("href=\"")? + 6;
+    Some(unescape(&rest[start..start + rest[start..].find('"')?]))
+}
+
+/// The five seed rules' pages as a browser renders them: every section the seeds show, in
+/// the DOM; an indicator count and a technique followed to their pages; a screenshot of each
+/// seed page (in the target's test folder: `seed-pages/`) to compare with the seeds by eye.
+#[test]
+fn chromium_renders_the_five_seed_pages_with_every_section() {
+    if !chromium_available() {
+        return;
+    }
+    let cat = seeds_catalog();
+    let addr = start(cat.clone());
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("seed-pages");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (n, key) in SEED_KEYS.iter().enumerate() {
+        let rule = cat.get(key).unwrap();
+        let url = format!("http://{addr}{}", rule_href(key));
+        let dom = dump_dom(&url);
+        let mut sections = vec![
+            "<section id=\"hypothesis\">",
+            "<h2>Hunt Hypothesis</h2>",
+            "<section id=\"confidence\">",
+            "<h2>Confidence: ",
+            "<section id=\"false-positives\">",
+            "<h2>False Positive Guidance</h2>",
+            "<section id=\"attack\">",
+            "<a class=\"technique\" href=\"/techniques/",
+            "<section id=\"body\">",
+            "<section id=\"stages\">",
+            "<h3>Stage 1: ",
+            "<section id=\"exclusions\">",
+            "<section id=\"indicators\">",
+            "<a class=\"corpus\" href=\"/indicators/",
+            "<section id=\"similar\">",
+            "<section id=\"events\">",
+            "<h2>Event coverage</h2>",
+            "<h2>Similar Rules</h2>",
+            "<button type=\"button\" class=\"copy\">Copy</button>",
+        ];
+        if rule.format == ir::Format::Sigma {
+            sections.extend([
+                "<section id=\"kql-xdr\">",
+                "<section id=\"kql-asim\">",
+                "<section id=\"data-sources\">",
+                "<h2>Required Data Sources</h2>",
+            ]);
+        }
+        for s in sections {
+            assert!(
+                dom.contains(s),
+                "seed {n:03} ({key}): {s:?} missing from the DOM"
+            );
+        }
+        assert!(dom.contains(&format!(
+            "<h1>{}</h1>",
+            rule.meta.title.replace('&', "&amp;")
+        )));
+        assert_eq!(without_copy_script(&dom).matches("<script").count(), 0);
+        screenshot(&url, &shots.join(format!("seed-{n:03}.png")), 4000);
+
+        // Follow the first corpus count: its page lists this rule.
+        let href = href_after(&dom, "<section id=\"indicators\">").expect("a corpus link");
+        assert!(href.starts_with("/indicators/"), "{href}");
+        let page = dump_dom(&format!("http://{addr}{href}"));
+        assert!(page.contains("<h1 class=\"indicator\">"), "{href}");
+        assert!(
+            page.contains(&format!("href=\"{}\"", rule_href(key))),
+            "{key} not listed at {href}"
+        );
+        // Follow the first technique: its page lists this rule too.
+        let href = href_after(&dom, "<section id=\"attack\">").expect("a technique link");
+        let page = dump_dom(&format!("http://{addr}{href}"));
+        assert!(page.contains("<h1 class=\"technique\">"), "{href}");
+        assert!(
+            page.contains(&format!("href=\"{}\"", rule_href(key))),
+            "{key} not listed at {href}"
+        );
+    }
+    // Paging through /rules: the second page follows the first.
+    let first = dump_dom(&format!("http://{addr}/rules"));
+    assert!(first.contains("<a href=\"/rules?page=2\" rel=\"next\">"));
+    let second = dump_dom(&format!("http://{addr}/rules?page=2"));
+    assert!(second.contains("<a href=\"/rules\" rel=\"prev\">"));
+    assert!(second.contains("<a href=\"/rules?page=3\" rel=\"next\">"));
+    println!("screenshots in {}", shots.display());
 }

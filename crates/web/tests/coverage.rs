@@ -220,3 +220,112 @@ fn every_count_matches_the_index_it_links_to() {
     }
     assert!(checked > 20, "checked {checked} cells");
 }
+
+/// The shape the ATT&CK Navigator layer format 4.5 requires of a file it opens (required
+/// `name` and `domain`; `versions`; technique objects with `techniqueID`, a tactic shortname,
+/// a numeric score; a gradient of at least two colours), checked on the served layer, and each
+/// score equal to the coverage's count for that technique under that tactic.
+#[test]
+fn navigator_layer_has_the_layer_format_and_the_coverage_counts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/rules/windows/powershell");
+    let cat = catalog::Catalog::load(&[catalog::Source {
+        name: "sigma".into(),
+        root: dir,
+        include: Vec::new(),
+    }]);
+    let addr = start(Arc::new(cat));
+    let c = json(&get(addr, "/api/coverage?source=sigma"));
+    let r = get(addr, "/api/coverage/navigator.json?source=sigma");
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment"))
+    );
+    let l = json(&r);
+    assert!(
+        l["name"]
+            .as_str()
+            .is_some_and(|n| n.contains("source sigma"))
+    );
+    assert_eq!(l["domain"], "enterprise-attack");
+    assert_eq!(l["versions"]["layer"], "4.5");
+    assert!(
+        l["versions"]["attack"]
+            .as_str()
+            .unwrap()
+            .parse::<u32>()
+            .is_ok()
+    );
+    assert!(
+        l["versions"]["navigator"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .count()
+            == 3
+    );
+    assert!(l["sorting"].as_u64().unwrap() <= 3);
+    for key in ["showID", "showName"] {
+        assert!(l["layout"][key].is_boolean());
+    }
+    let colors = l["gradient"]["colors"].as_array().unwrap();
+    assert!(colors.len() >= 2);
+    for col in colors {
+        let col = col.as_str().unwrap();
+        assert!(
+            col.len() == 7
+                && col.starts_with('#')
+                && col[1..].chars().all(|c| c.is_ascii_hexdigit())
+        );
+    }
+    assert!(l["gradient"]["minValue"].as_u64() < l["gradient"]["maxValue"].as_u64());
+    let tactics: std::collections::HashMap<&str, &str> = c["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["shortname"].as_str().unwrap(),
+                t["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let techniques = l["techniques"].as_array().unwrap();
+    assert!(techniques.len() > 20, "{}", techniques.len());
+    let mut pairs = std::collections::HashSet::new();
+    for t in techniques {
+        let id = t["techniqueID"].as_str().unwrap();
+        let (base, sub) = id.split_once('.').unwrap_or((id, "000"));
+        assert!(
+            base.len() == 5
+                && base.starts_with('T')
+                && base[1..].chars().all(|c| c.is_ascii_digit()),
+            "{id}"
+        );
+        assert!(
+            sub.len() == 3 && sub.chars().all(|c| c.is_ascii_digit()),
+            "{id}"
+        );
+        let tactic = t["tactic"].as_str().unwrap();
+        let name = tactics
+            .get(tactic)
+            .unwrap_or_else(|| panic!("{id}: tactic {tactic}"));
+        assert!(t["enabled"].is_boolean() && t["comment"].is_string());
+        assert_eq!(
+            t["score"],
+            cell(&c, name, id)["rules"],
+            "{id} under {tactic}"
+        );
+        assert!(pairs.insert((id, tactic)), "{id} {tactic} twice");
+    }
+    // Every covered cell of the coverage is in the layer.
+    let covered: usize = c["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["techniques"].as_array().unwrap())
+        .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
+        .filter(|t| t["rules"].as_u64().unwrap() > 0)
+        .count();
+    assert_eq!(pairs.len(), covered);
+}

@@ -394,3 +394,56 @@ pub fn corpus_catalog() -> Arc<Catalog> {
     assert!(cat.get(WSMAN_KEY).is_some() && cat.get(WMIPRVSE_KEY).is_some());
     Arc::new(cat)
 }
+
+/// The five seed rules' keys in [`seeds_catalog`], in the seeds' order.
+pub const SEED_KEYS: [&str; 5] = [
+    "sigma/rules/windows/image_load/image_load_wsman_provider_image_load.yml",
+    "mdecrevoisier/windows-os/win-os-WMI module loaded by suspicious process (CME).yaml",
+    "falconfriday/0xFF-0582-WinRM_Plugin_Lateral_Movement-Windows.md",
+    "sigma/rules/windows/process_creation/proc_creation_win_wmiprvse_spawning_process.yml",
+    "splunk/detections/endpoint/remote_process_instantiation_via_winrm_and_powershell.yml",
+];
+
+/// The seeds' sources, as `detdex serve --source` reads them: SigmaHQ's process-creation and
+/// image-load rules, mdecrevoisier, FalconFriday and Splunk's security_content, so the seeds'
+/// corpus counts and similar rules span several sources.
+pub fn seeds_catalog() -> Arc<Catalog> {
+    let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    let sigma = corpora.join("sigma");
+    let source =
+        |name: &str, root: std::path::PathBuf, include: Vec<std::path::PathBuf>| catalog::Source {
+            name: name.into(),
+            root,
+            include,
+        };
+    let cat = Catalog::load(&[
+        source(
+            "sigma",
+            sigma.clone(),
+            vec![
+                sigma.join("rules/windows/process_creation"),
+                sigma.join("rules/windows/image_load"),
+            ],
+        ),
+        source("mdecrevoisier", corpora.join("mdecrevoisier"), vec![]),
+        source("falconfriday", corpora.join("falconfriday"), vec![]),
+        source("splunk", corpora.join("splunk"), vec![]),
+    ]);
+    for key in SEED_KEYS {
+        assert!(cat.get(key).is_some(), "{key} not in the catalog");
+    }
+    Arc::new(cat)
+}
+
+/// The one script element rule pages have: the copy buttons, from our own file.
+pub const COPY_SCRIPT: &str = "<script src=\"/static/copy.js\" defer></script>";
+
+/// A page (as served, or as a browser's DOM writes it: `defer=""`) without its copy-button
+/// script element, to check it holds no other.
+pub fn without_copy_script(html: &str) -> String {
+    html.replacen(COPY_SCRIPT, "", 1).replacen(
+        "<script src=\"/static/copy.js\" defer=\"\"></script>",
+        "",
+        1,
+    )
+}

@@ -179,6 +179,8 @@ pub struct HitRow<'a> {
     pub language: String,
     pub level: &'a str,
     pub level_class: &'static str,
+    /// Why the rule is retired (deprecated, unsupported, placeholder), or empty.
+    pub retired: &'a str,
     pub snippet: &'a [store::Fragment],
 }
 
@@ -192,6 +194,7 @@ impl<'a> HitRow<'a> {
             language: language_name(&h.language),
             level: h.level.as_deref().unwrap_or(""),
             level_class: level_class(h.level.as_deref()),
+            retired: h.retired.as_deref().unwrap_or(""),
             snippet: &h.snippet,
         }
     }
@@ -212,6 +215,8 @@ pub struct SearchPage<'a> {
     pub sources: Vec<SourceOption>,
     pub languages: Vec<SourceOption>,
     pub level: &'a str,
+    /// Whether retired rules are included (after the others).
+    pub retired: bool,
 }
 
 /// One entry of the Atom feed.

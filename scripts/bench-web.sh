@@ -9,8 +9,12 @@
 #   2. rule pages, 64 clients, over 1,000 different rules (each page visited once before, as
 #      an analyst's team would: the first view of a page makes it, ~1 ms, later ones are
 #      served from memory);
-#   3. the same rule pages while 8 other clients keep searching.
-# Each run lasts DURATION seconds (default 15); the server is stopped at the end.
+#   3. the same rule pages while 8 other clients keep searching;
+#   4. and 5. the same as 1 and 3 with every search new to the server (`&n=COUNTER` makes each
+#      URL unique; the server ignores `n`), so each one is ranked by the store rather than
+#      served from the site's cache of answered searches.
+# Each run lasts DURATION seconds (default 15); the server is stopped at the end. The load
+# average is printed before each run: the figures only compare at a similar load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/detdex}
@@ -54,10 +58,27 @@ request = function()
 end
 LUA
 
+cat > "$TMP/fresh.lua" <<LUA
+-- Each wrk process names its runs (its first script argument), each thread its requests.
+local threads = 0
+function init(args)
+  run = args[1] or "a"
+end
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/search?q=powershell&n=" .. run .. id .. "-" .. n)
+end
+LUA
+
 run() { # name, clients, extra wrk args...
   local name=$1 clients=$2
   shift 2
-  echo "== $name ($clients clients, ${DURATION} s)"
+  echo "== $name ($clients clients, ${DURATION} s; $(uptime | sed 's/.*load/load/'))"
   timeout $((DURATION + 30)) wrk -t2 -c"$clients" -d"${DURATION}s" --timeout 5s --latency "$@" \
     | grep -E "Requests/sec|Latency +[0-9]|^ +(50|90|99)%|Non-2xx|Socket errors|requests in"
 }
@@ -71,4 +92,14 @@ sleep 3
 run "rule pages while 8 clients search" 64 -s "$TMP/pages.lua" "$BASE/"
 wait $LOAD || true
 echo "== the 8 searching clients meanwhile"
+grep -E "Requests/sec|Latency +[0-9]" "$TMP/search-load.txt"
+
+run "search, every one new to the server" 8 -s "$TMP/fresh.lua" "$BASE/" -- a
+timeout $((DURATION + 40)) wrk -t1 -c8 -d"$((DURATION + 10))s" --timeout 5s -s "$TMP/fresh.lua" \
+  "$BASE/" -- b > "$TMP/search-load.txt" &
+LOAD=$!
+sleep 3
+run "rule pages while 8 clients make new searches" 64 -s "$TMP/pages.lua" "$BASE/"
+wait $LOAD || true
+echo "== the 8 clients making new searches meanwhile"
 grep -E "Requests/sec|Latency +[0-9]" "$TMP/search-load.txt"

@@ -205,6 +205,9 @@ enum Command {
         /// The most rules to print.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Include retired rules (deprecated, unsupported, placeholders), after the others.
+        #[arg(long)]
+        retired: bool,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Print how long loading, recording and searching took (to stderr).
@@ -327,6 +330,7 @@ fn main() -> ExitCode {
             language,
             level,
             limit,
+            retired,
             format,
             timings,
             query,
@@ -337,6 +341,7 @@ fn main() -> ExitCode {
             language,
             level,
             limit,
+            retired,
             json: format == Format::Json,
             timings,
         }),

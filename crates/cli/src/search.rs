@@ -48,6 +48,7 @@ pub struct Args {
     pub language: String,
     pub level: String,
     pub limit: usize,
+    pub retired: bool,
     pub json: bool,
     pub timings: bool,
 }
@@ -84,6 +85,7 @@ pub fn run(a: Args) -> ExitCode {
         source: String::new(),
         language: a.language,
         level: a.level,
+        retired: a.retired,
     };
     let t1 = Instant::now();
     let hits = match store.search(&a.query.join(" "), &filters, a.limit) {

@@ -168,3 +168,27 @@ fn serve_records_into_the_store_file_and_serves_the_feed() {
     assert!(search.contains("\"key\":\"sigma/image_load_wsman_provider_image_load.yml\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SigmaHQ's deprecated rules state `status: deprecated`: retired, so searched only with
+/// `--retired`.
+#[test]
+fn retired_rules_only_with_the_flag() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/deprecated/windows");
+    assert!(p.is_dir(), "test corpora missing at {}", p.display());
+    let src = format!("old={}", p.display());
+    let plain = stdout(&detdex(&["search", "--source", &src, "mimikatz"]));
+    let with = stdout(&detdex(&[
+        "search",
+        "--source",
+        &src,
+        "--retired",
+        "mimikatz",
+    ]));
+    assert!(with.lines().count() >= 3, "{with}");
+    for line in plain.lines() {
+        assert!(with.contains(line), "{line}");
+    }
+    // Only the few rules without that status (none of them about mimikatz) stay live.
+    assert!(plain.lines().count() < with.lines().count(), "{plain}");
+}

@@ -204,7 +204,11 @@ proptest! {
 fn first_recording_orders_the_feed_by_the_rules_own_dates() {
     let (cat, store) = sigma();
     let store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let feed = store.feed(&Filters::default(), usize::MAX, 0).unwrap();
+    let all = Filters {
+        retired: true,
+        ..Filters::default()
+    };
+    let feed = store.feed(&all, usize::MAX, 0).unwrap();
     assert_eq!(feed.len(), cat.rules.len());
     for w in feed.windows(2) {
         assert!(
@@ -239,7 +243,7 @@ fn first_recording_orders_the_feed_by_the_rules_own_dates() {
         assert_eq!(e.kind, kind, "{}", e.key);
     }
     // Paging and filters.
-    let page2 = store.feed(&Filters::default(), 10, 10).unwrap();
+    let page2 = store.feed(&all, 10, 10).unwrap();
     assert_eq!(
         page2.iter().map(|e| &e.key).collect::<Vec<_>>(),
         feed[10..20].iter().map(|e| &e.key).collect::<Vec<_>>()
@@ -436,4 +440,100 @@ fn bad_store_files_say_what_to_do() {
     assert!(e.contains(&junk.display().to_string()), "{e}");
     assert!(e.contains("rebuild"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Retired rules (deprecated, unsupported, placeholders: `Meta::retired`) are left out of
+/// search and the feed unless asked for; asked for, they come after every live rule.
+#[test]
+fn retired_rules_are_left_out_unless_asked_for_and_then_come_last() {
+    let (cat, store) = sigma();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let retired = |key: &str| {
+        cat.get(key)
+            .and_then(|r| r.meta.retired)
+            .map(ir::Retired::as_str)
+    };
+    let with_retired = Filters {
+        retired: true,
+        ..Filters::default()
+    };
+    for q in ["mimikatz", "T1059.001"] {
+        let live = store.search(q, &Filters::default(), usize::MAX).unwrap();
+        assert!(live.len() >= 10, "{q}: {} hits", live.len());
+        for h in &live {
+            assert_eq!(retired(&h.key), None, "{q}: {} is retired", h.key);
+            assert_eq!(h.retired, None);
+        }
+        let all = store.search(q, &with_retired, usize::MAX).unwrap();
+        let first_retired = all
+            .iter()
+            .position(|h| h.retired.is_some())
+            .unwrap_or_else(|| panic!("{q}: the corpus has retired rules for it"));
+        // Live rules first, in the same order as without the retired ones; then the rest.
+        let live_keys: Vec<&str> = live.iter().map(|h| h.key.as_str()).collect();
+        let all_keys: Vec<&str> = all.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(all_keys[..first_retired], live_keys[..], "{q}");
+        for h in &all[first_retired..] {
+            assert_eq!(h.retired.as_deref(), retired(&h.key), "{q}: {}", h.key);
+            assert!(h.retired.is_some(), "{q}: {} after a retired rule", h.key);
+        }
+    }
+    // The feed leaves them out too, unless asked.
+    let n_retired = cat
+        .rules
+        .iter()
+        .filter(|r| r.meta.retired.is_some())
+        .count();
+    assert!(n_retired > 100, "{n_retired}");
+    let feed = store.feed(&Filters::default(), usize::MAX, 0).unwrap();
+    assert_eq!(feed.len(), cat.rules.len() - n_retired);
+    assert!(feed.iter().all(|e| e.retired.is_none()));
+    let feed = store.feed(&with_retired, usize::MAX, 0).unwrap();
+    assert_eq!(feed.len(), cat.rules.len());
+}
+
+/// A store of schema version 1 (before rules knew they were retired) is upgraded when opened,
+/// and its next recording marks the retired rules without calling them changed.
+#[test]
+fn a_version_1_store_learns_which_rules_are_retired() {
+    let tmp = TempDir::new("v1");
+    let file = tmp.0.join("store.sqlite");
+    let (cat, _) = sigma();
+    let when = at(1_795_000_000);
+    Store::open(&file).unwrap().record(cat, when).unwrap();
+    {
+        // As version 1 wrote it: no `retired` column.
+        let c = rusqlite::Connection::open(&file).unwrap();
+        c.execute_batch("ALTER TABLE rules DROP COLUMN retired; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let mut store = Store::open(&file).unwrap();
+    let mimikatz = |s: &Store| {
+        s.search("mimikatz", &Filters::default(), usize::MAX)
+            .unwrap()
+            .len()
+    };
+    let before = mimikatz(&store);
+    let changes = store.record(cat, at(1_795_100_000)).unwrap();
+    assert_eq!(changes, store::Changes::default(), "nothing changed");
+    let after = mimikatz(&store);
+    assert!(after < before, "{after} live of {before}");
+    let c = rusqlite::Connection::open(&file).unwrap();
+    let version: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let marked: i64 = c
+        .query_row(
+            "SELECT count(*) FROM rules WHERE retired IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let retired = cat
+        .rules
+        .iter()
+        .filter(|r| r.meta.retired.is_some())
+        .count();
+    assert_eq!(usize::try_from(marked).ok(), Some(retired));
 }

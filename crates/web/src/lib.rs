@@ -91,6 +91,9 @@ struct AppState {
     pool: Arc<pool::Pool>,
     /// Rendered rule pages.
     pages: cache::PageCache,
+    /// Answered searches (HTML pages and JSON), by request: the store does not change while
+    /// the site serves it, so a repeated search is served from memory.
+    searches: cache::PageCache,
     /// Rules sorted by title.
     index: Vec<Entry>,
     /// The other orders of `index`.
@@ -249,6 +252,7 @@ impl AppState {
             catalog,
             pool: Arc::new(pool),
             pages: cache::PageCache::new(PAGE_CACHE),
+            searches: cache::PageCache::new(SEARCH_CACHE),
         }
     }
 
@@ -383,6 +387,8 @@ struct StoreQuery {
     source: String,
     language: String,
     level: String,
+    /// `1` (or `true`, `on`) to include retired rules (deprecated, unsupported, placeholders).
+    retired: String,
     /// The feed page, from 1.
     page: Option<usize>,
     limit: Option<usize>,
@@ -395,7 +401,12 @@ impl StoreQuery {
             source: self.source.clone(),
             language: self.language.clone(),
             level: self.level.clone(),
+            retired: self.retired(),
         }
+    }
+
+    fn retired(&self) -> bool {
+        matches!(self.retired.as_str(), "1" | "true" | "on")
     }
 }
 
@@ -414,6 +425,8 @@ const API_MAX: usize = 1000;
 const INDEX_PAGE: usize = 100;
 /// The most bytes of rendered rule pages kept in memory.
 const PAGE_CACHE: usize = 128 << 20;
+/// The most bytes of answered searches kept in memory.
+const SEARCH_CACHE: usize = 32 << 20;
 
 /// The site's routes.
 pub fn router(site: Site) -> Router {
@@ -510,27 +523,31 @@ fn html_bytes(status: StatusCode, body: axum::body::Bytes) -> Response {
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_string(value) {
-        Ok(body) => (
-            status,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
-                (
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(body) => json_bytes(status, body.into()),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("serialisation error: {e}\n"),
         )
             .into_response(),
     }
+}
+
+fn json_bytes(status: StatusCode, body: axum::body::Bytes) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn not_found_html(what: &str, key: &str) -> Response {
@@ -684,7 +701,20 @@ async fn feed(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
     html(StatusCode::OK, view.render())
 }
 
-async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+/// The key of a search in `AppState::searches`: the route and the request's query string.
+fn search_key(route: &str, uri: &Uri) -> String {
+    format!("{route}?{}", uri.query().unwrap_or(""))
+}
+
+async fn search(
+    State(st): State<Arc<AppState>>,
+    uri: Uri,
+    Query(q): Query<StoreQuery>,
+) -> Response {
+    let key = search_key("/search", &uri);
+    if let Some(page) = st.searches.get(&key) {
+        return html_bytes(StatusCode::OK, page);
+    }
     let page = q.page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(SEARCH_PAGE);
     let (text, filters) = (q.q.clone(), q.filters());
@@ -704,6 +734,7 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
     };
     let more = hits.len() > SEARCH_PAGE;
     hits.truncate(SEARCH_PAGE);
+    let retired = if q.retired() { "1" } else { "" };
     let page_href = |n: usize| {
         let n = n.to_string();
         let mut params = vec![
@@ -711,6 +742,7 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
             ("source", q.source.as_str()),
             ("language", q.language.as_str()),
             ("level", q.level.as_str()),
+            ("retired", retired),
         ];
         if n != "1" {
             params.push(("page", &n));
@@ -722,10 +754,7 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
         searched: !q.q.trim().is_empty(),
         first: offset + 1,
         error,
-        rows: hits
-            .iter()
-            .map(|h| pages::HitRow::new(h, &q.q, st.catalog.get(&h.key)))
-            .collect(),
+        rows: hits.iter().map(|h| pages::HitRow::new(h, &q.q)).collect(),
         pager: pages::Pager {
             page,
             prev: (page > 1).then(|| page_href(page - 1)),
@@ -734,11 +763,27 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) ->
         sources: st.source_options(&q.source),
         languages: st.language_options(&q.language),
         level: &q.level,
+        retired: q.retired(),
     };
-    html(status, view.render())
+    match view.render() {
+        Ok(body) if status == StatusCode::OK => {
+            let body = axum::body::Bytes::from(body);
+            st.searches.insert(&key, body.clone());
+            html_bytes(status, body)
+        }
+        page => html(status, page),
+    }
 }
 
-async fn api_search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> Response {
+async fn api_search(
+    State(st): State<Arc<AppState>>,
+    uri: Uri,
+    Query(q): Query<StoreQuery>,
+) -> Response {
+    let key = search_key("/api/search", &uri);
+    if let Some(body) = st.searches.get(&key) {
+        return json_bytes(StatusCode::OK, body);
+    }
     let limit = q.limit.unwrap_or(SEARCH_LIMIT).min(API_MAX);
     let offset = q.offset.unwrap_or(0);
     let filters = q.filters();
@@ -749,8 +794,17 @@ async fn api_search(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>
             r.search(&text, &filters, limit, offset, b)
         })
         .await;
-    match found {
-        Ok(hits) => json(StatusCode::OK, &hits),
+    match found.map(|hits| serde_json::to_string(&hits)) {
+        Ok(Ok(body)) => {
+            let body = axum::body::Bytes::from(body);
+            st.searches.insert(&key, body.clone());
+            json_bytes(StatusCode::OK, body)
+        }
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("serialisation error: {e}\n"),
+        )
+            .into_response(),
         Err(e) => store_error_json(e),
     }
 }

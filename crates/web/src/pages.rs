@@ -197,15 +197,14 @@ pub struct HitRow<'a> {
     pub language: String,
     pub level: &'a str,
     pub level_class: &'static str,
+    /// Why the rule is retired (deprecated, unsupported, placeholder), or empty.
+    pub retired: &'a str,
     pub snippet: &'a [store::Fragment],
-    pub retired: &'static str,
 }
 
 impl<'a> HitRow<'a> {
-    /// `rule`: the hit's rule in the catalog.
-    pub fn new(h: &'a store::Hit, q: &str, rule: Option<&Rule>) -> Self {
+    pub fn new(h: &'a store::Hit, q: &str) -> Self {
         HitRow {
-            retired: retired_label(rule),
             href: rule_href(&h.key),
             title: display(&h.title, &h.key),
             source: &h.source,
@@ -213,6 +212,7 @@ impl<'a> HitRow<'a> {
             language: language_name(&h.language),
             level: h.level.as_deref().unwrap_or(""),
             level_class: level_class(h.level.as_deref()),
+            retired: h.retired.as_deref().unwrap_or(""),
             snippet: &h.snippet,
         }
     }
@@ -233,6 +233,8 @@ pub struct SearchPage<'a> {
     pub sources: Vec<SourceOption>,
     pub languages: Vec<SourceOption>,
     pub level: &'a str,
+    /// Whether retired rules are included (after the others).
+    pub retired: bool,
 }
 
 /// One entry of the Atom feed.

@@ -201,16 +201,48 @@ impl Deployment {
         }
         Ok(Deployment { target, have })
     }
+
+    /// A deployment of the target named `target` with the tables of `have` (names separated
+    /// by commas, blanks ignored); an unknown target is an error naming the known ones.
+    pub fn parse(target: &str, have: &str) -> Result<Deployment, String> {
+        let t = Target::from_name(target.trim()).ok_or_else(|| {
+            let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+            format!("unknown target {target:?} (one of {})", names.join(", "))
+        })?;
+        let have = have
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_string)
+            .collect();
+        Deployment::new(t, have)
+    }
+
+    /// Whether a query reading `tables` deploys.
+    pub fn admits(&self, tables: &[String]) -> bool {
+        self.have.is_empty()
+            || tables
+                .iter()
+                .all(|t| self.have.iter().any(|h| h.eq_ignore_ascii_case(t)))
+    }
 }
 
-/// The keys of the catalog's rules that deploy: Sigma detection rules that convert for the
-/// target and read only tables in `have` (converted in parallel).
-pub fn deployable(rules: &[Rule], d: &Deployment) -> Result<HashSet<String>, String> {
+/// The names of the conversion targets (`kql-xdr`, …, `esql`).
+pub fn target_names() -> Vec<&'static str> {
+    Target::ALL.iter().map(|t| t.name()).collect()
+}
+
+/// Per Sigma detection rule that converts for `target`, the tables its query reads (converted
+/// in parallel): what [`deployable`] filters, kept by a server for any list of tables.
+pub fn converted_tables(
+    rules: &[Rule],
+    target: Target,
+) -> Result<std::collections::HashMap<String, Vec<String>>, String> {
     use rayon::prelude::*;
-    let c = match converters().iter().find(|(t, _)| *t == d.target) {
+    let c = match converters().iter().find(|(t, _)| *t == target) {
         Some((_, Ok(c))) => c,
         Some((_, Err(e))) => return Err(e.clone()),
-        None => return Err(format!("no converter for {}", d.target.name())),
+        None => return Err(format!("no converter for {}", target.name())),
     };
     Ok(rules
         .par_iter()
@@ -218,12 +250,18 @@ pub fn deployable(rules: &[Rule], d: &Deployment) -> Result<HashSet<String>, Str
         .filter_map(|r| {
             let doc = document(r).ok()?;
             let (_, tables) = convert_document(c, &doc).ok()?;
-            let ok = d.have.is_empty()
-                || tables
-                    .iter()
-                    .all(|t| d.have.iter().any(|h| h.eq_ignore_ascii_case(t)));
-            ok.then(|| r.key.clone())
+            Some((r.key.clone(), tables))
         })
+        .collect())
+}
+
+/// The keys of the catalog's rules that deploy: Sigma detection rules that convert for the
+/// target and read only tables in `have` (converted in parallel).
+pub fn deployable(rules: &[Rule], d: &Deployment) -> Result<HashSet<String>, String> {
+    Ok(converted_tables(rules, d.target)?
+        .into_iter()
+        .filter(|(_, tables)| d.admits(tables))
+        .map(|(key, _)| key)
         .collect())
 }
 

@@ -105,7 +105,13 @@ struct AppState {
     sources: BTreeMap<String, usize>,
     /// Languages (as rules name them) with their rule counts.
     languages: BTreeMap<String, usize>,
+    /// Per conversion target, the tables each converting Sigma rule reads: computed once, off
+    /// the async workers, at the first coverage request naming the target.
+    deployments: BTreeMap<&'static str, std::sync::OnceLock<Deployments>>,
 }
+
+/// Rule key → tables its query reads, for the rules that convert (or why none can).
+type Deployments = Result<std::collections::HashMap<String, Vec<String>>, String>;
 
 struct Entry {
     /// Position in `catalog.rules`.
@@ -253,6 +259,10 @@ impl AppState {
             pool: Arc::new(pool),
             pages: cache::PageCache::new(PAGE_CACHE),
             searches: cache::PageCache::new(SEARCH_CACHE),
+            deployments: catalog::translate::target_names()
+                .into_iter()
+                .map(|t| (t, std::sync::OnceLock::new()))
+                .collect(),
         }
     }
 
@@ -323,6 +333,10 @@ struct Filter {
     sort: Sort,
     /// Include retired rules (deprecated, unsupported, placeholders): `?retired=true`.
     retired: bool,
+    /// Coverage: only rules that convert for this target (`kql-xdr`, …) …
+    target: String,
+    /// … and whose queries read only these tables (names separated by commas).
+    have: String,
     /// The page of `/rules`, from 1.
     page: Option<usize>,
     /// The API's window.
@@ -1032,21 +1046,76 @@ async fn api_rule(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> R
     }
 }
 
+/// The coverage the filters ask for: with `target` (and `have`), only the rules that deploy.
+/// The first request naming a target converts the catalog's Sigma rules for it, on a blocking
+/// thread; later ones read the kept tables.
+async fn coverage_of<'a>(
+    st: &'a Arc<AppState>,
+    f: &Filter,
+) -> Result<catalog::Coverage<'a>, Response> {
+    if f.target.trim().is_empty() {
+        if !f.have.trim().is_empty() {
+            return Err(bad_request(
+                "`have` needs a `target` (the tables are a target's)",
+            ));
+        }
+        return Ok(catalog::coverage(&st.catalog, f.scope()));
+    }
+    let d = catalog::translate::Deployment::parse(&f.target, &f.have).map_err(bad_request)?;
+    let name = d.target.name();
+    let state = Arc::clone(st);
+    let ready = tokio::task::spawn_blocking(move || {
+        let cell = &state.deployments[name];
+        cell.get_or_init(|| catalog::translate::converted_tables(&state.catalog.rules, d.target))
+            .as_ref()
+            .err()
+            .cloned()
+    })
+    .await;
+    match ready {
+        Ok(None) => {}
+        Ok(Some(e)) => return Err(bad_request(e)),
+        Err(e) => return Err(bad_request(format!("converting the rules failed: {e}"))),
+    }
+    let Some(Ok(tables)) = st.deployments[name].get() else {
+        return Err(bad_request("no deployment computed"));
+    };
+    Ok(catalog::coverage::coverage_of(
+        &st.catalog,
+        f.scope(),
+        &|r| tables.get(&r.key).is_some_and(|t| d.admits(t)),
+    ))
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        &serde_json::json!({ "error": message.into() }),
+    )
+}
+
 async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
+    let c = match coverage_of(&st, &f).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
     let scope = f.scope();
-    let c = catalog::coverage(&st.catalog, scope);
-    let page = pages::CoveragePage::new(
+    let mut page = pages::CoveragePage::new(
         &c,
         scope,
         st.source_options(&f.source),
         st.language_options(&f.language),
         |key| st.catalog.get(key).map(|r| r.meta.title.as_str()),
     );
+    page.set_deployment(&f.target, &f.have);
     html(StatusCode::OK, page.render())
 }
 
 async fn api_coverage(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
-    json(StatusCode::OK, &catalog::coverage(&st.catalog, f.scope()))
+    match coverage_of(&st, &f).await {
+        Ok(c) => json(StatusCode::OK, &c),
+        Err(res) => res,
+    }
 }
 
 /// The transforms of an indicator (`?transforms=a|b`).
@@ -1130,7 +1199,10 @@ async fn api_technique(State(st): State<Arc<AppState>>, Path(id): Path<String>) 
 /// The coverage view as an ATT&CK Navigator layer, downloaded as a file.
 async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
     let scope = f.scope();
-    let c = catalog::coverage(&st.catalog, scope);
+    let c = match coverage_of(&st, &f).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
     let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
     let mut res = json(StatusCode::OK, &layer);
     res.headers_mut().insert(

@@ -1122,9 +1122,51 @@ pub struct CoveragePage<'a> {
     pub languages: Vec<SourceOption>,
     pub columns: Vec<CoverageColumn<'a>>,
     pub stale: Vec<StaleRow<'a>>,
+    /// The deployment filter: the target options and the tables given.
+    pub targets: Vec<SourceOption>,
+    pub have: String,
 }
 
 impl<'a> CoveragePage<'a> {
+    /// Show the deployment filter (`?target=`, `?have=`) the coverage was restricted by.
+    pub fn set_deployment(&mut self, target: &str, have: &str) {
+        let target = target.trim();
+        self.targets = catalog::translate::target_names()
+            .into_iter()
+            .map(|t| SourceOption {
+                selected: t == target,
+                name: t.to_string(),
+                count: 0,
+            })
+            .collect();
+        self.have = have.trim().to_string();
+        if !target.is_empty() {
+            self.filtered = true;
+            self.navigator_href = crate::url::href(
+                "/api/coverage/navigator.json",
+                &[
+                    ("source", self.source_selected()),
+                    ("language", self.language_selected()),
+                    ("target", target),
+                    ("have", &self.have),
+                ],
+            );
+        }
+    }
+
+    fn source_selected(&self) -> &str {
+        self.sources
+            .iter()
+            .find(|s| s.selected)
+            .map_or("", |s| &s.name)
+    }
+
+    fn language_selected(&self) -> &str {
+        self.languages
+            .iter()
+            .find(|s| s.selected)
+            .map_or("", |s| &s.name)
+    }
     /// `titles` gives a rule's title by key, for the stale mappings' links.
     pub fn new(
         c: &catalog::Coverage<'a>,
@@ -1145,6 +1187,8 @@ impl<'a> CoveragePage<'a> {
             filtered: !scope.source.is_empty() || !scope.language.is_empty(),
             sources,
             languages,
+            targets: Vec::new(),
+            have: String::new(),
             columns: c
                 .tactics
                 .iter()

@@ -329,3 +329,91 @@ fn navigator_layer_has_the_layer_format_and_the_coverage_counts() {
         .count();
     assert_eq!(pairs.len(), covered);
 }
+
+/// The site's deployment filter on the five hand-written rules of the CLI's deployable-coverage
+/// test (counted by hand there): 5 techniques for all rules, 4 for those converting to kql-xdr,
+/// 3 (by 3 rules) for those reading only DeviceProcessEvents and DeviceNetworkEvents.
+#[test]
+fn coverage_counts_only_rules_that_deploy_on_a_target_and_its_tables() {
+    let dir = std::env::temp_dir().join(format!("detdex-deploy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = |n: u32, logsource: &str, detection: &str, tags: &str| {
+        let text = format!(
+            "title: r{n}\nid: 00000000-0000-0000-0000-00000000000{n}\nstatus: test\n\
+             logsource: {{{logsource}, product: windows}}\ndetection:\n{detection}    condition: sel\n\
+             tags: [{tags}]\nlevel: high\n"
+        );
+        std::fs::write(dir.join(format!("r{n}.yml")), text).unwrap();
+    };
+    rule(
+        1,
+        "category: process_creation",
+        "    sel:\n        Image|endswith: '\\powershell.exe'\n        CommandLine|contains: ' -enc '\n",
+        "attack.execution, attack.t1059.001",
+    );
+    rule(
+        2,
+        "category: network_connection",
+        "    sel:\n        DestinationPort: 4444\n",
+        "attack.command-and-control, attack.t1071",
+    );
+    rule(
+        3,
+        "category: registry_set",
+        "    sel:\n        TargetObject|contains: '\\CurrentVersion\\Run\\'\n",
+        "attack.defense-evasion, attack.t1112",
+    );
+    rule(
+        4,
+        "category: process_creation",
+        "    sel:\n        - 'sekurlsa::logonpasswords'\n",
+        "attack.credential-access, attack.t1003",
+    );
+    rule(
+        5,
+        "category: process_creation",
+        "    sel:\n        Image|endswith: '\\certutil.exe'\n        CommandLine|contains: urlcache\n",
+        "attack.execution, attack.t1059.003, attack.command-and-control, attack.t1105",
+    );
+    let cat = catalog::Catalog::load(&[catalog::Source {
+        name: "mine".into(),
+        root: dir.clone(),
+        include: vec![],
+    }]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let addr = start(Arc::new(cat));
+    let figures = |query: &str| {
+        let v = json(&get(addr, &format!("/api/coverage{query}")));
+        (
+            v["rules"].as_u64().unwrap(),
+            v["techniques_covered"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(figures(""), (5, 5));
+    assert_eq!(figures("?target=kql-xdr"), (4, 4));
+    assert_eq!(
+        figures("?target=kql-xdr&have=DeviceProcessEvents,%20DeviceNetworkEvents"),
+        (3, 3)
+    );
+    // The page keeps the filter in its form and its Navigator link.
+    let page = get(addr, "/coverage?target=kql-xdr&have=DeviceProcessEvents");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<option value=\"kql-xdr\" selected>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"DeviceProcessEvents\""));
+    assert!(page.body.contains("target=kql-xdr"));
+    // Bad filters are a clear error, not an empty matrix.
+    for bad in [
+        "?target=nope",
+        "?have=DeviceProcessEvents",
+        "?target=spl&have=x",
+    ] {
+        let r = get(addr, &format!("/api/coverage{bad}"));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains("error"), "{bad}");
+    }
+}

@@ -348,7 +348,13 @@ fn expr(e: &Expr, out: &mut String) {
         ExprKind::Member { expr, name } => {
             expr_at(expr, 7, out);
             out.push('.');
-            out.push_str(&name_text(name));
+            // After `.`, a name starting with a digit would lex as the decimals of a number
+            // (`0.12ab`): quote it.
+            if name.starts_with(|c: char| c.is_ascii_digit()) {
+                out.push_str(&format!("[{}]", lexer::quote(name)));
+            } else {
+                out.push_str(&name_text(name));
+            }
         }
         ExprKind::Index { expr, index } => {
             expr_at(expr, 7, out);

@@ -11,15 +11,68 @@ fn sigma() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma")
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// The files under `dir` whose extension is one of `exts`.
+fn files_with(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
         if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            files_with(&p, exts, out);
+        } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
             out.push(p);
         }
     }
+}
+
+/// How many of `files` (under `root`) `names` picks by their text, as (live, retired): retired
+/// when a folder of its path is one of `retired_dirs`.
+fn live_and_retired(
+    root: &Path,
+    files: &[PathBuf],
+    retired_dirs: &[&str],
+    names: impl Fn(&str) -> bool,
+) -> (usize, usize) {
+    let (mut live, mut retired) = (0, 0);
+    for f in files {
+        if !names(&std::fs::read_to_string(f).unwrap_or_default()) {
+            continue;
+        }
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.split('/').any(|d| retired_dirs.contains(&d)) {
+            retired += 1;
+        } else {
+            live += 1;
+        }
+    }
+    (live, retired)
+}
+
+/// The catalog of one source, counting `PowerShell.EXE` on `field` (written in `syntax`),
+/// equals (live, retired).
+fn assert_catalog_counts(
+    name: &str,
+    root: &Path,
+    format: ir::Format,
+    field: &str,
+    syntax: ir::Syntax,
+    (live, retired): (usize, usize),
+) {
+    let cat = Catalog::load(&[Source {
+        name: name.into(),
+        root: root.to_path_buf(),
+        include: vec![],
+    }]);
+    let c = cat.corpus_count(
+        format,
+        Some(field),
+        ir::Kind::Eq,
+        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", syntax),
+    );
+    println!("{name} independent: {live} live + {retired} retired; catalog: {c}");
+    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
 }
 
 /// Whether the condition uses the selection `name` other than right after `not` (directly or
@@ -96,40 +149,18 @@ fn names_powershell(text: &str) -> bool {
 fn powershell_original_file_name_counts_live_rules_and_retired_apart() {
     let root = sigma();
     let mut files = Vec::new();
-    yaml_files(&root, &mut files);
-    let (mut live, mut retired) = (0, 0);
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
-        if !names_powershell(&text) {
-            continue;
-        }
-        let rel = f
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        let is_retired = rel
-            .split('/')
-            .any(|d| matches!(d, "deprecated" | "unsupported" | "rules-placeholder"));
-        if is_retired {
-            retired += 1;
-        } else {
-            live += 1;
-        }
-    }
-    let cat = Catalog::load(&[Source {
-        name: "sigma".into(),
-        root: root.clone(),
-        include: vec![],
-    }]);
-    let c = cat.corpus_count(
+    files_with(&root, &["yml", "yaml"], &mut files);
+    let retired_dirs = ["deprecated", "unsupported", "rules-placeholder"];
+    let (live, retired) = live_and_retired(&root, &files, &retired_dirs, names_powershell);
+    let counts = (live, retired);
+    assert_catalog_counts(
+        "sigma",
+        &root,
         ir::Format::Sigma,
-        Some("OriginalFileName"),
-        ir::Kind::Eq,
-        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", ir::Syntax::SIGMA),
+        "OriginalFileName",
+        ir::Syntax::SIGMA,
+        counts,
     );
-    println!("independent: {live} live + {retired} retired; catalog: {c}");
-    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
     assert!(live > 50 && retired >= 1, "{live} {retired}");
 }
 
@@ -211,49 +242,19 @@ fn elastic_powershell_original_file_name_counts_live_rules_and_retired_apart() {
         return;
     }
     let mut files = Vec::new();
-    toml_files(&root, &mut files);
-    let (mut live, mut retired) = (0, 0);
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
-        if !elastic_names_powershell(&text) {
-            continue;
-        }
-        let rel = f
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.split('/').any(|d| d == "_deprecated") {
-            retired += 1;
-        } else {
-            live += 1;
-        }
-    }
-    let cat = Catalog::load(&[Source {
-        name: "elastic".into(),
-        root: root.clone(),
-        include: vec![],
-    }]);
-    let c = cat.corpus_count(
+    files_with(&root, &["toml"], &mut files);
+    let (live, retired) =
+        live_and_retired(&root, &files, &["_deprecated"], elastic_names_powershell);
+    let field = "process.pe.original_file_name";
+    assert_catalog_counts(
+        "elastic",
+        &root,
         ir::Format::Elastic,
-        Some("process.pe.original_file_name"),
-        ir::Kind::Eq,
-        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", ir::Syntax::Literal),
+        field,
+        ir::Syntax::Literal,
+        (live, retired),
     );
-    println!("independent: {live} live + {retired} retired; catalog: {c}");
-    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
     assert!(live >= 15, "{live} {retired}");
-}
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
 }
 
 /// Whether `text` (a search, or a macro definition) tests an original file name of
@@ -298,7 +299,7 @@ fn splunk_powershell_original_file_name_counts_live_rules_and_retired_apart() {
     };
     // The macros whose definition names it.
     let mut files = Vec::new();
-    yaml_files(&root.join("macros"), &mut files);
+    files_with(&root.join("macros"), &["yml"], &mut files);
     let macros: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -311,36 +312,18 @@ fn splunk_powershell_original_file_name_counts_live_rules_and_retired_apart() {
         "{macros:?}"
     );
     let mut files = Vec::new();
-    yaml_files(&root.join("detections"), &mut files);
-    let (mut live, mut retired) = (0, 0);
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
-        if !splunk_names_powershell(&field(&text, "search"), &macros) {
-            continue;
-        }
-        let rel = f
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.split('/').any(|d| d == "deprecated") {
-            retired += 1;
-        } else {
-            live += 1;
-        }
-    }
-    let cat = Catalog::load(&[Source {
-        name: "splunk".into(),
-        root: root.clone(),
-        include: vec![],
-    }]);
-    let c = cat.corpus_count(
+    files_with(&root.join("detections"), &["yml"], &mut files);
+    let (live, retired) = live_and_retired(&root, &files, &["deprecated"], |text| {
+        splunk_names_powershell(&field(text, "search"), &macros)
+    });
+    let f = "Processes.original_file_name";
+    assert_catalog_counts(
+        "splunk",
+        &root,
         ir::Format::Splunk,
-        Some("Processes.original_file_name"),
-        ir::Kind::Eq,
-        &ir::Value::new(ir::Kind::Eq, "PowerShell.EXE", ir::Syntax::SPL_SEARCH),
+        f,
+        ir::Syntax::SPL_SEARCH,
+        (live, retired),
     );
-    println!("independent: {live} live + {retired} retired; catalog: {c}");
-    assert_eq!((c.total, c.retired), (live, retired), "catalog {c}");
     assert!(live >= 15, "{live} {retired}");
 }

@@ -337,8 +337,8 @@ fn comparisons(q: &str) -> Vec<Cmp> {
                     && let ExprKind::Ident(c) = &a.kind
                 {
                     out.push(Cmp {
-                        column: c.clone(),
-                        op: name.clone(),
+                        column: c.to_string(),
+                        op: name.to_string(),
                         values: rest.iter().map(|x| x.kind.clone()).collect(),
                         negated,
                     });
@@ -347,7 +347,7 @@ fn comparisons(q: &str) -> Vec<Cmp> {
             ExprKind::Binary { op, lhs, rhs } => {
                 if let ExprKind::Ident(c) = &lhs.kind {
                     out.push(Cmp {
-                        column: c.clone(),
+                        column: c.to_string(),
                         op: op.text(),
                         values: vec![rhs.kind.clone()],
                         negated,
@@ -357,7 +357,7 @@ fn comparisons(q: &str) -> Vec<Cmp> {
             ExprKind::List { op, expr, list } => {
                 if let ExprKind::Ident(c) = &expr.kind {
                     out.push(Cmp {
-                        column: c.clone(),
+                        column: c.to_string(),
                         op: op.text().to_string(),
                         values: list.iter().map(|x| x.kind.clone()).collect(),
                         negated,

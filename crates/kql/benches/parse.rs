@@ -115,6 +115,16 @@ fn on_cpu() -> Option<f64> {
     Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
 }
 
+/// On-CPU seconds one pass of `f` over `queries` takes (the mean of 20 passes).
+fn on_cpu_per_pass(queries: &[String], f: &dyn Fn(&String)) -> Option<f64> {
+    const PASSES: usize = 20;
+    let t0 = on_cpu()?;
+    for _ in 0..PASSES {
+        queries.iter().for_each(f);
+    }
+    Some((on_cpu()? - t0) / PASSES as f64)
+}
+
 fn bench(c: &mut Criterion) {
     let mut sets = vec![("falconfriday", falconfriday()), ("hunting", hunting())];
     let conv = converted();
@@ -132,17 +142,16 @@ fn bench(c: &mut Criterion) {
             "{name}: {} queries, {bytes} bytes, {parsed} parse",
             queries.len()
         );
-        if let Some(t0) = on_cpu() {
-            const PASSES: usize = 20;
-            for _ in 0..PASSES {
-                for q in &queries {
-                    let _ = std::hint::black_box(kql::parse(std::hint::black_box(q)));
-                }
-            }
-            if let Some(t1) = on_cpu() {
-                let per = (t1 - t0) / PASSES as f64;
+        let lex = |q: &String| {
+            std::hint::black_box(kql::lexer::tokenize(std::hint::black_box(q)));
+        };
+        let parse = |q: &String| {
+            let _ = std::hint::black_box(kql::parse(std::hint::black_box(q)));
+        };
+        for (what, f) in [("lex", &lex as &dyn Fn(&String)), ("parse", &parse)] {
+            if let Some(per) = on_cpu_per_pass(&queries, f) {
                 eprintln!(
-                    "{name}: parse {:.2} ms of on-CPU time a pass = {:.1} MB/s",
+                    "{name}: {what} {:.2} ms of on-CPU time a pass = {:.1} MB/s",
                     per * 1e3,
                     bytes as f64 / per / 1e6
                 );

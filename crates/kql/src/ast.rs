@@ -14,6 +14,10 @@ use serde::Serialize;
 
 pub type Span = Range<usize>;
 
+/// The text of a name, number or string in the tree: most are short (`Timestamp`, `1d`,
+/// `cmd.exe`) and kept inline without an allocation of their own.
+pub type Text = compact_str::CompactString;
+
 /// `;`-separated statements; the last is usually the query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query {
@@ -61,7 +65,7 @@ pub struct Param {
 /// `plain`, `['odd name']`; in column lists also a wildcard pattern (`Initiating*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Name {
-    pub text: String,
+    pub text: Text,
     pub span: Span,
 }
 
@@ -377,7 +381,7 @@ pub enum StrStyle {
 /// A string literal: its value (escapes resolved) and how it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StrLit {
-    pub value: String,
+    pub value: Text,
     pub style: StrStyle,
     /// `h"…"`: hidden from logs.
     pub obfuscated: bool,
@@ -562,30 +566,30 @@ pub struct Expr {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ExprKind {
     /// A column, table, variable or parameter name (`$left`, `['odd name']` → `odd name`).
-    Ident(String),
+    Ident(Text),
     /// A wildcard table name in `union` (`Device*Events`).
-    Pattern(String),
+    Pattern(Text),
     Str(StrLit),
     /// A number as written (`12`, `1.5`, `1e5`, `0x1F`).
-    Number(String),
+    Number(Text),
     /// A timespan as written (`1d`, `100ms`).
-    Timespan(String),
+    Timespan(Text),
     Bool(bool),
     /// `datetime(…)`, `time(…)`, `timespan(…)`, `guid(…)`: the type and the raw inside, trimmed.
     Typed {
-        ty: String,
-        raw: String,
+        ty: Text,
+        raw: Text,
     },
     /// `dynamic(value)`; the value may be an [`ExprKind::Array`] or [`ExprKind::Object`].
     Dynamic(Box<Expr>),
     /// `[a, b]` inside `dynamic(…)`.
     Array(Vec<Expr>),
     /// `{"k": v}` inside `dynamic(…)`.
-    Object(Vec<(String, Expr)>),
+    Object(Vec<(Text, Expr)>),
     /// `*` as an argument (`arg_max(Timestamp, *)`) or a column list (`distinct *`).
     Star,
     Call {
-        name: String,
+        name: Text,
         args: Vec<Expr>,
     },
     /// A named argument of a call: `name = value` (`ipv4_lookup(…, return_unmatched = true)`).
@@ -596,7 +600,7 @@ pub enum ExprKind {
     /// `a.b`.
     Member {
         expr: Box<Expr>,
-        name: String,
+        name: Text,
     },
     /// `a[0]`, `a["b"]`.
     Index {

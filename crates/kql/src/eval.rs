@@ -166,7 +166,7 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
         return err(source, "the query must start with a table name");
     };
     let mut p = Program {
-        table: table.clone(),
+        table: table.to_string(),
         steps: Vec::new(),
         regexes: HashMap::new(),
         missing_is_null: false,
@@ -174,9 +174,9 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
     let assigns = |a: &[Assign]| -> Result<Vec<(String, Expr)>, EvalError> {
         a.iter()
             .map(|a| match &a.names[..] {
-                [n] => Ok((n.text.clone(), a.value.clone())),
+                [n] => Ok((n.text.to_string(), a.value.clone())),
                 [] => match &a.value.kind {
-                    ExprKind::Ident(c) => Ok((c.clone(), a.value.clone())),
+                    ExprKind::Ident(c) => Ok((c.to_string(), a.value.clone())),
                     _ => err(&a.value, "an expression without a name"),
                 },
                 _ => err(&a.value, "several names in one assignment"),
@@ -296,7 +296,7 @@ impl Program {
             return err(e, "a regular expression must be a string literal");
         };
         let re = Regex::new(&s.value).or_else(|e1| err(e, format!("invalid regex: {e1}")))?;
-        self.regexes.insert(s.value.clone(), re);
+        self.regexes.insert(s.value.to_string(), re);
         Ok(())
     }
 
@@ -304,7 +304,7 @@ impl Program {
         let ExprKind::Str(s) = &e.kind else {
             unreachable!("checked by compile")
         };
-        &self.regexes[&s.value]
+        &self.regexes[s.value.as_str()]
     }
 
     /// Run the query over `rows` of its table: the indexes of the rows it selects (after
@@ -343,12 +343,12 @@ impl Program {
 
     fn eval(&self, e: &Expr, row: &Row) -> Result<Value, EvalError> {
         Ok(match &e.kind {
-            ExprKind::Ident(c) => match row.get(c) {
+            ExprKind::Ident(c) => match row.get(c.as_str()) {
                 Some(v) => v.clone(),
                 None if self.missing_is_null => Value::Null,
                 None => return err(e, format!("no column `{c}` in the row")),
             },
-            ExprKind::Str(s) => Value::Str(s.value.clone()),
+            ExprKind::Str(s) => Value::Str(s.value.to_string()),
             ExprKind::Number(n) => number_literal(n).ok_or_else(|| EvalError {
                 message: format!("number `{n}`"),
                 span: e.span.clone(),

@@ -59,7 +59,29 @@ pub enum TokenKind {
     Arrow,
     Eof,
     /// Something that is not a token: an unterminated string, a stray character.
-    Error(&'static str),
+    Error(LexError),
+}
+
+/// What is wrong with an [`TokenKind::Error`] token (one byte, so tokens stay small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LexError {
+    UnexpectedCharacter,
+    UnterminatedString,
+    UnterminatedMultiline,
+    UnterminatedTyped,
+    InvalidNumber,
+}
+
+impl LexError {
+    pub fn message(self) -> &'static str {
+        match self {
+            LexError::UnexpectedCharacter => "unexpected character",
+            LexError::UnterminatedString => "unterminated string",
+            LexError::UnterminatedMultiline => "unterminated multi-line string",
+            LexError::UnterminatedTyped => "unterminated typed literal",
+            LexError::InvalidNumber => "invalid number",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,12 +131,39 @@ const TIME_UNITS: &[&str] = &[
 /// The literal types whose inside is raw text.
 pub const TYPED_LITERALS: &[&str] = &["datetime", "time", "timespan", "guid"];
 
+/// Byte classes, looked up once per byte: the lexer's inner loops are a table load.
+const IDENT: u8 = 1;
+const IDENT_START: u8 = 2;
+const SPACE: u8 = 4;
+const IDENT_ASCII: u8 = 8;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            t[c] |= IDENT;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80 {
+            t[c] |= IDENT_START;
+        }
+        if b.is_ascii_whitespace() {
+            t[c] |= SPACE;
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            t[c] |= IDENT_ASCII;
+        }
+        c += 1;
+    }
+    t
+};
+
 pub fn ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80
+    CLASS[c as usize] & IDENT_START != 0
 }
 
 pub fn ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+    CLASS[c as usize] & IDENT != 0
 }
 
 /// The non-ASCII characters Kusto reads as whitespace.
@@ -186,13 +235,11 @@ pub fn tokenize(src: &str) -> Vec<Token> {
 pub fn skip_trivia(src: &str, mut pos: usize) -> usize {
     let b = src.as_bytes();
     loop {
-        while pos < b.len() && b[pos].is_ascii_whitespace() {
+        while pos < b.len() && CLASS[b[pos] as usize] & SPACE != 0 {
             pos += 1;
         }
         if pos + 1 < b.len() && b[pos] == b'/' && b[pos + 1] == b'/' {
-            while pos < b.len() && b[pos] != b'\n' {
-                pos += 1;
-            }
+            pos = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
         } else if let Some(len) = unicode_space_at(b, pos) {
             pos += len;
         } else {
@@ -209,6 +256,15 @@ fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, usize> {
     let q = b[start];
     let mut i = start + 1;
     while i < b.len() {
+        // Jump to the next byte that matters: the quote, a line end or a backslash.
+        let Some(k) = (if verbatim {
+            memchr::memchr2(q, b'\n', &b[i..])
+        } else {
+            memchr::memchr3(q, b'\n', b'\\', &b[i..])
+        }) else {
+            break;
+        };
+        i += k;
         let c = b[i];
         if c == q {
             if verbatim && b.get(i + 1) == Some(&q) {
@@ -229,7 +285,7 @@ fn quoted_end(b: &[u8], start: usize, verbatim: bool) -> Result<usize, usize> {
     Err(b.len())
 }
 
-const UNTERMINATED: &str = "unterminated string";
+const UNTERMINATED: LexError = LexError::UnterminatedString;
 
 /// The token starting at `pos` (after trivia).
 pub fn next(src: &str, pos: usize) -> Token {
@@ -276,7 +332,7 @@ pub fn next(src: &str, pos: usize) -> Token {
                 let end = word_end(b, start + 1);
                 tok(K::Ident, end)
             }
-            _ => tok(K::Error("unexpected character"), start + 1),
+            _ => tok(K::Error(LexError::UnexpectedCharacter), start + 1),
         },
         b'<' => match at(1) {
             Some(b'=') => tok(K::Le, start + 2),
@@ -295,7 +351,7 @@ pub fn next(src: &str, pos: usize) -> Token {
         },
         b'`' if b[start..].starts_with(b"```") => match src[start + 3..].find("```") {
             Some(i) => tok(K::Str, start + 3 + i + 3),
-            None => tok(K::Error("unterminated multi-line string"), b.len()),
+            None => tok(K::Error(LexError::UnterminatedMultiline), b.len()),
         },
         b'0'..=b'9' => number(b, start),
         c if ident_start(c) => {
@@ -324,7 +380,7 @@ pub fn next(src: &str, pos: usize) -> Token {
                 if b.get(open) == Some(&b'(') {
                     return match src[open..].find(')') {
                         Some(i) => tok(K::Typed, open + i + 1),
-                        None => tok(K::Error("unterminated typed literal"), b.len()),
+                        None => tok(K::Error(LexError::UnterminatedTyped), b.len()),
                     };
                 }
             }
@@ -332,7 +388,7 @@ pub fn next(src: &str, pos: usize) -> Token {
         }
         _ => {
             let len = src[start..].chars().next().map_or(1, char::len_utf8);
-            tok(K::Error("unexpected character"), start + len)
+            tok(K::Error(LexError::UnexpectedCharacter), start + len)
         }
     }
 }
@@ -343,11 +399,17 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     let start = i;
-    while i < b.len() && ident_char(b[i]) {
-        if b[i] >= 0x80 && unicode_space_at(b, i).is_some() {
-            break;
+    loop {
+        // ASCII letters, digits and `_` in a tight loop; a byte beyond ASCII continues the
+        // word unless it starts one of Kusto's Unicode spaces.
+        while i < b.len() && CLASS[b[i] as usize] & IDENT_ASCII != 0 {
+            i += 1;
         }
-        i += 1;
+        if i < b.len() && b[i] >= 0x80 && unicode_space_at(b, i).is_none() {
+            i += 1;
+            continue;
+        }
+        break;
     }
     if &b[start..i] == b"in" && b.get(i) == Some(&b'~') {
         i += 1;
@@ -367,7 +429,7 @@ fn number(b: &[u8], start: usize) -> Token {
             i += 1;
         }
         if i < b.len() && ident_char(b[i]) {
-            return tok(TokenKind::Error("invalid number"), word_end(b, i));
+            return tok(TokenKind::Error(LexError::InvalidNumber), word_end(b, i));
         }
         return tok(TokenKind::Number, i);
     }
@@ -410,7 +472,7 @@ fn number(b: &[u8], start: usize) -> Token {
         if digits_only {
             return tok(TokenKind::Ident, end);
         }
-        return tok(TokenKind::Error("invalid number"), end);
+        return tok(TokenKind::Error(LexError::InvalidNumber), end);
     }
     tok(TokenKind::Number, i)
 }
@@ -427,32 +489,32 @@ pub enum StrForm {
 }
 
 /// Split a `Str` token's text into (obfuscated, form, value).
-pub fn string_value(text: &str) -> (bool, StrForm, String) {
+pub fn string_value(text: &str) -> (bool, StrForm, crate::ast::Text) {
     let (obf, rest) = match text.as_bytes().first() {
         Some(b'h' | b'H') => (true, &text[1..]),
         _ => (false, text),
     };
     if let Some(inner) = rest.strip_prefix("```").and_then(|r| r.strip_suffix("```")) {
-        return (obf, StrForm::Multiline, inner.to_string());
+        return (obf, StrForm::Multiline, inner.into());
     }
     if let Some(r) = rest.strip_prefix('@') {
         let q = r.chars().next().unwrap_or('"');
         let inner = r.get(1..r.len().saturating_sub(1)).unwrap_or("");
         if !inner.contains(q) {
-            return (obf, StrForm::Verbatim, inner.to_string());
+            return (obf, StrForm::Verbatim, inner.into());
         }
         let doubled: String = [q, q].iter().collect();
         return (
             obf,
             StrForm::Verbatim,
-            inner.replace(&doubled, &q.to_string()),
+            inner.replace(&doubled, &q.to_string()).into(),
         );
     }
     let inner = rest.get(1..rest.len().saturating_sub(1)).unwrap_or("");
-    if !inner.contains('\\') {
-        return (obf, StrForm::Plain, inner.to_string());
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return (obf, StrForm::Plain, inner.into());
     }
-    let mut out = String::with_capacity(inner.len());
+    let mut out = crate::ast::Text::with_capacity(inner.len());
     let mut rest = inner;
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
@@ -546,7 +608,7 @@ mod tests {
                 (Ident, "x"),
                 (Ident, "!in~"),
                 (Str, "@\"a\\\""),
-                (Error("unterminated string"), "h'q"),
+                (Error(LexError::UnterminatedString), "h'q"),
             ]
         );
         assert_eq!(
@@ -568,8 +630,8 @@ mod tests {
                 (Str, "```a\nb```"),
             ]
         );
-        assert_eq!(kinds("1.5abc")[0].0, Error("invalid number"));
-        assert_eq!(kinds("#")[0].0, Error("unexpected character"));
+        assert_eq!(kinds("1.5abc")[0].0, Error(LexError::InvalidNumber));
+        assert_eq!(kinds("#")[0].0, Error(LexError::UnexpectedCharacter));
     }
 
     #[test]
@@ -623,7 +685,7 @@ mod tests {
         let t = next("'abc\nT", 0);
         assert_eq!(
             (t.kind, t.span),
-            (TokenKind::Error("unterminated string"), 0..4)
+            (TokenKind::Error(LexError::UnterminatedString), 0..4)
         );
     }
 
@@ -631,15 +693,15 @@ mod tests {
     fn strings() {
         assert_eq!(
             string_value(r#""a\"b\\c\n\d""#),
-            (false, StrForm::Plain, "a\"b\\c\n\\d".to_string())
+            (false, StrForm::Plain, "a\"b\\c\n\\d".into())
         );
         assert_eq!(
             string_value(r#"@'C:\x''y'"#),
-            (false, StrForm::Verbatim, r"C:\x'y".to_string())
+            (false, StrForm::Verbatim, r"C:\x'y".into())
         );
         assert_eq!(
             string_value(r#"h@"C:\x""y""#),
-            (true, StrForm::Verbatim, r#"C:\x"y"#.to_string())
+            (true, StrForm::Verbatim, r#"C:\x"y"#.into())
         );
         let v = "a\"b\\c\n\t\\d";
         assert_eq!(string_value(&quote(v)).2, v);

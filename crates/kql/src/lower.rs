@@ -392,12 +392,13 @@ impl<'a> Lowerer<'a> {
             LetValue::Expr(e) => {
                 if let Some(values) = self.literal_values(e) {
                     self.push(label, text, None);
-                    self.lets.insert(name.text.clone(), Bound::Values(values));
+                    self.lets
+                        .insert(name.text.to_string(), Bound::Values(values));
                     return;
                 }
                 if self.is_time(e) {
                     self.push(label, text, None);
-                    self.lets.insert(name.text.clone(), Bound::Time);
+                    self.lets.insert(name.text.to_string(), Bound::Time);
                     return;
                 }
                 let tabular = is_tabular(e, &self.lets);
@@ -408,7 +409,7 @@ impl<'a> Lowerer<'a> {
                 } else {
                     Bound::Other
                 };
-                self.lets.insert(name.text.clone(), bound);
+                self.lets.insert(name.text.to_string(), bound);
             }
             LetValue::Function { params, body, .. } => {
                 // Read once for the tables it names (also when it is never called); its
@@ -418,7 +419,7 @@ impl<'a> Lowerer<'a> {
                 self.quiet -= 1;
                 self.push(label, text, None);
                 self.lets
-                    .insert(name.text.clone(), Bound::Function { params, body });
+                    .insert(name.text.to_string(), Bound::Function { params, body });
             }
         }
     }
@@ -446,7 +447,7 @@ impl<'a> Lowerer<'a> {
                     Some(a) => self.bind(a),
                     None => Bound::Other,
                 };
-                (p.name.text.clone(), b)
+                (p.name.text.to_string(), b)
             })
             .collect();
         let saved = self.lets.clone();
@@ -460,14 +461,14 @@ impl<'a> Lowerer<'a> {
                     value: LetValue::Expr(e),
                 } => {
                     let b = self.bind(e);
-                    self.lets.insert(name.text.clone(), b);
+                    self.lets.insert(name.text.to_string(), b);
                 }
                 StatementKind::Let {
                     name,
                     value: LetValue::Function { params, body, .. },
                 } => {
                     self.lets
-                        .insert(name.text.clone(), Bound::Function { params, body });
+                        .insert(name.text.to_string(), Bound::Function { params, body });
                 }
                 StatementKind::Set { .. } => {}
                 StatementKind::Expr(e) if i + 1 == body.len() => last = Some(e),
@@ -505,10 +506,10 @@ impl<'a> Lowerer<'a> {
             _ => (e, &[][..]),
         };
         let label = match &source.kind {
-            ExprKind::Ident(n) if self.lets.contains_key(n) => n.clone(),
+            ExprKind::Ident(n) if self.lets.contains_key(n.as_str()) => n.to_string(),
             ExprKind::Ident(n) => format!("table {n}"),
             ExprKind::Source(op) => self.op_label(op),
-            ExprKind::Call { name, .. } => name.clone(),
+            ExprKind::Call { name, .. } => name.to_string(),
             ExprKind::Datatable { .. } => "datatable".into(),
             ExprKind::Externaldata { .. } => "externaldata".into(),
             _ => "source".into(),
@@ -527,7 +528,7 @@ impl<'a> Lowerer<'a> {
 
     fn assign_text(&self, a: &ast::Assign) -> String {
         match a.names.as_slice() {
-            [n] => n.text.clone(),
+            [n] => n.text.to_string(),
             _ => self.src(&a.value.span).to_string(),
         }
     }
@@ -626,20 +627,20 @@ impl<'a> Lowerer<'a> {
     /// The expression of a tabular expression (what its rows satisfy), recording its tables.
     fn tabular(&mut self, e: &'a ast::Expr) -> Option<Expr> {
         match &e.kind {
-            ExprKind::Ident(n) => match self.lets.get(n) {
+            ExprKind::Ident(n) => match self.lets.get(n.as_str()) {
                 Some(Bound::Stage(i)) => self.stage_ref(*i),
                 Some(Bound::Inline(e)) => e.clone(),
                 Some(_) => None,
                 None => {
-                    if !self.tables.contains(n) {
-                        self.tables.push(n.clone());
+                    if !self.tables.iter().any(|t| t == n) {
+                        self.tables.push(n.to_string());
                     }
                     None
                 }
             },
             ExprKind::Pattern(p) => {
-                if !self.tables.contains(p) {
-                    self.tables.push(p.clone());
+                if !self.tables.iter().any(|t| t == p) {
+                    self.tables.push(p.to_string());
                 }
                 None
             }
@@ -657,7 +658,7 @@ impl<'a> Lowerer<'a> {
                 let parts: Vec<Expr> = args.iter().filter_map(|a| self.tabular(a)).collect();
                 and(parts)
             }
-            ExprKind::Call { name, args } => match self.lets.get(name) {
+            ExprKind::Call { name, args } => match self.lets.get(name.as_str()) {
                 Some(Bound::Function { params, body }) => {
                     let (params, body) = (*params, *body);
                     self.call(params, body, args, |l, e| l.tabular(e)).flatten()
@@ -1134,7 +1135,7 @@ impl<'a> Lowerer<'a> {
                     || name.starts_with("endof")
             }
             ExprKind::Typed { ty, .. } => ty == "datetime",
-            ExprKind::Ident(n) => matches!(self.lets.get(n), Some(Bound::Time)),
+            ExprKind::Ident(n) => matches!(self.lets.get(n.as_str()), Some(Bound::Time)),
             ExprKind::Binary {
                 op: BinOp::Add | BinOp::Sub,
                 lhs,
@@ -1173,11 +1174,11 @@ impl<'a> Lowerer<'a> {
             {
                 self.field(&args[0])
             }
-            ExprKind::Ident(n) => match self.lets.get(n) {
+            ExprKind::Ident(n) => match self.lets.get(n.as_str()) {
                 Some(Bound::Column(c)) => Some(c.clone()),
                 Some(_) => None,
                 None if n.starts_with('$') => None,
-                None => Some(n.clone()),
+                None => Some(n.to_string()),
             },
             ExprKind::Member { expr, .. } | ExprKind::Index { expr, .. } => {
                 let mut root = expr.as_ref();
@@ -1207,8 +1208,8 @@ impl<'a> Lowerer<'a> {
     /// `pack_array` of them, or a let bound to one.
     fn literal_values(&self, e: &ast::Expr) -> Option<Vec<String>> {
         Some(match &e.kind {
-            ExprKind::Str(s) => vec![s.value.clone()],
-            ExprKind::Number(n) | ExprKind::Timespan(n) => vec![n.clone()],
+            ExprKind::Str(s) => vec![s.value.to_string()],
+            ExprKind::Number(n) | ExprKind::Timespan(n) => vec![n.to_string()],
             ExprKind::Bool(b) => vec![b.to_string()],
             ExprKind::Typed { ty, raw } => vec![format!("{ty}({raw})")],
             ExprKind::Neg(x) => match &x.kind {
@@ -1241,7 +1242,7 @@ impl<'a> Lowerer<'a> {
                 }
                 out
             }
-            ExprKind::Ident(n) => match self.lets.get(n) {
+            ExprKind::Ident(n) => match self.lets.get(n.as_str()) {
                 Some(Bound::Values(v)) => v.clone(),
                 _ => return None,
             },
@@ -1338,9 +1339,9 @@ fn flip(op: BinOp) -> Option<BinOp> {
 fn join_keys(on: &[ast::Expr]) -> Vec<String> {
     let left = |e: &ast::Expr| match &e.kind {
         ExprKind::Member { expr, name } if matches!(&expr.kind, ExprKind::Ident(n) if n == "$left") => {
-            Some(name.clone())
+            Some(name.to_string())
         }
-        ExprKind::Ident(n) if !n.starts_with('$') => Some(n.clone()),
+        ExprKind::Ident(n) if !n.starts_with('$') => Some(n.to_string()),
         _ => None,
     };
     on.iter()
@@ -1364,7 +1365,7 @@ fn join_kind_or(params: &[ast::OptParam], default: &str) -> String {
         .iter()
         .find(|p| p.name.eq_ignore_ascii_case("kind"))
         .and_then(|p| match &p.value.kind {
-            ExprKind::Ident(k) => Some(k.to_ascii_lowercase()),
+            ExprKind::Ident(k) => Some(k.as_str().to_ascii_lowercase()),
             _ => None,
         })
         .unwrap_or_else(|| default.to_string())
@@ -1379,7 +1380,7 @@ fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
         | ExprKind::Source(_)
         | ExprKind::Datatable { .. }
         | ExprKind::Externaldata { .. } => true,
-        ExprKind::Call { name, .. } => match lets.get(name) {
+        ExprKind::Call { name, .. } => match lets.get(name.as_str()) {
             Some(Bound::Function { body, .. }) => matches!(
                 body.last().map(|s| &s.kind),
                 Some(StatementKind::Expr(b)) if is_tabular(b, lets)
@@ -1387,7 +1388,10 @@ fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
             _ => matches!(name.as_str(), "materialize" | "view"),
         },
         ExprKind::Ident(n) => {
-            matches!(lets.get(n), None | Some(Bound::Stage(_) | Bound::Inline(_)))
+            matches!(
+                lets.get(n.as_str()),
+                None | Some(Bound::Stage(_) | Bound::Inline(_))
+            )
         }
         _ => false,
     }
@@ -1397,7 +1401,10 @@ fn is_tabular(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
 /// list is a column or a scalar, never taken for a table).
 fn is_subquery(e: &ast::Expr, lets: &HashMap<String, Bound>) -> bool {
     match &e.kind {
-        ExprKind::Ident(n) => matches!(lets.get(n), Some(Bound::Stage(_) | Bound::Inline(_))),
+        ExprKind::Ident(n) => matches!(
+            lets.get(n.as_str()),
+            Some(Bound::Stage(_) | Bound::Inline(_))
+        ),
         _ => is_tabular(e, lets),
     }
 }

@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
     fn describe(&self, t: &Token) -> String {
         match t.kind {
             K::Eof => "end of input".to_string(),
-            K::Error(m) => m.to_string(),
+            K::Error(m) => m.message().to_string(),
             _ => {
                 let s = self.text_of(t);
                 let short: String = s.chars().take(30).collect();
@@ -302,23 +302,21 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
     }
     /// A hyphenated word at token `n` written without spaces (`project-away`, `granny-asc`):
-    /// the word and how many tokens it takes.
-    fn hyphen_word_at(&self, n: usize) -> Option<(String, usize)> {
+    /// the word (one slice of the source, its tokens being adjacent) and how many tokens it takes.
+    fn hyphen_word_at(&self, n: usize) -> Option<(&'a str, usize)> {
         if self.kind_at(n) != K::Ident {
             return None;
         }
-        let mut w = self.text_at(n).to_string();
         let mut k = 1;
         while self.kind_at(n + k) == K::Minus
             && self.kind_at(n + k + 1) == K::Ident
             && self.tok(n + k).span.start == self.tok(n + k - 1).span.end
             && self.tok(n + k + 1).span.start == self.tok(n + k).span.end
         {
-            w.push('-');
-            w.push_str(self.text_at(n + k + 1));
             k += 2;
         }
-        Some((w, k))
+        let span = self.tok(n).span.start..self.tok(n + k - 1).span.end;
+        Some((self.src.get(span).unwrap_or(""), k))
     }
     /// Whether the current token ends an operator's arguments.
     fn at_op_end(&self) -> bool {
@@ -492,7 +490,7 @@ impl<'a> Parser<'a> {
         if self.is_name_tok(0) {
             let t = self.bump();
             return Ok(Name {
-                text: self.text_of(&t).to_string(),
+                text: self.text_of(&t).into(),
                 span: t.span,
             });
         }
@@ -526,7 +524,7 @@ impl<'a> Parser<'a> {
             end = t.span.end;
         }
         Ok(Name {
-            text,
+            text: text.into(),
             span: first.span.start..end,
         })
     }
@@ -589,7 +587,7 @@ impl<'a> Parser<'a> {
             self.bump();
         }
         use OperatorKind as O;
-        let kind = match name.as_str() {
+        let kind = match name {
             "where" | "filter" => {
                 let after = if self.kind() == K::LBracket { 3 } else { 1 };
                 if self.name_ahead(0) && self.kind_at(after) == K::Eq {
@@ -630,15 +628,12 @@ impl<'a> Parser<'a> {
                     let col = self.pattern_name()?;
                     let dir = match self.hyphen_word_at(0) {
                         Some((w, n))
-                            if matches!(
-                                w.as_str(),
-                                "asc" | "desc" | "granny-asc" | "granny-desc"
-                            ) =>
+                            if matches!(w, "asc" | "desc" | "granny-asc" | "granny-desc") =>
                         {
                             for _ in 0..n {
                                 self.bump();
                             }
-                            Some(w)
+                            Some(w.to_string())
                         }
                         _ => None,
                     };
@@ -970,7 +965,7 @@ impl<'a> Parser<'a> {
             "scan" => self.scan()?,
             _ => O::Generic {
                 tokens: self.raw_tokens()?,
-                name,
+                name: name.to_string(),
             },
         };
         Ok(Operator {
@@ -1017,20 +1012,20 @@ impl<'a> Parser<'a> {
         }
         let predicate = self.expr()?;
         let project = match self.hyphen_word_at(0) {
-            Some((w, n)) if w == "project-smart" => {
+            Some(("project-smart", n)) => {
                 for _ in 0..n {
                     self.bump();
                 }
                 Some(FindProject::Smart)
             }
-            Some((w, 1)) if w == "project" => {
+            Some(("project", 1)) => {
                 self.bump();
                 Some(FindProject::Columns(self.find_columns()?))
             }
             _ => None,
         };
         let project_away = match self.hyphen_word_at(0) {
-            Some((w, n)) if w == "project-away" => {
+            Some(("project-away", n)) => {
                 for _ in 0..n {
                     self.bump();
                 }
@@ -1198,11 +1193,11 @@ impl<'a> Parser<'a> {
             K::Ident if self.is_name_tok(0) => match self.text_of(&t) {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
-                s => ExprKind::Ident(s.to_string()),
+                s => ExprKind::Ident(s.into()),
             },
             K::Str => ExprKind::Str(str_lit(self.text_of(&t))),
-            K::Number => ExprKind::Number(self.text_of(&t).to_string()),
-            K::Timespan => ExprKind::Timespan(self.text_of(&t).to_string()),
+            K::Number => ExprKind::Number(self.text_of(&t).into()),
+            K::Timespan => ExprKind::Timespan(self.text_of(&t).into()),
             K::LBracket => {
                 let n = self.name()?;
                 return Ok(Expr {
@@ -1229,7 +1224,7 @@ impl<'a> Parser<'a> {
             self.expect(K::Eq, "'='")?;
             let value = self.param_value()?;
             out.push(OptParam {
-                name,
+                name: name.to_string(),
                 value,
                 span: start..self.end(),
             });
@@ -1260,7 +1255,7 @@ impl<'a> Parser<'a> {
                 text.push_str(self.text_of(&t));
             }
             return Ok(Expr {
-                kind: ExprKind::Pattern(text),
+                kind: ExprKind::Pattern(text.into()),
                 span: start..end,
             });
         }
@@ -1739,8 +1734,8 @@ impl<'a> Parser<'a> {
         let t = self.tok(0).clone();
         let text = self.text_of(&t);
         let kind = match t.kind {
-            K::Number => ExprKind::Number(text.to_string()),
-            K::Timespan => ExprKind::Timespan(text.to_string()),
+            K::Number => ExprKind::Number(text.into()),
+            K::Timespan => ExprKind::Timespan(text.into()),
             K::Str => {
                 // Adjacent string literals are one string (`"a" 'b'` is "ab").
                 let mut lit = str_lit(text);
@@ -1775,8 +1770,8 @@ impl<'a> Parser<'a> {
                     .get(open + 1..text.len().saturating_sub(1))
                     .unwrap_or("");
                 ExprKind::Typed {
-                    ty: text[..ty_end].to_string(),
-                    raw: raw.trim().to_string(),
+                    ty: text[..ty_end].into(),
+                    raw: raw.trim().into(),
                 }
             }
             K::Star => ExprKind::Star,
@@ -1818,7 +1813,7 @@ impl<'a> Parser<'a> {
                 match text {
                     "true" => ExprKind::Bool(true),
                     "false" => ExprKind::Bool(false),
-                    _ => ExprKind::Ident(text.to_string()),
+                    _ => ExprKind::Ident(text.into()),
                 }
             }
             _ => return self.err("an expression"),
@@ -1859,7 +1854,7 @@ impl<'a> Parser<'a> {
         self.leave();
         Ok(Expr {
             kind: ExprKind::Call {
-                name: self.text_of(&name_tok).to_string(),
+                name: self.text_of(&name_tok).into(),
                 args,
             },
             span: name_tok.span.start..self.end(),
@@ -1912,7 +1907,7 @@ impl<'a> Parser<'a> {
                         }
                         K::Ident if self.is_name_tok(0) => {
                             let t = self.bump();
-                            self.text_of(&t).to_string()
+                            self.text_of(&t).into()
                         }
                         _ => return self.err("a property name"),
                     };

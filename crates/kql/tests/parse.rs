@@ -234,7 +234,7 @@ fn spans_of_statements_operators_and_expressions() {
 /// The tree in prefix form, fully parenthesised.
 fn sx(e: &Expr) -> String {
     match &e.kind {
-        ExprKind::Ident(s) | ExprKind::Number(s) | ExprKind::Timespan(s) => s.clone(),
+        ExprKind::Ident(s) | ExprKind::Number(s) | ExprKind::Timespan(s) => s.to_string(),
         ExprKind::Str(s) => format!("{:?}", s.value),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", op.text(), sx(lhs), sx(rhs)),

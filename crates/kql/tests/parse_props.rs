@@ -12,7 +12,7 @@ fn e(kind: ExprKind) -> Expr {
 
 fn n(text: &str) -> Name {
     Name {
-        text: text.to_string(),
+        text: text.into(),
         span: 0..0,
     }
 }
@@ -74,17 +74,17 @@ fn name() -> impl Strategy<Value = Name> {
 fn str_lit() -> impl Strategy<Value = StrLit> {
     prop_oneof![
         ("[ -~\n\t]{0,8}", any::<bool>()).prop_map(|(value, obfuscated)| StrLit {
-            value,
+            value: value.into(),
             style: StrStyle::Plain,
             obfuscated,
         }),
         ("[ -~]{0,8}", any::<bool>()).prop_map(|(value, obfuscated)| StrLit {
-            value,
+            value: value.into(),
             style: StrStyle::Verbatim,
             obfuscated,
         }),
         "[ -_a-~\n]{0,8}".prop_map(|value| StrLit {
-            value,
+            value: value.into(),
             style: StrStyle::Multiline,
             obfuscated: false,
         }),
@@ -93,13 +93,13 @@ fn str_lit() -> impl Strategy<Value = StrLit> {
 
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
-        4 => name_text().prop_map(|s| e(ExprKind::Ident(s))),
+        4 => name_text().prop_map(|s| e(ExprKind::Ident(s.into()))),
         2 => str_lit().prop_map(|s| e(ExprKind::Str(s))),
-        1 => "[0-9]{1,4}(\\.[0-9]{1,2})?".prop_map(|s| e(ExprKind::Number(s))),
-        1 => "[0-9]{1,3}(d|h|m|s|ms|tick)".prop_map(|s| e(ExprKind::Timespan(s))),
+        1 => "[0-9]{1,4}(\\.[0-9]{1,2})?".prop_map(|s| e(ExprKind::Number(s.into()))),
+        1 => "[0-9]{1,3}(d|h|m|s|ms|tick)".prop_map(|s| e(ExprKind::Timespan(s.into()))),
         1 => any::<bool>().prop_map(|b| e(ExprKind::Bool(b))),
         1 => (prop::sample::select(&["datetime", "time", "guid"][..]), "[0-9:T-]{1,10}")
-            .prop_map(|(ty, raw)| e(ExprKind::Typed { ty: ty.into(), raw })),
+            .prop_map(|(ty, raw)| e(ExprKind::Typed { ty: ty.into(), raw: raw.into() })),
         1 => Just(e(ExprKind::Star)),
     ]
 }
@@ -158,7 +158,9 @@ fn dyn_value(scalar: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
     prop_oneof![
         scalar.clone(),
         prop::collection::vec(scalar.clone(), 0..3).prop_map(|v| e(ExprKind::Array(v))),
-        prop::collection::vec(("[a-zA-Z \"]{0,5}", s2), 0..3).prop_map(|v| e(ExprKind::Object(v))),
+        prop::collection::vec(("[a-zA-Z \"]{0,5}", s2), 0..3).prop_map(|v| e(ExprKind::Object(
+            v.into_iter().map(|(k, x)| (k.into(), x)).collect()
+        ))),
     ]
 }
 
@@ -179,8 +181,12 @@ fn scalar() -> BoxedStrategy<Expr> {
                 inner.clone().prop_map(move |x| e(ExprKind::Neg(b(x)))),
                 inner.clone().prop_map(move |x| e(ExprKind::Plus(b(x)))),
                 inner.clone().prop_map(move |x| e(ExprKind::Not(b(x)))),
-                (fname(), prop::collection::vec(inner.clone(), 0..3))
-                    .prop_map(|(name, args)| e(ExprKind::Call { name, args })),
+                (fname(), prop::collection::vec(inner.clone(), 0..3)).prop_map(|(name, args)| e(
+                    ExprKind::Call {
+                        name: name.into(),
+                        args
+                    }
+                )),
                 (
                     fname(),
                     prop::collection::vec(inner.clone(), 0..2),
@@ -192,10 +198,15 @@ fn scalar() -> BoxedStrategy<Expr> {
                             name: arg,
                             value: b(value),
                         }));
-                        e(ExprKind::Call { name, args })
+                        e(ExprKind::Call {
+                            name: name.into(),
+                            args,
+                        })
                     }),
-                (inner.clone(), name_text())
-                    .prop_map(move |(x, name)| e(ExprKind::Member { expr: b(x), name })),
+                (inner.clone(), name_text()).prop_map(move |(x, name)| e(ExprKind::Member {
+                    expr: b(x),
+                    name: name.into()
+                })),
                 (inner.clone(), inner.clone()).prop_map(move |(x, i)| e(ExprKind::Index {
                     expr: b(x),
                     index: b(i)
@@ -248,7 +259,7 @@ fn sort_key() -> impl Strategy<Value = SortKey> {
 fn param(names: &'static [&'static str]) -> impl Strategy<Value = OptParam> {
     (prop::sample::select(names), "[a-z]{1,8}").prop_map(|(name, v)| OptParam {
         name: name.to_string(),
-        value: e(ExprKind::Ident(v)),
+        value: e(ExprKind::Ident(v.into())),
         span: 0..0,
     })
 }
@@ -262,9 +273,9 @@ fn pattern_name() -> impl Strategy<Value = Name> {
 
 fn table() -> impl Strategy<Value = Expr> {
     prop_oneof![
-        3 => "[A-Z][A-Za-z]{0,8}".prop_map(|s| e(ExprKind::Ident(s))),
+        3 => "[A-Z][A-Za-z]{0,8}".prop_map(|s| e(ExprKind::Ident(s.into()))),
         1 => (fname(), prop::collection::vec(scalar(), 0..2))
-            .prop_map(|(name, args)| e(ExprKind::Call { name, args })),
+            .prop_map(|(name, args)| e(ExprKind::Call { name: name.into(), args })),
     ]
 }
 
@@ -291,7 +302,7 @@ fn op(depth: u32) -> BoxedStrategy<Operator> {
             .prop_map(|(params, right, on)| O::Lookup { params, right, on }),
         1 => (prop::collection::vec(param(&["kind", "withsource", "isfuzzy"]), 0..2),
               prop::collection::vec(prop_oneof![sub.clone(),
-                  "[A-Z][a-z]{0,3}\\*".prop_map(|s| e(ExprKind::Pattern(s)))], 1..3))
+                  "[A-Z][a-z]{0,3}\\*".prop_map(|s| e(ExprKind::Pattern(s.into())))], 1..3))
             .prop_map(|(params, tables)| O::Union { params, tables }),
         1 => assigns(1).prop_map(|columns| O::Distinct { params: vec![], columns }),
         1 => (scalar(), prop::collection::vec(sort_key(), 1..3))
@@ -314,7 +325,7 @@ fn op(depth: u32) -> BoxedStrategy<Operator> {
             ], 0..4))
             .prop_map(|(where_, source, pattern)| O::Parse { where_, params: vec![], source, pattern }),
         1 => (fname(), prop::collection::vec(scalar(), 0..2))
-            .prop_map(|(name, args)| O::Invoke(e(ExprKind::Call { name, args }))),
+            .prop_map(|(name, args)| O::Invoke(e(ExprKind::Call { name: name.into(), args }))),
         1 => (prop::collection::vec((prop::option::of(scalar()), assign(), assign()), 1..3))
             .prop_map(|levels| O::TopNested(levels.into_iter().map(|(count, of, by)| TopNestedLevel {
                 count, of, others: None, by, order: None,
@@ -342,7 +353,7 @@ fn op(depth: u32) -> BoxedStrategy<Operator> {
               prop::option::of(prop::collection::vec(name(), 0..3)))
             .prop_map(|(name, args, schema)| O::Evaluate {
                 params: vec![],
-                call: e(ExprKind::Call { name, args }),
+                call: e(ExprKind::Call { name: name.into(), args }),
                 schema: schema.map(|cols| cols.into_iter()
                     .map(|name| ColumnDef { name, ty: "string".into() }).collect()),
             }),

@@ -643,8 +643,9 @@ pub enum ExprKind {
     /// `externaldata(cols) [urls] [with (options)]`.
     Externaldata {
         columns: Vec<ColumnDef>,
-        urls: Vec<Expr>,
-        with: Vec<OptParam>,
+        /// Boxed slices: the operator is rare, and they keep every expression node small.
+        urls: Box<[Expr]>,
+        with: Box<[OptParam]>,
     },
     /// A source operator standing alone (`union …`, `print …`, `range …`, `search …`).
     Source(Box<Operator>),

@@ -1955,8 +1955,8 @@ impl<'a> Parser<'a> {
             };
             ExprKind::Externaldata {
                 columns,
-                urls: values,
-                with,
+                urls: values.into(),
+                with: with.into(),
             }
         };
         self.leave();

@@ -24,6 +24,7 @@ use ir::{Diagnostic, Retired, Rule};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// A named folder of rules (a checkout of a rule repository). Rule keys are `name/` and the
 /// file's path under `root`.
@@ -117,6 +118,9 @@ pub struct Catalog {
     /// For each rule, the filters and correlations that name it.
     referrers: Vec<Vec<usize>>,
     corpus: HashMap<IndicatorKey, Counted>,
+    /// Each rule's translations (by position in `rules`), made when a page first asks for
+    /// them and kept: converting is ~1 ms a rule, too much to do at load for every rule.
+    translations: Vec<OnceLock<translate::Translations>>,
 }
 
 /// The rules counted under one indicator key: live rules per source, retired ones apart.
@@ -240,6 +244,7 @@ impl Catalog {
                 referrers[*target].push(i);
             }
         }
+        let translations = rules.iter().map(|_| OnceLock::new()).collect();
         Catalog {
             rules,
             diagnostics,
@@ -250,6 +255,20 @@ impl Catalog {
             by_ref,
             referrers,
             corpus,
+            translations,
+        }
+    }
+
+    /// The rule's translations ([`translate::translations`]), made from the rule held in
+    /// memory the first time they are asked for and kept with the catalog.
+    pub fn translations(&self, rule: &Rule) -> translate::Translations {
+        match self.by_key.get(&rule.key) {
+            Some(&i) if std::ptr::eq(&self.rules[i], rule) && i < self.translations.len() => self
+                .translations[i]
+                .get_or_init(|| translate::translations(rule))
+                .clone(),
+            // A rule that is not this catalog's own (or was added after it was built).
+            _ => translate::translations(rule),
         }
     }
 
@@ -406,6 +425,36 @@ mod tests {
                 .collect::<Vec<_>>(),
             [3, 1]
         );
+    }
+
+    #[test]
+    fn translations_are_made_from_the_text_in_memory_once_per_rule() {
+        let mut r = rule("a", "sigma", "Image", &["\\cmd.exe"]);
+        r.text = "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n    sel:\n        Image|endswith: '\\cmd.exe'\n    condition: sel\n".into();
+        // The path names no file: the translations come from the text held in memory.
+        r.path = "/nonexistent/a.yml".into();
+        let cat = Catalog::from_parts(vec![r.clone()], vec![], 1);
+        assert!(
+            cat.translations[0].get().is_none(),
+            "nothing converted at load"
+        );
+        let t = cat.translations(&cat.rules[0]);
+        assert_eq!(t, translate::translations(&r));
+        assert_eq!(
+            t.iter()
+                .find(|t| t.target == "kql-xdr")
+                .unwrap()
+                .query
+                .as_deref(),
+            Some("DeviceProcessEvents\n| where FolderPath endswith \"\\\\cmd.exe\"")
+        );
+        // Kept with the catalog for the next page.
+        assert_eq!(cat.translations[0].get(), Some(&t));
+        assert_eq!(cat.translations(&cat.rules[0]), t);
+        // A rule that is not the catalog's own is converted, not taken from the cache.
+        let mut other = r.clone();
+        other.text = other.text.replace("cmd.exe", "x.exe");
+        assert_ne!(cat.translations(&other), t);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! indicators, translations. The CLI's `show --format json`, the JSON API and the web page all render this.
 
 use crate::attack::Attack;
-use crate::translate::{DataSource, Translations, data_sources, translations};
+use crate::translate::{DataSource, Translations, data_sources};
 use crate::{Catalog, CorpusCount};
 use ir::{Exclusion, Expr, Predicate, Rule};
 use serde::Serialize;
@@ -145,7 +145,7 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
             }
         })
         .collect();
-    let translations = translations(rule);
+    let translations = catalog.translations(rule);
     let origin = catalog.origins.get(&rule.source).map(|o| RuleOrigin {
         label: &o.label,
         url: &o.url,

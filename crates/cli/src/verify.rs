@@ -29,14 +29,15 @@ struct Mapping {
     columns: Vec<(String, Scalar)>,
 }
 
-/// The event → row mapping of a target: (channel, event id or `*`) → mapping.
+/// The event → row mapping of a target: (channel, event id or `*`) → one mapping per table
+/// (an event can be a row of several tables: a Defender event and its device's `DeviceInfo`).
 struct RowMap {
-    by_event: HashMap<(String, String), Mapping>,
+    by_event: HashMap<(String, String), Vec<Mapping>>,
 }
 
 impl RowMap {
     fn load(path: &str, text: &str) -> Result<RowMap, String> {
-        let mut by_event: HashMap<(String, String), Mapping> = HashMap::new();
+        let mut by_event: HashMap<(String, String), Vec<Mapping>> = HashMap::new();
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
@@ -48,20 +49,20 @@ impl RowMap {
                     n + 1
                 ));
             };
-            let m = by_event
+            let ms = by_event
                 .entry((channel.to_string(), id.to_string()))
-                .or_insert_with(|| Mapping {
-                    table: table.to_string(),
-                    all_fields: false,
-                    columns: Vec::new(),
-                });
-            if m.table != table {
-                return Err(format!(
-                    "{path}:{}: event {channel} {id} already maps to {}",
-                    n + 1,
-                    m.table
-                ));
-            }
+                .or_default();
+            let m = match ms.iter().position(|m| m.table == table) {
+                Some(i) => &mut ms[i],
+                None => {
+                    ms.push(Mapping {
+                        table: table.to_string(),
+                        all_fields: false,
+                        columns: Vec::new(),
+                    });
+                    ms.last_mut().expect("pushed")
+                }
+            };
             if column == "*" {
                 m.all_fields = true;
                 continue;
@@ -89,24 +90,29 @@ impl RowMap {
         }
     }
 
-    /// The event as a row of its table, typed by the schema; `None` when the target has no
-    /// table for the event.
-    fn row(&self, ev: &Event, schema: &Schema) -> Result<Option<(String, Row)>, String> {
+    /// The event as rows of its tables, typed by the schema; none when the target has no
+    /// table for the event. The mappings of the event's id come first; those of `*` add the
+    /// tables the id has no mapping for.
+    fn rows(&self, ev: &Event, schema: &Schema) -> Result<Vec<(String, Row)>, String> {
         let first = |f: &str| {
             ev.get(f)
                 .first()
                 .and_then(|(v, _)| v.text().map(str::to_string))
         };
         let (Some(channel), Some(id)) = (first("Channel"), first("EventID")) else {
-            return Ok(None);
+            return Ok(vec![]);
         };
-        let m = match self.by_event.get(&(channel.clone(), id)) {
-            Some(m) => m,
-            None => match self.by_event.get(&(channel, "*".to_string())) {
-                Some(m) => m,
-                None => return Ok(None),
-            },
-        };
+        let exact = self.by_event.get(&(channel.clone(), id));
+        let any = self.by_event.get(&(channel, "*".to_string()));
+        let mut mappings: Vec<&Mapping> = exact.into_iter().flatten().collect();
+        for m in any.into_iter().flatten() {
+            if !mappings.iter().any(|x| x.table == m.table) {
+                mappings.push(m);
+            }
+        }
+        if mappings.is_empty() {
+            return Ok(vec![]);
+        }
         let mut fields: Row = HashMap::new();
         for name in ev.field_names() {
             if let Some((v, _)) = ev.get(name).first() {
@@ -124,6 +130,17 @@ impl RowMap {
                 );
             }
         }
+        mappings
+            .into_iter()
+            .map(|m| Ok((m.table.clone(), m.row(fields.clone(), schema)?)))
+            .collect()
+    }
+}
+
+impl Mapping {
+    /// The event's `fields` as a row of the mapping's table, typed by the schema.
+    fn row(&self, mut fields: Row, schema: &Schema) -> Result<Row, String> {
+        let m = self;
         let Some(cols) = schema.table(&m.table) else {
             return Err(format!("table {} is not in the target's schema", m.table));
         };
@@ -168,7 +185,7 @@ impl RowMap {
         if let Some(k) = row.keys().next() {
             return Err(format!("column {k} is not in {}", m.table));
         }
-        Ok(Some((m.table.clone(), typed)))
+        Ok(typed)
     }
 }
 
@@ -230,13 +247,14 @@ pub fn run(target: &str, rules: &[PathBuf], events: &[PathBuf], timings: bool) -
     }
     let mut tables: HashMap<String, (Vec<usize>, Vec<Row>)> = HashMap::new();
     for (i, ev) in evs.iter().enumerate() {
-        match rowmap.row(ev, &converter.schema) {
-            Ok(Some((table, row))) => {
-                let t = tables.entry(table).or_default();
-                t.0.push(i);
-                t.1.push(row);
+        match rowmap.rows(ev, &converter.schema) {
+            Ok(rows) => {
+                for (table, row) in rows {
+                    let t = tables.entry(table).or_default();
+                    t.0.push(i);
+                    t.1.push(row);
+                }
             }
-            Ok(None) => {}
             Err(e) => eprintln!("detdex: {}: {e}", ev.origin),
         }
     }
@@ -285,7 +303,10 @@ pub fn run(target: &str, rules: &[PathBuf], events: &[PathBuf], timings: bool) -
                                 let Some((idx, rows)) = tables.get(p.table()) else {
                                     continue;
                                 };
-                                match p.run(rows) {
+                                let other = |t: &str| -> &[Row] {
+                                    tables.get(t).map_or(&[], |(_, rows)| rows.as_slice())
+                                };
+                                match p.run_with(rows, &other) {
                                     Ok(sel) => v.rows.extend(sel.into_iter().map(|k| idx[k])),
                                     Err(e) => {
                                         v.reason = Some(format!("the query: {e}"));

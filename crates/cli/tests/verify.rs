@@ -52,10 +52,9 @@ fn translations_agree_with_the_engine_on_the_regression_events() {
             }
         }
         assert!(compared >= 200, "{target}: {compared} rules compared");
-        // 98 % is the goal; the rules for other operating systems than the events' keep it
-        // at 97.8–98.2 % (docs/kql-differences.md).
+        // Issue 13: at least 98 % (docs/kql-differences.md has the figures).
         assert!(
-            agreed * 1000 >= compared * 970,
+            agreed * 1000 >= compared * 980,
             "{target}: {agreed} of {compared} agree; disagree: {disagree:?}"
         );
         // Every disagreement is explained in the documentation.

@@ -36,7 +36,9 @@ impl Ctx<'_> {
     }
 }
 
-/// The queries of a processed rule: `table\n| where expression`, one per condition.
+/// The queries of a processed rule: `table\n| where expression`, one per condition. Pipeline
+/// state `query_join` (a `join` operator, such as the `DeviceInfo` join that restricts a
+/// Defender table to one operating system) is written after the table.
 pub fn queries(
     rule: &Rule,
     schema: &Schema,
@@ -74,6 +76,9 @@ pub fn queries(
                 }
             }
             let mut q = table.clone();
+            if let Some(Some(join)) = rule.state.get("query_join") {
+                q.push_str(&format!("\n| {join}"));
+            }
             for (name, x) in extend {
                 q.push_str(&format!("\n| extend {} = {x}", ident(name)));
             }

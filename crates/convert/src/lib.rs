@@ -104,7 +104,8 @@ impl Target {
 pub struct Converted {
     /// One query per condition.
     pub queries: Vec<String>,
-    /// The tables the queries read (pipeline state `query_table`); none for a target without
+    /// The tables the queries read (pipeline state `query_table`, and the table of a
+    /// `query_join`); none for a target without
     /// tables (SPL searches whatever the user's indexes hold).
     pub tables: Vec<String>,
 }
@@ -178,10 +179,21 @@ impl Converter {
             Target::Eql => eql::queries(&rule)?,
             Target::Esql => esql::queries(&rule)?,
         };
-        let tables = match rule.state.get("query_table") {
+        let mut tables = match rule.state.get("query_table") {
             Some(Some(t)) => vec![t.clone()],
             _ => vec![],
         };
+        // A `query_join` (`join kind=leftsemi (DeviceInfo | …) on DeviceId`) reads its table too.
+        if let Some(Some(join)) = rule.state.get("query_join")
+            && let Some((_, right)) = join.split_once('(')
+            && let Some(t) = right
+                .trim_start()
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .filter(|t| !t.is_empty() && !tables.iter().any(|x| x == t))
+        {
+            tables.push(t.to_string());
+        }
         Ok(Converted { queries, tables })
     }
 }

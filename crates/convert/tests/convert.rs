@@ -731,3 +731,91 @@ fn pipeline_arguments_and_sysmon_event_ids() {
             .starts_with("imProcessCreate\n")
     );
 }
+
+#[test]
+fn linux_and_macos_rules_are_restricted_to_their_operating_system() {
+    // The Defender and ASIM process tables hold every operating system's events: a Linux rule's
+    // query names Linux (XDR: DeviceInfo's OSPlatform joined on DeviceId; ASIM: DvcOs).
+    let q = convert_file(Target::KqlXdr, "proc_creation_lnx_at_command.yml");
+    assert!(
+        q.starts_with("DeviceProcessEvents\n| join kind=leftsemi (DeviceInfo | where OSPlatform =~ \"Linux\") on DeviceId\n| where "),
+        "{q}"
+    );
+    let q = convert_file(
+        Target::KqlAsim,
+        "proc_creation_macos_space_after_filename.yml",
+    );
+    assert!(
+        q.starts_with("imProcessCreate\n| where DvcOs =~ \"macOS\" and "),
+        "{q}"
+    );
+    let mut restricted = [0, 0];
+    for (n, t) in [Target::KqlXdr, Target::KqlAsim].into_iter().enumerate() {
+        for c in corpus_conversions(t) {
+            let os = ["/linux/", "/macos/"]
+                .into_iter()
+                .find(|d| c.path.to_string_lossy().contains(d));
+            for q in c.result.iter().flatten() {
+                let says = q.contains("OSPlatform =~") || q.contains("DvcOs =~");
+                assert_eq!(says, os.is_some(), "{}: {q}", c.path.display());
+                restricted[n] += usize::from(says);
+            }
+        }
+    }
+    assert!(restricted[0] > 100 && restricted[1] > 100, "{restricted:?}");
+    // The table the join reads is among the query's tables.
+    let c = Converter::new(Target::KqlXdr, vec![]).unwrap();
+    let text = "title: t\nlogsource: {product: linux, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '/sh'\n    condition: sel\n";
+    let r = sigma::parse(text);
+    let full = c.convert_full(&r.documents[0].doc).unwrap();
+    assert_eq!(full.tables, ["DeviceProcessEvents", "DeviceInfo"]);
+}
+
+#[test]
+fn hives_after_a_leading_wildcard_are_spelled_out() {
+    // `TargetObject|contains: 'HKU\'`: Sysmon's paths start with the hive, which Defender and
+    // ASIM spell out (`HKEY_USERS\`), so the abbreviation after the wildcard is rewritten too.
+    let rule = "title: t\nlogsource: {product: windows, category: registry_set}\ndetection:\n    sel:\n        TargetObject|contains:\n            - 'HKU\\'\n            - 'HKLM\\Software\\x'\n    condition: sel\n";
+    for (t, want) in [
+        (
+            Target::KqlXdr,
+            r#"RegistryPath contains "HKEY_USERS\\" or RegistryPath contains "HKEY_LOCAL_MACHINE\\Software\\x""#,
+        ),
+        (
+            Target::KqlAsim,
+            r#"RegistryPath contains "HKEY_USERS\\" or RegistryPath contains "HKEY_LOCAL_MACHINE\\Software\\x""#,
+        ),
+    ] {
+        let q = convert_text(&Converter::new(t, vec![]).unwrap(), rule).unwrap();
+        assert!(q[0].contains(want), "{t:?}: {}", q[0]);
+        assert!(
+            !q[0].contains("HKU\\") && !q[0].contains("HKLM"),
+            "{}",
+            q[0]
+        );
+    }
+    let q = convert_file(
+        Target::KqlXdr,
+        "registry_set_persistence_com_key_linking.yml",
+    );
+    assert!(q.contains(r#"contains "HKEY_USERS\\""#), "{q}");
+}
+
+#[test]
+fn xdr_rename_key_is_a_created_key_or_a_set_value() {
+    // Defender has no rename action; as pySigma-backend-kusto, Sysmon's RenameKey is the key
+    // created under its new name or its values set.
+    let rule = "title: t\nlogsource: {product: windows, category: registry_event}\ndetection:\n    sel:\n        EventType: RenameKey\n        TargetObject|endswith: '\\x'\n    condition: sel\n";
+    let q = convert_text(&Converter::new(Target::KqlXdr, vec![]).unwrap(), rule).unwrap();
+    assert!(
+        q[0].contains(r#"ActionType in~ ("RegistryValueSet", "RegistryKeyCreated")"#),
+        "{}",
+        q[0]
+    );
+    let q = convert_text(&Converter::new(Target::KqlAsim, vec![]).unwrap(), rule).unwrap();
+    assert!(
+        q[0].contains(r#"EventType =~ "RegistryKeyRenamed""#),
+        "{}",
+        q[0]
+    );
+}

@@ -1,5 +1,6 @@
 //! A Kusto evaluator for the subset of KQL that `detdex convert` writes, over rows held in
-//! memory: `Table | extend … | project … | where …` with `and`/`or`/`not`, `==`, `!=`, `=~`,
+//! memory: `Table | extend … | project … | where …` (and `join kind=leftsemi (Other | …) on
+//! Column`, over the other table's rows given to [`Program::run_with`]) with `and`/`or`/`not`, `==`, `!=`, `=~`,
 //! `!~`, `<`, `<=`, `>`, `>=`, `in`, `!in`, `in~`, `!in~`, `has_any`, the string operators
 //! (`contains`, `startswith`, `endswith`, `has`, `hasprefix`, `hassuffix`, their `_cs` and `!`
 //! forms), `matches regex`, and the functions `isempty`, `isnotempty`, `isnull`, `isnotnull`,
@@ -99,6 +100,13 @@ enum Step {
     Where(Expr),
     Extend(Vec<(String, Expr)>),
     Project(Vec<(String, Expr)>),
+    /// `join kind=leftsemi (right) on column`: the rows whose `column` is among the values
+    /// of `column` in the rows `right` selects from its table.
+    SemiJoin {
+        right: Box<Program>,
+        column: String,
+        span: std::ops::Range<usize>,
+    },
 }
 
 /// A query ready to run: its table and steps, regexes compiled once.
@@ -158,6 +166,11 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
             span: stmt.span.clone(),
         });
     };
+    compile_pipe(e)
+}
+
+/// `Table | op | …` into a program.
+fn compile_pipe(e: &Expr) -> Result<Program, EvalError> {
     let (source, ops) = match &e.kind {
         ExprKind::Pipe { source, ops } => (&**source, &ops[..]),
         _ => (e, &[][..]),
@@ -188,10 +201,34 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
             OperatorKind::Where(x) => Step::Where(x.clone()),
             OperatorKind::Extend(a) => Step::Extend(assigns(a)?),
             OperatorKind::Project(a) => Step::Project(assigns(a)?),
+            OperatorKind::Join { params, right, on } => {
+                let leftsemi = params.iter().any(|p| {
+                    p.name == "kind"
+                        && matches!(&p.value.kind, ExprKind::Ident(k) if k == "leftsemi")
+                });
+                let ([param], [col]) = (&params[..], &on[..]) else {
+                    return Err(EvalError {
+                        message: "only `join kind=leftsemi (…) on Column` is evaluated".into(),
+                        span: op.span.clone(),
+                    });
+                };
+                let ExprKind::Ident(column) = &col.kind else {
+                    return err(col, "only `join kind=leftsemi (…) on Column` is evaluated");
+                };
+                if !leftsemi {
+                    return err(&param.value, "only `join kind=leftsemi` is evaluated");
+                }
+                Step::SemiJoin {
+                    right: Box::new(compile_pipe(right)?),
+                    column: column.clone(),
+                    span: op.span.clone(),
+                }
+            }
             _ => {
                 return Err(EvalError {
-                    message: "operator outside the evaluated subset (where, extend, project)"
-                        .into(),
+                    message:
+                        "operator outside the evaluated subset (where, extend, project, join kind=leftsemi)"
+                            .into(),
                     span: op.span.clone(),
                 });
             }
@@ -203,6 +240,7 @@ pub fn compile(src: &str) -> Result<Program, EvalError> {
                     p.check(x)?;
                 }
             }
+            Step::SemiJoin { .. } => {}
         }
         p.steps.push(step);
     }
@@ -307,12 +345,62 @@ impl Program {
         &self.regexes[s.value.as_str()]
     }
 
-    /// Run the query over `rows` of its table: the indexes of the rows it selects (after
-    /// `extend`/`project`, which change what later steps see, not the indexes).
-    pub fn run(&self, rows: &[Row]) -> Result<Vec<usize>, EvalError> {
+    /// The tables a `join` reads (the query's own table not included).
+    pub fn joined_tables(&self) -> Vec<&str> {
         let mut out = Vec::new();
+        for s in &self.steps {
+            if let Step::SemiJoin { right, .. } = s {
+                out.push(right.table.as_str());
+                out.extend(right.joined_tables());
+            }
+        }
+        out
+    }
+
+    /// Run the query over `rows` of its table: the indexes of the rows it selects (after
+    /// `extend`/`project`, which change what later steps see, not the indexes). A query with
+    /// a `join` reads no other table here (see [`Program::run_with`]).
+    pub fn run(&self, rows: &[Row]) -> Result<Vec<usize>, EvalError> {
+        self.run_with(rows, &|_| &[])
+    }
+
+    /// [`Program::run`], with the rows of the other tables a `join` reads (`tables`: name →
+    /// rows; a table without rows is empty).
+    pub fn run_with<'a>(
+        &self,
+        rows: &[Row],
+        tables: &dyn Fn(&str) -> &'a [Row],
+    ) -> Result<Vec<usize>, EvalError> {
+        let mut out = Vec::new();
+        self.select(rows, tables, &mut |i, _| out.push(i))?;
+        Ok(out)
+    }
+
+    /// Call `found` with each selected row (its index, and the row as the last step left it).
+    fn select<'a>(
+        &self,
+        rows: &[Row],
+        tables: &dyn Fn(&str) -> &'a [Row],
+        found: &mut dyn FnMut(usize, &Row),
+    ) -> Result<(), EvalError> {
+        // The values each semi-join keeps, computed once.
+        let mut joined: Vec<Vec<Value>> = Vec::new();
+        for s in &self.steps {
+            if let Step::SemiJoin { right, column, .. } = s {
+                let mut keep: Vec<Value> = Vec::new();
+                right.select(tables(&right.table), tables, &mut |_, r| {
+                    if let Some(v) = r.get(column).filter(|v| **v != Value::Null)
+                        && !keep.contains(v)
+                    {
+                        keep.push(v.clone());
+                    }
+                })?;
+                joined.push(keep);
+            }
+        }
         'rows: for (i, r) in rows.iter().enumerate() {
             let mut row = std::borrow::Cow::Borrowed(r);
+            let mut join = joined.iter();
             for s in &self.steps {
                 match s {
                     Step::Where(x) => {
@@ -334,11 +422,24 @@ impl Program {
                             .collect::<Result<Row, EvalError>>()?;
                         row = std::borrow::Cow::Owned(vals);
                     }
+                    Step::SemiJoin { column, span, .. } => {
+                        let keep = join.next().expect("one value set per join");
+                        match row.get(column) {
+                            Some(v) if keep.contains(v) => {}
+                            Some(_) => continue 'rows,
+                            None => {
+                                return Err(EvalError {
+                                    message: format!("no column `{column}` to join on"),
+                                    span: span.clone(),
+                                });
+                            }
+                        }
+                    }
                 }
             }
-            out.push(i);
+            found(i, &row);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn eval(&self, e: &Expr, row: &Row) -> Result<Value, EvalError> {
@@ -801,6 +902,39 @@ mod tests {
         );
         assert_eq!(v("tolong(L)"), Value::Long(999));
         assert_eq!(v("Missing"), Value::Null);
+    }
+
+    #[test]
+    fn semi_join() {
+        let events = [
+            row(&[("DeviceId", s("a")), ("F", s("/bin/sh"))]),
+            row(&[("DeviceId", s("b")), ("F", s("/bin/sh"))]),
+            row(&[("DeviceId", s("c")), ("F", s("/bin/sh"))]),
+        ];
+        let info = [
+            row(&[("DeviceId", s("a")), ("OSPlatform", s("Linux"))]),
+            row(&[("DeviceId", s("a")), ("OSPlatform", s("Linux"))]),
+            row(&[("DeviceId", s("b")), ("OSPlatform", s("Windows11"))]),
+        ];
+        let q = compile(
+            r#"E
+| join kind=leftsemi (DeviceInfo | where OSPlatform =~ "linux") on DeviceId
+| where F endswith "/sh""#,
+        )
+        .unwrap();
+        assert_eq!(q.joined_tables(), ["DeviceInfo"]);
+        let tables = |t: &str| -> &[Row] { if t == "DeviceInfo" { &info } else { &[] } };
+        // Each left row at most once, whatever the number of matching right rows.
+        assert_eq!(q.run_with(&events, &tables).unwrap(), [0]);
+        // Without the other table's rows, nothing joins.
+        assert_eq!(q.run(&events).unwrap(), [] as [usize; 0]);
+        for other in [
+            "E | join kind=inner (I) on DeviceId",
+            "E | join (I) on DeviceId",
+            "E | join kind=leftsemi (I) on $left.A == $right.B",
+        ] {
+            assert!(compile(other).is_err(), "{other}");
+        }
     }
 
     #[test]

@@ -934,7 +934,8 @@ async fn rule_download(st: Arc<AppState>, key: String) -> Response {
             let full = key.clone();
             let made = tokio::task::spawn_blocking(move || {
                 let rule = st.catalog.find(rule_key_owned(&full)).expect("found above");
-                catalog::translate::translations(rule)
+                st.catalog
+                    .translations(rule)
                     .iter()
                     .find(|t| t.target == target)
                     .map(|t| (t.query.clone(), t.error.clone()))

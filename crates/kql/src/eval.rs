@@ -220,7 +220,7 @@ fn compile_pipe(e: &Expr) -> Result<Program, EvalError> {
                 }
                 Step::SemiJoin {
                     right: Box::new(compile_pipe(right)?),
-                    column: column.clone(),
+                    column: column.to_string(),
                     span: op.span.clone(),
                 }
             }

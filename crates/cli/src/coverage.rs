@@ -12,6 +12,12 @@ pub struct Deploy<'a> {
     pub have: Option<&'a str>,
 }
 
+/// The layer files: `--navigator` (written) and `--compare-layer` (read).
+pub struct Layers<'a> {
+    pub navigator: Option<&'a std::path::Path>,
+    pub compare: Option<&'a std::path::Path>,
+}
+
 /// The `--have` list: a file of table names (one a line or comma-separated, `#` comments) when
 /// the value names a file, else the names separated by commas.
 fn have_list(have: &str) -> Result<Vec<String>, String> {
@@ -37,8 +43,16 @@ pub fn run(
     timings: bool,
     retired: bool,
     deploy: Deploy,
-    navigator: Option<&std::path::Path>,
+    layers: Layers,
 ) -> ExitCode {
+    let compare = match layers.compare.map(std::fs::read_to_string).transpose() {
+        Ok(text) => text,
+        Err(e) => {
+            let file = layers.compare.unwrap_or(std::path::Path::new("")).display();
+            eprintln!("detdex: --compare-layer {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let deployment = match (deploy.target, deploy.have) {
         (None, None) => None,
         (None, Some(_)) => {
@@ -112,12 +126,12 @@ pub fn run(
         &|r| keys.as_ref().is_none_or(|k| k.contains(&r.key)),
     );
     let t_coverage = t1.elapsed();
-    if let Some(file) = navigator {
-        let scope = Scope {
-            retired,
-            ..Scope::default()
-        };
-        let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
+    let scope = catalog::navigator::scope_text(Scope {
+        retired,
+        ..Scope::default()
+    });
+    if let Some(file) = layers.navigator {
+        let layer = catalog::navigator::layer(&c, &scope);
         let written = serde_json::to_string_pretty(&layer)
             .map_err(|e| e.to_string())
             .and_then(|s| std::fs::write(file, s + "\n").map_err(|e| e.to_string()));
@@ -125,6 +139,28 @@ pub fn run(
             eprintln!("detdex: {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
+    }
+    if let (Some(text), Some(file)) = (&compare, layers.compare) {
+        let cmp = match catalog::navigator::compare(text, &c, &scope) {
+            Ok(cmp) => cmp,
+            Err(e) => {
+                eprintln!("detdex: {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let out = if json {
+            match serde_json::to_string_pretty(&cmp) {
+                Ok(s) => s + "\n",
+                Err(e) => {
+                    eprintln!("detdex: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            comparison_text(&cmp)
+        };
+        crate::print_out(&out);
+        return ExitCode::SUCCESS;
     }
     let mut value = match serde_json::to_value(&c) {
         Ok(v) => v,
@@ -222,6 +258,39 @@ fn text(c: &catalog::Coverage) -> String {
             for r in &s.rules {
                 let _ = writeln!(out, "    {r}");
             }
+        }
+    }
+    out
+}
+
+/// The comparison of a layer with the rules' coverage, a list per side.
+fn comparison_text(c: &catalog::navigator::Comparison) -> String {
+    let mut out = String::new();
+    let layer = if c.layer.is_empty() {
+        "the layer"
+    } else {
+        &c.layer
+    };
+    let _ = writeln!(out, "{layer} against the rules ({}):", c.scope);
+    for (title, rows) in [
+        ("in both", &c.both),
+        ("in the layer only", &c.only_layer),
+        ("in the rules only", &c.only_catalog),
+    ] {
+        let _ = writeln!(out, "{title}: {} techniques", rows.len());
+        for r in rows {
+            let score = r
+                .layer_score
+                .map(|s| format!(", layer score {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} {} ({}{score})", r.id, r.name, rules(r.rules));
+        }
+    }
+    if !c.not_counted.is_empty() {
+        let _ = writeln!(out, "entries of the layer counted nowhere:");
+        for n in &c.not_counted {
+            let id = n.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+            let _ = writeln!(out, "  entry {}{id}: {}", n.entry, n.why);
         }
     }
     out

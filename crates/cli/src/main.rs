@@ -145,6 +145,11 @@ enum Command {
         /// Also write the coverage as an ATT&CK Navigator layer (format 4.5) to this file.
         #[arg(long, value_name = "FILE")]
         navigator: Option<PathBuf>,
+        /// Compare an ATT&CK Navigator layer (someone's coverage) with the rules' coverage:
+        /// the techniques in both, in the layer only, in the rules only (instead of the
+        /// coverage; `--format json` for the structure of `/api/coverage/compare`).
+        #[arg(long, value_name = "FILE")]
+        compare_layer: Option<PathBuf>,
         /// Count retired rules (deprecated, unsupported, placeholders) too.
         #[arg(long)]
         retired: bool,
@@ -280,6 +285,7 @@ fn main() -> ExitCode {
             format,
             timings,
             navigator,
+            compare_layer,
             retired,
             target,
             have,
@@ -293,7 +299,10 @@ fn main() -> ExitCode {
                 target: target.as_deref(),
                 have: have.as_deref(),
             },
-            navigator.as_deref(),
+            coverage::Layers {
+                navigator: navigator.as_deref(),
+                compare: compare_layer.as_deref(),
+            },
         ),
         Command::Hunt(args) => hunt::run(args),
         Command::Test(args) => test::run(args),

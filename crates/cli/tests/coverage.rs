@@ -201,3 +201,73 @@ fn navigator_layer_file_scores_the_json_counts() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/layer.json"));
 }
+
+/// `--compare-layer`: a layer written by `--navigator` for one folder, compared with another
+/// folder's coverage, splits the techniques as the two coverages say; text and JSON agree; a
+/// file that is not a layer is an error naming it.
+#[test]
+fn a_layer_compares_with_the_rules() {
+    let (theirs_dir, ours_dir) = (sigma("windows/powershell"), sigma("windows/image_load"));
+    let file = std::env::temp_dir().join(format!("detdex-cmp-{}.json", std::process::id()));
+    let f = file.to_str().unwrap();
+    stdout(&detdex(&["coverage", "--navigator", f, &theirs_dir]));
+    let covered = |dir: &str| -> std::collections::BTreeSet<String> {
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&detdex(&["coverage", "--format", "json", dir]))).unwrap();
+        json["tactics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["techniques"].as_array().unwrap())
+            .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
+            .filter(|t| t["rules"].as_u64().unwrap() > 0)
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (theirs, ours) = (covered(&theirs_dir), covered(&ours_dir));
+    let cmp: serde_json::Value = serde_json::from_str(&stdout(&detdex(&[
+        "coverage",
+        "--format",
+        "json",
+        "--compare-layer",
+        f,
+        &ours_dir,
+    ])))
+    .unwrap();
+    let ids = |k: &str| -> std::collections::BTreeSet<String> {
+        cmp[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("both"), theirs.intersection(&ours).cloned().collect());
+    assert_eq!(
+        ids("only_layer"),
+        theirs.difference(&ours).cloned().collect()
+    );
+    assert_eq!(
+        ids("only_catalog"),
+        ours.difference(&theirs).cloned().collect()
+    );
+    assert!(!ids("both").is_empty() && !ids("only_layer").is_empty());
+    let text = stdout(&detdex(&["coverage", "--compare-layer", f, &ours_dir]));
+    assert!(
+        text.contains(&format!("in both: {} techniques", ids("both").len())),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "in the layer only: {} techniques",
+        ids("only_layer").len()
+    )));
+    std::fs::write(&file, "{\"techniques\": 3}").unwrap();
+    let out = detdex(&["coverage", "--compare-layer", f, &ours_dir]);
+    let _ = std::fs::remove_file(&file);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(f) && err.contains("no `techniques` list"),
+        "{err}"
+    );
+}

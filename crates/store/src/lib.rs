@@ -11,6 +11,7 @@
 
 mod date;
 mod query;
+mod rank;
 
 pub use date::{normalise_date, timestamp};
 
@@ -21,7 +22,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The schema version this code writes (SQLite `user_version`).
@@ -69,7 +70,13 @@ CREATE VIRTUAL TABLE rules_fts USING fts5(
 ";
 
 /// Weights of the FTS columns for bm25, in the order of [`SCHEMA`]: the title counts most.
-const BM25: &str = "bm25(rules_fts, 10.0, 4.0, 4.0, 2.0, 1.0)";
+const BM25_WEIGHTS: [f64; 5] = [10.0, 4.0, 4.0, 2.0, 1.0];
+
+/// FTS5's bm25 of a row with [`BM25_WEIGHTS`], as SQL.
+fn bm25_sql() -> String {
+    let w: Vec<String> = BM25_WEIGHTS.iter().map(|w| format!("{w:?}")).collect();
+    format!("bm25(rules_fts, {})", w.join(", "))
+}
 
 /// Markers around the matched words of a snippet; control characters, removed from indexed text.
 const MARK_START: char = '\u{2}';
@@ -226,7 +233,12 @@ enum Location {
 pub struct Store {
     conn: Connection,
     location: Location,
+    /// The term index its readers share, once one of them has read it.
+    terms: TermSlot,
 }
+
+/// A [`rank::TermIndex`] shared by the readers of one store.
+type TermSlot = Arc<RwLock<Option<Arc<rank::TermIndex>>>>;
 
 impl Store {
     /// Open (or create) the store in a file, creating or upgrading its schema.
@@ -262,11 +274,15 @@ impl Store {
             }
             Location::Memory(name) => Connection::open_with_flags_and_vfs(name, flags, c"memdb")?,
         };
-        Reader::new(conn)
+        Reader::new(conn, Arc::clone(&self.terms))
     }
 
     fn init(conn: Connection, location: Location) -> Result<Store> {
-        let store = Store { conn, location };
+        let store = Store {
+            conn,
+            location,
+            terms: TermSlot::default(),
+        };
         match store.create_schema() {
             Ok(SCHEMA_VERSION) => Ok(store),
             Ok(v) => Err(Error::Db(format!(
@@ -501,7 +517,7 @@ impl Store {
     /// Each word is searched as written, the last one also as a prefix; an empty text, or one
     /// without a searchable word, finds nothing.
     pub fn search(&self, text: &str, filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
-        search(&self.conn, text, filters, limit, 0)
+        search(&self.conn, None, text, filters, limit, 0)
     }
 
     /// Feed entries, newest change first (ties by key), skipping `offset` entries; retired
@@ -521,60 +537,30 @@ impl Store {
 /// rules whose title holds the words as a phrase first, then by bm25 (title weighted most). Each word is searched as written, the last one also as a prefix; an empty
 /// text, or one without a searchable word, finds nothing; a text longer than
 /// [`query::MAX_WORDS`] words or [`query::MAX_BYTES`] bytes is [`Error::TooLong`].
+/// With a current `index` the ranking is computed in memory ([`rank`]), else by SQL; both
+/// give the same hits.
 fn search(
     conn: &Connection,
+    index: Option<&rank::TermIndex>,
     text: &str,
     filters: &Filters,
     limit: usize,
     offset: usize,
 ) -> Result<Vec<Hit>> {
     query::check(text).map_err(Error::TooLong)?;
-    let (Some(fts), Some(title)) = (query::fts_query(text), query::title_phrase(text)) else {
+    let Some(fts) = query::fts_query(text) else {
         return Ok(Vec::new());
     };
-    // Rank first, then make snippets for the hits kept only: snippet() over every match
-    // of a common word would cost far more than the ranking.
-    let sql = format!(
-        "SELECT r.id, r.key, r.title, r.source, r.language, r.level, r.retired
-         FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
-         WHERE rules_fts MATCH ?1
-           AND (?2 = '' OR r.source = ?2)
-           AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
-           AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
-           AND (?8 OR r.retired IS NULL)
-         ORDER BY r.retired IS NOT NULL,
-                  r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
-                  {BM25}, r.key
-         LIMIT ?5 OFFSET ?7"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            fts,
-            filters.source,
-            filters.language,
-            filters.level,
-            limit_param(limit),
-            title,
-            limit_param(offset),
-            filters.retired,
-        ],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Hit {
-                    key: r.get(1)?,
-                    title: r.get(2)?,
-                    source: r.get(3)?,
-                    language: r.get(4)?,
-                    level: r.get(5)?,
-                    retired: r.get(6)?,
-                    snippet: Vec::new(),
-                },
-            ))
-        },
-    )?;
-    let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let ranked = match index {
+        Some(index) if index.current(conn)? => {
+            rank::search(index, conn, text, filters, limit, offset)?
+        }
+        _ => None,
+    };
+    let mut hits = match ranked {
+        Some(ids) => rows_of(conn, &ids)?,
+        None => ranked_by_sql(conn, &fts, text, filters, limit, offset)?,
+    };
     if hits.is_empty() {
         return Ok(Vec::new());
     }
@@ -599,6 +585,86 @@ fn search(
         hit.snippet = fragments(&by_id.remove(id).unwrap_or_default());
     }
     Ok(hits.into_iter().map(|(_, h)| h).collect())
+}
+
+/// The columns of a hit, after its id.
+const HIT_COLUMNS: &str = "r.id, r.key, r.title, r.source, r.language, r.level, r.retired";
+
+fn hit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Hit)> {
+    Ok((
+        r.get(0)?,
+        Hit {
+            key: r.get(1)?,
+            title: r.get(2)?,
+            source: r.get(3)?,
+            language: r.get(4)?,
+            level: r.get(5)?,
+            retired: r.get(6)?,
+            snippet: Vec::new(),
+        },
+    ))
+}
+
+/// The hits of rules `ids`, in that order.
+fn rows_of(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, Hit)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {HIT_COLUMNS} FROM rules r WHERE r.id IN ({})",
+        list.join(",")
+    ))?;
+    let mut by_id: HashMap<i64, Hit> = stmt
+        .query_map([], hit_of)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id).map(|h| (*id, h)))
+        .collect())
+}
+
+/// The ranking of [`search`] in SQL: FTS5's `bm25()` of every match.
+fn ranked_by_sql(
+    conn: &Connection,
+    fts: &str,
+    text: &str,
+    filters: &Filters,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<(i64, Hit)>> {
+    let Some(title) = query::title_phrase(text) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT {HIT_COLUMNS}
+         FROM rules_fts JOIN rules r ON r.id = rules_fts.rowid
+         WHERE rules_fts MATCH ?1
+           AND (?2 = '' OR r.source = ?2)
+           AND (?3 = '' OR r.language = ?3 COLLATE NOCASE)
+           AND (?4 = '' OR r.level = ?4 COLLATE NOCASE)
+           AND (?8 OR r.retired IS NULL)
+         ORDER BY r.retired IS NOT NULL,
+                  r.id NOT IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?6),
+                  {}, r.key
+         LIMIT ?5 OFFSET ?7",
+        bm25_sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            fts,
+            filters.source,
+            filters.language,
+            filters.level,
+            limit_param(limit),
+            title,
+            limit_param(offset),
+            filters.retired,
+        ],
+        hit_of,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn feed(
@@ -686,10 +752,12 @@ pub struct Reader {
     conn: Connection,
     /// The budget of the query running now, read by the progress handler.
     current: Arc<Mutex<Option<Budget>>>,
+    /// The term index of the store's readers, once read.
+    terms: TermSlot,
 }
 
 impl Reader {
-    fn new(mut conn: Connection) -> Result<Reader> {
+    fn new(mut conn: Connection, terms: TermSlot) -> Result<Reader> {
         conn.pragma_update(None, "cache_size", -16_384)?;
         let current: Arc<Mutex<Option<Budget>>> = Arc::default();
         let seen = Arc::clone(&current);
@@ -702,7 +770,11 @@ impl Reader {
                     .is_some_and(Budget::spent)
             }),
         )?;
-        Ok(Reader { conn, current })
+        Ok(Reader {
+            conn,
+            current,
+            terms,
+        })
     }
 
     /// Run `f` on the connection under `budget`.
@@ -725,7 +797,29 @@ impl Reader {
         offset: usize,
         budget: &Budget,
     ) -> Result<Vec<Hit>> {
-        self.with(budget, |c| search(c, text, filters, limit, offset))
+        let index = self.terms.read().unwrap_or_else(|e| e.into_inner()).clone();
+        self.with(budget, |c| {
+            search(c, index.as_deref(), text, filters, limit, offset)
+        })
+    }
+
+    /// Read the store's full-text index into memory for every reader of the store, so their
+    /// searches rank in memory (the same hits, a fraction of the time; see [`rank`]). Takes
+    /// about a second for 8,656 rules; a later recording makes the index stale (searches then
+    /// rank by SQL until it is read again). No budget: it runs once, beside the searches.
+    pub fn read_term_index(&self) -> Result<()> {
+        let index = rank::TermIndex::read(&self.conn)?;
+        *self.terms.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(index));
+        Ok(())
+    }
+
+    /// Whether searches rank in memory: the term index is read and holds the last recording.
+    pub fn ranks_in_memory(&self) -> Result<bool> {
+        let index = self.terms.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match index {
+            Some(i) => i.current(&self.conn),
+            None => Ok(false),
+        }
     }
 
     /// [`Store::feed`] under a budget.

@@ -40,15 +40,17 @@ pub const MIN_PREFIX: usize = 3;
 
 /// ` *` when the word's last token is long enough to search as a prefix.
 fn prefix(word: &str) -> &'static str {
+    if is_prefix(word) { " *" } else { "" }
+}
+
+/// Whether the last word of a search, `word`, also matches as a prefix: its last token is long
+/// enough.
+pub(crate) fn is_prefix(word: &str) -> bool {
     let last_token = word
         .split(|c: char| !c.is_alphanumeric())
         .rfind(|t| !t.is_empty())
         .unwrap_or("");
-    if last_token.chars().count() >= MIN_PREFIX {
-        " *"
-    } else {
-        ""
-    }
+    last_token.chars().count() >= MIN_PREFIX
 }
 
 /// The words of `text` as one phrase in the title column (`{title} : "w1 w2" *`): the rules
@@ -63,7 +65,8 @@ pub fn title_phrase(text: &str) -> Option<String> {
     ))
 }
 
-fn words(text: &str) -> Vec<String> {
+/// The searchable words of `text`, as [`fts_query`] reads them.
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
         .filter(|w| w.chars().any(char::is_alphanumeric))

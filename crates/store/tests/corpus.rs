@@ -537,3 +537,91 @@ fn a_version_1_store_learns_which_rules_are_retired() {
         .count();
     assert_eq!(usize::try_from(marked).ok(), Some(retired));
 }
+
+/// Searches ranked in memory from the term index give what FTS5's SQL ranking gives: the same
+/// rules in the same order with the same snippets, for common and rare words, prefixes,
+/// several words, filters and pages; words the in-memory ranking leaves to SQL still answer;
+/// and a later recording makes the index stale (searches go back to SQL) until it is read
+/// again.
+#[test]
+fn ranking_in_memory_is_fts5s() {
+    let (cat, _) = sigma();
+    let mut store = Store::in_memory().expect("store");
+    store.record(cat, at(1_795_000_000)).expect("record");
+    let reader = store.reader().expect("reader");
+    let budget = || store::Budget::new(Duration::from_secs(60));
+    let filters = [
+        Filters::default(),
+        Filters {
+            retired: true,
+            ..Filters::default()
+        },
+        Filters {
+            level: "HIGH".into(),
+            ..Filters::default()
+        },
+        Filters {
+            source: "sigma".into(),
+            language: "SIGMA".into(),
+            ..Filters::default()
+        },
+        Filters {
+            source: "nowhere".into(),
+            ..Filters::default()
+        },
+    ];
+    let queries = [
+        "powershell",
+        "mimikatz",
+        "the",
+        "process creation",
+        "-enc",
+        "wsman provider",
+        "certutil urlcache",
+        "lsass dump",
+        "Cmd",
+        "T1059.001",
+        "net user add",
+        "zzzznothing",
+    ];
+    let run = |q: &str, f: &Filters, offset: usize| -> Vec<(String, Vec<store::Fragment>)> {
+        reader
+            .search(q, f, 21, offset, &budget())
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
+            .into_iter()
+            .map(|h| (h.key, h.snippet))
+            .collect()
+    };
+    let mut by_sql = Vec::new();
+    for q in queries {
+        for f in &filters {
+            for offset in [0, 20, 200] {
+                by_sql.push(run(q, f, offset));
+            }
+        }
+    }
+    assert!(!reader.ranks_in_memory().unwrap());
+    reader.read_term_index().expect("term index");
+    assert!(reader.ranks_in_memory().unwrap());
+    let mut i = 0;
+    let mut found = 0;
+    for q in queries {
+        for f in &filters {
+            for offset in [0, 20, 200] {
+                let got = run(q, f, offset);
+                let keys = |v: &[(String, Vec<store::Fragment>)]| {
+                    v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+                };
+                assert_eq!(keys(&got), keys(&by_sql[i]), "{q} {f:?} offset {offset}");
+                assert_eq!(got, by_sql[i], "{q} {f:?} offset {offset}: snippets");
+                found += got.len();
+                i += 1;
+            }
+        }
+    }
+    assert!(found > 500, "{found} hits in all");
+    // Another recording: the index no longer holds the store's content.
+    store.record(cat, at(1_795_000_100)).expect("record");
+    assert!(!reader.ranks_in_memory().unwrap());
+    assert_eq!(run("powershell", &filters[0], 0), by_sql[0]);
+}

@@ -8,15 +8,17 @@
 //! - `GET /rules` — the index of all rules, sorted by title; `?q=` filters by a case-insensitive
 //!   substring of title, id or ATT&CK technique, `?source=` and `?language=` by exact name,
 //!   `?technique=` to the rules the coverage counts for a technique (its sub-techniques included),
-//!   `?log=` to the rules reading a log or event (their event coverage), `?retired=true` with
-//!   the retired rules.
+//!   `?log=` to the rules reading a log or event (their event coverage), `?retired=1` with
+//!   the retired rules (here and in search, feed and coverage: `1`, `true` or `on`; links
+//!   write `1`).
 //! - `GET /rules/{*key}` — one rule: metadata, ATT&CK, body, stages, exclusions, indicators.
 //! - `GET /api/rules` — the index as JSON (same filters); `GET /api/rules/{*key}` — the rule's
 //!   [`catalog::Report`] as JSON; `GET /api/search?q=`, `GET /api/feed` (`limit`, `offset`).
 //! - `GET /coverage` — the ATT&CK matrix: rules per tactic, technique and sub-technique, each
 //!   count linking to the index; `?source=` and `?language=` as for the index.
 //!   `GET /api/coverage` — the same [`catalog::Coverage`] as JSON;
-//!   `GET /api/coverage/navigator.json` — as an ATT&CK Navigator layer (same filters).
+//!   `GET /api/coverage/navigator.json` — as an ATT&CK Navigator layer (same filters);
+//!   `POST /api/coverage/compare` — a layer (the body, at most 4 MiB) against that coverage.
 //! - `GET /indicators/{concept}/{kind}/{value}` (`?transforms=a|b`) — the rules behind an
 //!   indicator's corpus count, by source; `GET /api/indicators/…` the same as JSON.
 //! - `GET /techniques/{id}` — a technique's rules by source (as the coverage counts them);
@@ -67,9 +69,9 @@ pub struct Site {
 impl Site {
     /// A site over a catalog and a store that has recorded it; opens the store's readers.
     pub fn new(catalog: Arc<Catalog>, store: Store) -> Result<Site, store::Error> {
-        // Queries are CPU work: as many at once as there are cores, the others wait their turn
-        // (within their budget).
-        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        // Queries are CPU work: one fewer at once than there are cores (at least one), so the
+        // rule pages always keep a core; the others wait their turn (within their budget).
+        let readers = std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).max(1));
         Ok(Site {
             catalog,
             pool: pool::Pool::new(store, readers)?,
@@ -331,7 +333,8 @@ struct Filter {
     /// Compared ignoring ASCII case.
     status: String,
     sort: Sort,
-    /// Include retired rules (deprecated, unsupported, placeholders): `?retired=true`.
+    /// Include retired rules (deprecated, unsupported, placeholders): `?retired=1`.
+    #[serde(deserialize_with = "flag")]
     retired: bool,
     /// Coverage: only rules that convert for this target (`kql-xdr`, …) …
     target: String,
@@ -378,7 +381,7 @@ impl Filter {
                     self.sort.as_str()
                 },
             ),
-            ("retired", if self.retired { "true" } else { "" }),
+            ("retired", flag_param(self.retired)),
         ]
     }
 }
@@ -402,7 +405,8 @@ struct StoreQuery {
     language: String,
     level: String,
     /// `1` (or `true`, `on`) to include retired rules (deprecated, unsupported, placeholders).
-    retired: String,
+    #[serde(deserialize_with = "flag")]
+    retired: bool,
     /// The feed page, from 1.
     page: Option<usize>,
     limit: Option<usize>,
@@ -415,13 +419,27 @@ impl StoreQuery {
             source: self.source.clone(),
             language: self.language.clone(),
             level: self.level.clone(),
-            retired: self.retired(),
+            retired: self.retired,
         }
     }
+}
 
-    fn retired(&self) -> bool {
-        matches!(self.retired.as_str(), "1" | "true" | "on")
+/// A yes-or-no query parameter: `1`, `true`, `on` or `yes` (any case) is yes; empty, `0`,
+/// `false`, `off` or `no` is no; anything else is a bad request that says so.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Ok(true),
+        "" | "0" | "false" | "off" | "no" => Ok(false),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected 1 or 0 (true or false), not {s:?}"
+        ))),
     }
+}
+
+/// A yes-or-no parameter as the site's links write it: `1`, or nothing for no.
+fn flag_param(yes: bool) -> &'static str {
+    if yes { "1" } else { "" }
 }
 
 /// Feed entries a page, and in the Atom feed.
@@ -441,6 +459,9 @@ const INDEX_PAGE: usize = 100;
 const PAGE_CACHE: usize = 128 << 20;
 /// The most bytes of answered searches kept in memory.
 const SEARCH_CACHE: usize = 32 << 20;
+/// The largest Navigator layer `/api/coverage/compare` reads (a layer marking every technique
+/// and sub-technique under every tactic, with comments, is well under 1 MiB).
+const LAYER_LIMIT: usize = 4 << 20;
 
 /// The site's routes.
 pub fn router(site: Site) -> Router {
@@ -456,6 +477,11 @@ pub fn router(site: Site) -> Router {
         .route("/coverage", get(coverage_page))
         .route("/api/coverage", get(api_coverage))
         .route("/api/coverage/navigator.json", get(api_navigator))
+        .route(
+            "/api/coverage/compare",
+            axum::routing::post(api_compare)
+                .layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+        )
         .route("/indicators/{concept}/{kind}/{*value}", get(indicator_page))
         .route(
             "/api/indicators/{concept}/{kind}/{*value}",
@@ -748,7 +774,7 @@ async fn search(
     };
     let more = hits.len() > SEARCH_PAGE;
     hits.truncate(SEARCH_PAGE);
-    let retired = if q.retired() { "1" } else { "" };
+    let retired = flag_param(q.retired);
     let page_href = |n: usize| {
         let n = n.to_string();
         let mut params = vec![
@@ -777,7 +803,7 @@ async fn search(
         sources: st.source_options(&q.source),
         languages: st.language_options(&q.language),
         level: &q.level,
-        retired: q.retired(),
+        retired: q.retired,
     };
     match view.render() {
         Ok(body) if status == StatusCode::OK => {
@@ -1211,6 +1237,29 @@ async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
         HeaderValue::from_static("attachment; filename=\"detdex-navigator-layer.json\""),
     );
     res
+}
+
+/// An ATT&CK Navigator layer (the request's body, at most [`LAYER_LIMIT`] bytes: 413 past it)
+/// against the coverage view the filters ask for: the techniques in both, in the layer only,
+/// in the catalog only, and the layer's entries that count nowhere with why
+/// ([`catalog::navigator::compare`]). A body that is not a layer is a 400 saying why.
+async fn api_compare(
+    State(st): State<Arc<AppState>>,
+    Query(f): Query<Filter>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return bad_request("the layer is not UTF-8 text");
+    };
+    let scope = f.scope();
+    let c = match coverage_of(&st, &f).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    match catalog::navigator::compare(text, &c, &catalog::navigator::scope_text(scope)) {
+        Ok(cmp) => json(StatusCode::OK, &cmp),
+        Err(e) => bad_request(e.to_string()),
+    }
 }
 
 /// One of the site's own static files, cached by the browser for an hour.

@@ -17,12 +17,25 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// `size` read-only connections to `store`'s database.
+    /// `size` read-only connections to `store`'s database. One more reads the store's term
+    /// index on a thread of its own, after which searches rank in memory
+    /// (`Reader::read_term_index`); until then they rank by SQL, with the same results.
     pub fn new(store: Store, size: usize) -> store::Result<Pool> {
         let size = size.max(1);
         let readers = (0..size)
             .map(|_| store.reader())
             .collect::<store::Result<Vec<_>>>()?;
+        let indexer = store.reader()?;
+        std::thread::Builder::new()
+            .name("detdex-term-index".into())
+            .spawn(move || {
+                if let Err(e) = indexer.read_term_index() {
+                    eprintln!("detdex: search ranks by SQL (term index not read: {e})");
+                }
+            })
+            .map_err(|e| {
+                store::Error::Db(format!("rule store: no thread for the term index: {e}"))
+            })?;
         Ok(Pool {
             readers: Mutex::new(readers),
             permits: Arc::new(Semaphore::new(size)),

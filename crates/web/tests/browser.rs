@@ -304,11 +304,97 @@ fn chromium_renders_the_five_seed_pages_with_every_section() {
             "{key} not listed at {href}"
         );
     }
-    // Paging through /rules: the second page follows the first.
-    let first = dump_dom(&format!("http://{addr}/rules"));
-    assert!(first.contains("<a href=\"/rules?page=2\" rel=\"next\">"));
-    let second = dump_dom(&format!("http://{addr}/rules?page=2"));
-    assert!(second.contains("<a href=\"/rules\" rel=\"prev\">"));
-    assert!(second.contains("<a href=\"/rules?page=3\" rel=\"next\">"));
+    // The Splunk seed's "Group by" in the normalized names (seed 004).
+    let dom = dump_dom(&format!("http://{addr}{}", rule_href(SEED_KEYS[4])));
+    assert!(
+        dom.contains("<dt>Group by</dt>") && dom.contains("command_line, computer_name"),
+        "seed 004: Group by in the normalized names"
+    );
+
+    // Paging through /rules as a reader does, one source sorted by level: from the first page,
+    // each `next` link in turn (keeping the filter and the order) until the last page; every
+    // live rule of the source is listed once.
+    let mut url = "/rules?source=mdecrevoisier&sort=level".to_string();
+    let mut seen = std::collections::HashSet::new();
+    let mut pages = 0;
+    loop {
+        let dom = dump_dom(&format!("http://{addr}{url}"));
+        pages += 1;
+        let table = &dom[dom.find("<tbody>").expect("the rule table")..];
+        let table = &table[..table.find("</tbody>").unwrap()];
+        let mut rows = 0;
+        for row in table.split("<tr><td><a href=\"").skip(1) {
+            let href = unescape(&row[..row.find('"').unwrap()]);
+            assert!(seen.insert(href.clone()), "{href} listed twice ({url})");
+            rows += 1;
+        }
+        assert!(rows > 0, "{url}: an empty page");
+        let Some(end) = dom.find("\" rel=\"next\"") else {
+            break;
+        };
+        let start = dom[..end].rfind("href=\"").unwrap() + 6;
+        url = unescape(&dom[start..end]);
+        assert!(pages < 1000, "the pager does not end");
+    }
+    let live: std::collections::HashSet<String> = cat
+        .rules
+        .iter()
+        .filter(|r| r.meta.retired.is_none() && r.source == "mdecrevoisier")
+        .map(|r| rule_href(&r.key))
+        .collect();
+    assert_eq!(seen, live, "{pages} pages");
+    assert!(pages > 2, "{pages} pages");
     println!("screenshots in {}", shots.display());
+}
+
+/// The coverage page's "Export as ATT&CK Navigator layer" link, as the browser shows it, gives
+/// a layer that the layer format 4.5 schema (`tests/data/navigator-layer-4.5.schema.json`, the
+/// format's properties, types and required fields) accepts, with one entry per covered cell of
+/// the coverage; the schema refuses a layer missing a required field.
+#[test]
+fn chromium_exports_a_navigator_layer_of_the_layer_format() {
+    if !chromium_available() {
+        return;
+    }
+    let cat = seeds_catalog();
+    let addr = start(cat);
+    let dom = dump_dom(&format!("http://{addr}/coverage?source=sigma"));
+    let marker = "<a class=\"navigator\" href=\"";
+    let at = dom.find(marker).expect("an export link") + marker.len();
+    let href = unescape(&dom[at..at + dom[at..].find('"').unwrap()]);
+    assert!(href.starts_with("/api/coverage/navigator.json?"), "{href}");
+    assert!(href.contains("source=sigma"), "{href}");
+    let r = get(addr, &href);
+    assert_eq!(r.status, 200);
+    let layer: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/navigator-layer-4.5.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&layer)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // What the schema cannot say: the gradient's bounds in order, and the layer's content.
+    assert!(layer["gradient"]["minValue"].as_f64() < layer["gradient"]["maxValue"].as_f64());
+    let c: serde_json::Value =
+        serde_json::from_str(&get(addr, "/api/coverage?source=sigma").body).unwrap();
+    let cells = c["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["techniques"].as_array().unwrap())
+        .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
+        .filter(|t| t["rules"].as_u64().unwrap() > 0)
+        .count();
+    assert!(cells > 10);
+    assert_eq!(layer["techniques"].as_array().unwrap().len(), cells);
+    // The schema is not a formality: without `domain`, or with a technique's score as text,
+    // the layer is refused.
+    let mut broken = layer.clone();
+    broken.as_object_mut().unwrap().remove("domain");
+    assert!(!validator.is_valid(&broken));
+    let mut broken = layer.clone();
+    broken["techniques"][0]["score"] = "12".into();
+    assert!(!validator.is_valid(&broken));
 }

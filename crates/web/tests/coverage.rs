@@ -417,3 +417,128 @@ fn coverage_counts_only_rules_that_deploy_on_a_target_and_its_tables() {
         assert!(r.body.contains("error"), "{bad}");
     }
 }
+
+/// The ids with rules in a coverage's JSON (techniques and sub-techniques, once each), with
+/// their counts.
+fn covered_ids(c: &Value) -> std::collections::BTreeMap<String, u64> {
+    c["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["techniques"].as_array().unwrap())
+        .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
+        .filter(|t| t["rules"].as_u64().unwrap() > 0)
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["rules"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A Navigator layer posted to `/api/coverage/compare` (here the layer the site exports for
+/// one source, compared with another source's coverage) splits the techniques into both, the
+/// layer's only and the catalog's only, exactly as the two coverages say; what is not a layer
+/// is a 400 saying why, a body past the limit a 413.
+#[test]
+fn a_navigator_layer_compares_with_the_catalog() {
+    let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    let cat = catalog::Catalog::load(&[
+        catalog::Source {
+            name: "sigma".into(),
+            root: corpora.join("sigma/rules/windows/powershell"),
+            include: Vec::new(),
+        },
+        catalog::Source {
+            name: "falconfriday".into(),
+            root: corpora.join("falconfriday"),
+            include: Vec::new(),
+        },
+    ]);
+    let addr = start(Arc::new(cat));
+    let theirs = covered_ids(&json(&get(addr, "/api/coverage?source=falconfriday")));
+    let ours = covered_ids(&json(&get(addr, "/api/coverage?source=sigma")));
+    let layer = get(addr, "/api/coverage/navigator.json?source=falconfriday").body;
+    let r = post(addr, "/api/coverage/compare?source=sigma", layer.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cmp = json(&r);
+    assert!(
+        cmp["layer"]
+            .as_str()
+            .unwrap()
+            .contains("source falconfriday")
+    );
+    assert_eq!(cmp["scope"], "source sigma");
+    let rows = |k: &str| -> Vec<(String, u64, Option<f64>)> {
+        cmp[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_string(),
+                    r["rules"].as_u64().unwrap(),
+                    r["layer_score"].as_f64(),
+                )
+            })
+            .collect()
+    };
+    let ids = |v: &[(String, u64, Option<f64>)]| {
+        v.iter()
+            .map(|r| r.0.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (both, only_layer, only_catalog) = (rows("both"), rows("only_layer"), rows("only_catalog"));
+    let in_both: std::collections::BTreeSet<String> = theirs
+        .keys()
+        .filter(|id| ours.contains_key(*id))
+        .cloned()
+        .collect();
+    assert!(!in_both.is_empty() && !only_layer.is_empty() && !only_catalog.is_empty());
+    assert_eq!(ids(&both), in_both);
+    assert_eq!(
+        ids(&only_layer),
+        theirs
+            .keys()
+            .filter(|id| !ours.contains_key(*id))
+            .cloned()
+            .collect()
+    );
+    assert_eq!(
+        ids(&only_catalog),
+        ours.keys()
+            .filter(|id| !theirs.contains_key(*id))
+            .cloned()
+            .collect()
+    );
+    for (id, rules, score) in &both {
+        assert_eq!(*rules, ours[id], "{id}: the catalog's rules");
+        assert_eq!(*score, Some(theirs[id] as f64), "{id}: the layer's score");
+    }
+    for (id, rules, score) in &only_layer {
+        assert_eq!((*rules, *score), (0, Some(theirs[id] as f64)), "{id}");
+    }
+    assert_eq!(cmp["not_counted"].as_array().unwrap().len(), 0);
+
+    let bad = post(addr, "/api/coverage/compare", b"{\"techniques\": [}");
+    assert_eq!(bad.status, 400);
+    let error: Value = serde_json::from_str(&bad.body).unwrap();
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 1, column 17"),
+        "{}",
+        bad.body
+    );
+    let other = post(
+        addr,
+        "/api/coverage/compare",
+        b"{\"domain\": \"ics-attack\", \"techniques\": []}",
+    );
+    assert_eq!(other.status, 400);
+    let huge = vec![b' '; 5 << 20];
+    assert_eq!(post(addr, "/api/coverage/compare", &huge).status, 413);
+    assert_eq!(get(addr, "/api/coverage/compare").status, 405);
+}

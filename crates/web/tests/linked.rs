@@ -240,6 +240,26 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
             .starts_with("text/javascript")
     );
 
+    // Seed 004's "Group by": the `by` fields of its tstats in the normalized names, through
+    // the field concepts (`Processes.process` is `command_line`, `Processes.dest`
+    // `computer_name`), the others without their data model (`drop_dm_object_name`); sorted.
+    let splunk = get(addr, &rule_href(SEED_KEYS[4])).body;
+    let group = "<dt>Group by</dt>\n  <dd><code>";
+    let at = splunk.find(group).expect("a Group by row") + group.len();
+    let row = &splunk[at..at + splunk[at..].find("</code>").unwrap()];
+    assert_eq!(
+        row,
+        "command_line, computer_name, parent_process_id, parent_process_name, process_id, \
+         process_name, user"
+    );
+    let stages = &cat.get(SEED_KEYS[4]).unwrap().logic.stages;
+    assert!(
+        stages
+            .iter()
+            .any(|s| s.group_by.iter().any(|f| f == "Processes.dest")),
+        "the rule groups by the CIM fields as written"
+    );
+
     // Retired rules carry their badge in the index, search and the lists of linked rules.
     let retired = cat
         .rules
@@ -250,17 +270,40 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
         "<span class=\"badge retired\" title=\"retired rule\">{}</span>",
         retired.meta.retired.unwrap().as_str()
     );
+    // Both spellings of yes are taken, in the index and in search; links write `1`.
     let index = get(
+        addr,
+        &format!("/rules?retired=1&q={}", web::encode(&retired.meta.title)),
+    );
+    assert!(index.body.contains(&badge), "{}", index.body);
+    let spelled = get(
         addr,
         &format!("/rules?retired=true&q={}", web::encode(&retired.meta.title)),
     );
-    assert!(index.body.contains(&badge), "{}", index.body);
+    assert_eq!(spelled.body, index.body);
     // The form keeps the choice.
     assert!(
         index
             .body
-            .contains("<input type=\"hidden\" name=\"retired\" value=\"true\">")
+            .contains("<input type=\"hidden\" name=\"retired\" value=\"1\">")
     );
+    assert!(!index.body.contains("retired=true"));
+    let no = get(
+        addr,
+        &format!("/rules?retired=0&q={}", web::encode(&retired.meta.title)),
+    );
+    assert!(!no.body.contains(&badge));
+    let bad = get(addr, "/rules?retired=maybe");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("expected 1 or 0"), "{}", bad.body);
+    let search_true = get(
+        addr,
+        &format!(
+            "/search?retired=true&q={}",
+            web::encode(&retired.meta.title)
+        ),
+    );
+    assert!(search_true.body.contains(&badge), "{}", search_true.body);
     // Left out unless asked for.
     let default = get(
         addr,

@@ -272,6 +272,26 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
     )
     .unwrap();
+    read_response(s)
+}
+
+/// `POST path` with `body` (as JSON) over a fresh connection.
+pub fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Response {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server may answer (413) before reading all of a body too large for it.
+    let _ = s.write_all(body);
+    read_response(s)
+}
+
+fn read_response(mut s: TcpStream) -> Response {
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read");
     let split = raw

@@ -2,6 +2,7 @@
 //! file: each file's events are read in batches, matched in parallel and dropped; only the
 //! detections (and what correlations need of them) are kept.
 
+use crate::timeline::{Key, Row, Sorter};
 use catalog::read::{FileFormat, detect, walk};
 use engine::correlate::{event_time_ms, format_time_ms};
 use engine::{Correlator, Event, Matched, Ruleset, Tag, read_batches};
@@ -203,12 +204,10 @@ pub fn run(a: HuntArgs) -> ExitCode {
         indicatif::ProgressBar::hidden()
     };
 
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut timeline: Vec<Detection> = vec![];
+    let mut out = Output::new(a.format, !a.no_sort);
     let mut correlator = Correlator::default();
     let (mut n_events, mut problems, mut detections) = (0usize, 0usize, 0usize);
     let mut per_rule: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut header_written = false;
     let shown = |level: Option<&str>| {
         a.min_level
             .is_none_or(|min| Level::of(level).is_some_and(|l| l >= min))
@@ -246,11 +245,7 @@ pub fn run(a: HuntArgs) -> ExitCode {
                         matched: rule.explain(ev),
                         correlation: None,
                     };
-                    if a.no_sort {
-                        write(&mut out, a.format, &[d], &mut header_written, false);
-                    } else {
-                        timeline.push(d);
-                    }
+                    out.push(&d);
                 }
             }
         });
@@ -284,24 +279,15 @@ pub fn run(a: HuntArgs) -> ExitCode {
             matched: vec![],
             correlation: Some((h.group.clone(), h.count)),
         };
-        if a.no_sort {
-            write(&mut out, a.format, &[d], &mut header_written, false);
-        } else {
-            timeline.push(d);
-        }
+        out.push(&d);
     }
-    // A timeline: by time (events without one last), then rule, then event.
-    timeline.sort_by(|x, y| {
-        (x.time_ms.is_none(), x.time_ms, &x.title, &x.events).cmp(&(
-            y.time_ms.is_none(),
-            y.time_ms,
-            &y.title,
-            &y.events,
-        ))
-    });
-    write(&mut out, a.format, &timeline, &mut header_written, true);
-    let _ = out.flush();
-    drop(out);
+    let runs = match out.finish() {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("detdex: writing the timeline: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let matched = start.elapsed() - compiled - read_time;
 
     if a.show_skipped {
@@ -353,7 +339,7 @@ pub fn run(a: HuntArgs) -> ExitCode {
     }
     if a.timings {
         eprintln!(
-            "timings: rules {:.1} ms, reading and matching events {:.1} ms, correlating and writing {:.1} ms",
+            "timings: rules {:.1} ms, reading and matching events {:.1} ms, correlating and writing {:.1} ms (the timeline merged from {runs} sorted runs in temporary files)",
             compiled.as_secs_f64() * 1e3,
             read_time.as_secs_f64() * 1e3,
             matched.as_secs_f64() * 1e3
@@ -427,93 +413,160 @@ fn columns(d: &Detection) -> [String; 8] {
     ]
 }
 
-fn write(
-    out: &mut impl Write,
+/// Where detections go: straight to stdout as found (`--no-sort`), or into a timeline sorted
+/// by time (events without one last), then rule, then event, in bounded memory
+/// ([`crate::timeline::Sorter`]: rows beyond a budget go to temporary files) and written at
+/// the end. A table written at the end is aligned on its widest cells (tab-separated as found).
+struct Output {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     format: HuntFormat,
-    rows: &[Detection],
-    header: &mut bool,
-    aligned: bool,
-) {
-    let mut text = String::new();
-    match format {
-        HuntFormat::Jsonl => {
-            for d in rows {
-                let mut v = serde_json::json!({
-                    "time": d.time_ms.map(|_| &d.time),
-                    "level": d.level,
-                    "title": d.title,
-                    "rule": d.rule,
-                    "id": d.id,
-                    "log": d.log,
-                    "computer": d.computer,
-                });
-                match &d.correlation {
-                    Some((group, count)) => {
-                        v["correlation"] = serde_json::json!({
-                            "group": group.iter().cloned().collect::<BTreeMap<String, String>>(),
-                            "count": count,
-                        });
-                        v["events"] = serde_json::json!(d.events);
-                    }
-                    None => {
-                        v["event"] = serde_json::json!(d.events.first());
-                        v["matched"] = d
-                            .matched
-                            .iter()
-                            .map(|m| {
-                                serde_json::json!({"detection": m.detection, "field": m.field, "value": m.value})
-                            })
-                            .collect();
-                    }
-                }
-                text.push_str(&format!("{v}\n"));
+    header: bool,
+    sorter: Option<Sorter>,
+    widths: [usize; 8],
+    /// The first error writing the timeline's temporary files.
+    error: Option<std::io::Error>,
+}
+
+/// The bytes of detections a sorted timeline keeps in memory before writing a run to disk.
+const TIMELINE_BUDGET: usize = 8 << 20;
+
+impl Output {
+    fn new(format: HuntFormat, sorted: bool) -> Output {
+        Output {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            format,
+            header: false,
+            sorter: sorted.then(|| Sorter::new(TIMELINE_BUDGET)),
+            widths: COLUMNS.map(|c| c.chars().count()),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, d: &Detection) {
+        let cells = cells(self.format, d);
+        let Some(sorter) = &mut self.sorter else {
+            self.write(&cells, false);
+            return;
+        };
+        if self.error.is_some() {
+            return;
+        }
+        if self.format == HuntFormat::Table {
+            for (w, c) in self.widths.iter_mut().zip(&cells) {
+                *w = (*w).max(c.chars().count()).min(80);
             }
         }
-        HuntFormat::Csv => {
-            if !*header && !rows.is_empty() {
-                text.push_str(&COLUMNS.join(","));
-                text.push('\n');
+        let key = Key {
+            untimed: d.time_ms.is_none(),
+            time_ms: d.time_ms.unwrap_or(0),
+            title: d.title.clone(),
+            events: d.events.clone(),
+            seq: 0,
+        };
+        if let Err(e) = sorter.push(Row { key, cells }) {
+            self.error = Some(e);
+        }
+    }
+
+    /// Write the timeline (if sorted); how many runs went to temporary files.
+    fn finish(mut self) -> std::io::Result<usize> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut runs = 0;
+        if let Some(sorter) = self.sorter.take() {
+            runs = sorter.spilled_runs();
+            for row in sorter.finish()? {
+                self.write(&row?.cells, true);
             }
-            for d in rows {
-                let cols: Vec<String> = columns(d).iter().map(|c| csv(c)).collect();
+        }
+        // A closed pipe (`| head`) ends the output, not the run.
+        let _ = self.out.flush();
+        Ok(runs)
+    }
+
+    /// One row, after the header if none was written yet.
+    fn write(&mut self, cells: &[String], aligned: bool) {
+        let mut text = String::new();
+        match self.format {
+            HuntFormat::Jsonl => {
+                for c in cells {
+                    text.push_str(c);
+                    text.push('\n');
+                }
+            }
+            HuntFormat::Csv => {
+                if !self.header {
+                    text.push_str(&COLUMNS.join(","));
+                    text.push('\n');
+                }
+                let cols: Vec<String> = cells.iter().map(|c| csv(c)).collect();
                 text.push_str(&cols.join(","));
                 text.push('\n');
             }
-        }
-        HuntFormat::Table => {
-            let rows: Vec<[String; 8]> = rows.iter().map(columns).collect();
-            // Aligned when the whole timeline is written at once; tab-separated as it comes.
-            let mut widths = COLUMNS.map(|c| c.chars().count());
-            for r in &rows {
-                for (w, c) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(c.chars().count()).min(80);
-                }
-            }
-            let line = |cells: Vec<&str>| -> String {
-                let mut s = String::new();
-                for (i, c) in cells.iter().enumerate() {
-                    if i + 1 == cells.len() {
-                        s.push_str(c);
-                    } else if aligned {
-                        s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                    } else {
-                        s.push_str(c);
-                        s.push('\t');
+            HuntFormat::Table => {
+                let widths = &self.widths;
+                let line = |cells: &[&str]| -> String {
+                    let mut s = String::new();
+                    for (i, c) in cells.iter().enumerate() {
+                        if i + 1 == cells.len() {
+                            s.push_str(c);
+                        } else if aligned {
+                            s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                        } else {
+                            s.push_str(c);
+                            s.push('\t');
+                        }
                     }
+                    s.trim_end().to_string() + "\n"
+                };
+                if !self.header {
+                    text.push_str(&line(&COLUMNS));
                 }
-                s.trim_end().to_string() + "\n"
-            };
-            if !*header && !rows.is_empty() {
-                text.push_str(&line(COLUMNS.to_vec()));
-            }
-            for r in &rows {
-                text.push_str(&line(r.iter().map(String::as_str).collect()));
+                text.push_str(&line(&cells.iter().map(String::as_str).collect::<Vec<_>>()));
             }
         }
+        self.header = true;
+        let _ = self.out.write_all(text.as_bytes());
     }
-    if !rows.is_empty() {
-        *header = true;
+}
+
+/// The text of a detection: its columns (table, CSV) or its JSON line.
+fn cells(format: HuntFormat, d: &Detection) -> Vec<String> {
+    match format {
+        HuntFormat::Table | HuntFormat::Csv => columns(d).to_vec(),
+        HuntFormat::Jsonl => vec![json(d).to_string()],
     }
-    // A closed pipe (`| head`) ends the output, not the run.
-    let _ = out.write_all(text.as_bytes());
+}
+
+fn json(d: &Detection) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "time": d.time_ms.map(|_| &d.time),
+        "level": d.level,
+        "title": d.title,
+        "rule": d.rule,
+        "id": d.id,
+        "log": d.log,
+        "computer": d.computer,
+    });
+    match &d.correlation {
+        Some((group, count)) => {
+            v["correlation"] = serde_json::json!({
+                "group": group.iter().cloned().collect::<BTreeMap<String, String>>(),
+                "count": count,
+            });
+            v["events"] = serde_json::json!(d.events);
+        }
+        None => {
+            v["event"] = serde_json::json!(d.events.first());
+            v["matched"] = d
+                .matched
+                .iter()
+                .map(|m| {
+                    serde_json::json!({"detection": m.detection, "field": m.field, "value": m.value})
+                })
+                .collect();
+        }
+    }
+    v
 }

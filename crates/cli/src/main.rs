@@ -15,6 +15,7 @@ mod show;
 mod similar;
 mod sync;
 mod test;
+mod timeline;
 mod verify;
 
 #[global_allocator]

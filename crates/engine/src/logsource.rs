@@ -134,6 +134,7 @@ enum Transform {
     Map(Vec<(String, String)>),
     Prefix(Vec<(String, String)>),
     TrimEnd,
+    DevicePath,
 }
 
 fn ids(text: &str, line: usize) -> Result<Vec<u32>, String> {
@@ -259,6 +260,7 @@ impl Logsources {
                 "" => Transform::None,
                 "hex" => Transform::Hex,
                 "trim-end" => Transform::TrimEnd,
+                "device-path" => Transform::DevicePath,
                 t => match t.split_once(':') {
                     Some(("map", p)) => Transform::Map(pairs(p, n)?),
                     Some(("prefix", p)) => Transform::Prefix(pairs(p, n)?),
@@ -399,6 +401,20 @@ impl Logsources {
     }
 }
 
+/// `\Device\HarddiskVolumeN\rest` as `C:\rest` (`None` for any other text). The event does
+/// not say which drive letter the volume has; rules write paths with one, nearly always `C:`.
+fn drive_path(text: &str) -> Option<String> {
+    const DEVICE: &str = "\\device\\harddiskvolume";
+    let head = text.get(..DEVICE.len())?;
+    if !head.eq_ignore_ascii_case(DEVICE) {
+        return None;
+    }
+    let rest = &text[DEVICE.len()..];
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let path = rest[digits..].strip_prefix('\\')?;
+    (digits > 0).then(|| format!("C:\\{path}"))
+}
+
 /// The event's id, if it is a whole number.
 pub(crate) fn event_id(ev: &Event) -> Option<u32> {
     ev.get("EventID")
@@ -445,6 +461,10 @@ impl FieldRow {
                 }
                 one(text)
             }
+            Transform::DevicePath => match drive_path(&text) {
+                Some(drive) => Some(vec![FieldValue::Str(text), FieldValue::Str(drive)]),
+                None => one(text),
+            },
             Transform::TrimEnd => {
                 let trimmed = text.trim_end_matches([' ', '\t']).to_string();
                 if trimmed.len() == text.len() {
@@ -498,6 +518,21 @@ mod tests {
         assert!(t.rows.len() > 90);
         assert!(t.fields.len() > 20);
         assert!(!t.recognize.is_empty());
+    }
+
+    #[test]
+    fn device_paths_get_a_drive_letter_beside_them() {
+        let d = |t: &str| drive_path(t);
+        assert_eq!(
+            d("\\device\\harddiskvolume1\\windows\\system32\\lsass.exe").as_deref(),
+            Some("C:\\windows\\system32\\lsass.exe")
+        );
+        assert_eq!(d("\\Device\\HarddiskVolume12\\x").as_deref(), Some("C:\\x"));
+        assert_eq!(d("\\Device\\HarddiskVolume\\x"), None);
+        assert_eq!(d("\\Device\\HarddiskVolume1"), None);
+        assert_eq!(d("C:\\Windows\\x.exe"), None);
+        assert_eq!(d("System"), None);
+        assert_eq!(d("\\device\\harddiskvolumé"), None);
     }
 
     #[test]

@@ -44,6 +44,45 @@ pub fn concept(format: Format, field: &str) -> Option<&'static str> {
         .copied()
 }
 
+/// `data/concepts/normalized.tsv`: concept → the name pages show for its fields.
+const NORMALIZED: &str = include_str!("../../../data/concepts/normalized.tsv");
+
+/// The name a page shows for `field` of a rule in `format`: its concept's normalized name
+/// (`Processes.process`, `CommandLine` → `command_line`), else the field as written, a Splunk
+/// data-model field without its dataset (`Processes.process_guid` → `process_guid`, as the
+/// search's `drop_dm_object_name` names its columns).
+pub fn normalized_field(format: Format, field: &str) -> String {
+    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        NORMALIZED
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    });
+    if let Some(name) = concept(format, field).and_then(|c| table.get(c)) {
+        return (*name).to_string();
+    }
+    match field.split_once('.') {
+        Some((dataset, name))
+            if format == Format::Splunk
+                && dataset.starts_with(|c: char| c.is_ascii_uppercase())
+                && !name.is_empty()
+                && !name.contains('.') =>
+        {
+            name.to_string()
+        }
+        _ => field.to_string(),
+    }
+}
+
+/// [`normalized_field`] of each field, sorted, each name once.
+pub fn normalized_fields(format: Format, fields: &[String]) -> Vec<String> {
+    let names: std::collections::BTreeSet<String> =
+        fields.iter().map(|f| normalized_field(format, f)).collect();
+    names.into_iter().collect()
+}
+
 /// The key under which the corpus counts one value of a `kind` test on `field`: the field's
 /// concept (or the field itself, lower-cased), then what the value's pattern means — its shape
 /// read as the kind (`*x*` is `contains x`, whatever the kind as written) and its literal,

@@ -31,6 +31,10 @@ pub struct Report<'a> {
     /// What the rule's results are grouped by: the `by` fields of its last grouping stage.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub group_by: &'a [String],
+    /// The same fields in the normalized names pages show (`Processes.process` →
+    /// `command_line`, through the field concepts), sorted, each once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_by_normalized: Vec<String>,
     pub exclusions: Vec<Exclusion>,
     pub indicators: Vec<Indicator>,
     /// The rules a filter or correlation applies to.
@@ -146,6 +150,14 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         })
         .collect();
     let translations = catalog.translations(rule);
+    let group_by = rule
+        .logic
+        .stages
+        .iter()
+        .rev()
+        .map(|s| s.group_by.as_slice())
+        .find(|g| !g.is_empty())
+        .unwrap_or_default();
     let origin = catalog.origins.get(&rule.source).map(|o| RuleOrigin {
         label: &o.label,
         url: &o.url,
@@ -181,14 +193,8 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         techniques: attack_rows(rule),
         text: &rule.text,
         stages,
-        group_by: rule
-            .logic
-            .stages
-            .iter()
-            .rev()
-            .map(|s| s.group_by.as_slice())
-            .find(|g| !g.is_empty())
-            .unwrap_or_default(),
+        group_by,
+        group_by_normalized: crate::concepts::normalized_fields(rule.format, group_by),
         exclusions: ir::exclusions(&rule.logic),
         indicators: ir::indicators(&rule.logic)
             .into_iter()

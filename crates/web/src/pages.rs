@@ -614,46 +614,6 @@ pub struct RulePage<'a> {
     pub related: Vec<Link>,
 }
 
-/// `data/concepts/normalized.tsv`: concept → the name pages show for its fields.
-const NORMALIZED: &str = include_str!("../../../data/concepts/normalized.tsv");
-
-/// The name a page shows for `field` of a rule in `format`: its concept's normalized name
-/// (`Processes.process`, `CommandLine` → `command_line`), else the field as written, a Splunk
-/// data-model field without its dataset (`Processes.process_guid` → `process_guid`, as the
-/// search's `drop_dm_object_name` names its columns).
-pub fn normalized_field(format: ir::Format, field: &str) -> String {
-    static TABLE: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
-        std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        NORMALIZED
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
-            .collect()
-    });
-    if let Some(name) = catalog::concepts::concept(format, field).and_then(|c| table.get(c)) {
-        return (*name).to_string();
-    }
-    match field.split_once('.') {
-        Some((dataset, name))
-            if format == ir::Format::Splunk
-                && dataset.starts_with(|c: char| c.is_ascii_uppercase())
-                && !name.is_empty()
-                && !name.contains('.') =>
-        {
-            name.to_string()
-        }
-        _ => field.to_string(),
-    }
-}
-
-/// [`normalized_field`] of each field, sorted, each name once.
-fn normalized_fields(format: ir::Format, fields: &[String]) -> Vec<String> {
-    let names: std::collections::BTreeSet<String> =
-        fields.iter().map(|f| normalized_field(format, f)).collect();
-    names.into_iter().collect()
-}
-
 fn display_title(rule: &Rule) -> &str {
     display(&rule.meta.title, &rule.key)
 }
@@ -718,10 +678,7 @@ impl<'a> RulePage<'a> {
         // show them); the fields as written stay in the stages and the JSON.
         item(
             "Group by",
-            opt(
-                Some(normalized_fields(r.format, r.group_by).join(", ").as_str())
-                    .filter(|s| !s.is_empty()),
-            ),
+            opt(Some(r.group_by_normalized.join(", ").as_str()).filter(|s| !s.is_empty())),
             true,
         );
         item("Date", opt(m.date.as_deref()), false);

@@ -252,6 +252,23 @@ fn seed_pages_link_counts_techniques_and_similar_rules() {
         "command_line, computer_name, parent_process_id, parent_process_name, process_id, \
          process_name, user"
     );
+    // The JSON says the same, beside the fields as written.
+    let json: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api{}", rule_href(SEED_KEYS[4]))).body).unwrap();
+    let names: Vec<&str> = json["group_by_normalized"]
+        .as_array()
+        .expect("group_by_normalized in the JSON")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(names.join(", "), row);
+    assert!(
+        json["group_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "Processes.process")
+    );
     let stages = &cat.get(SEED_KEYS[4]).unwrap().logic.stages;
     assert!(
         stages

@@ -15,6 +15,7 @@
 //! type error in Kusto (the query does not run): here it is an error naming the expression.
 //! Anything outside the subset is refused when the query is compiled, never guessed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -50,13 +51,13 @@ impl Value {
         }
     }
 
-    fn text(&self) -> String {
+    fn text(&self) -> Cow<'_, str> {
         match self {
-            Value::Null => String::new(),
-            Value::Str(s) => s.clone(),
-            Value::Long(n) => n.to_string(),
-            Value::Real(f) => f.to_string(),
-            Value::Bool(b) => b.to_string(),
+            Value::Null => Cow::Borrowed(""),
+            Value::Str(s) => Cow::Borrowed(s),
+            Value::Long(n) => Cow::Owned(n.to_string()),
+            Value::Real(f) => Cow::Owned(f.to_string()),
+            Value::Bool(b) => Cow::Owned(b.to_string()),
         }
     }
 
@@ -565,11 +566,11 @@ impl Program {
             }
             "tostring" => {
                 arity(1)?;
-                Value::Str(arg(0)?.text())
+                Value::Str(arg(0)?.text().into_owned())
             }
             "tolower" | "toupper" => {
                 arity(1)?;
-                let t = arg(0)?.text();
+                let t = arg(0)?.text().into_owned();
                 Value::Str(if name == "tolower" {
                     t.to_lowercase()
                 } else {
@@ -596,7 +597,7 @@ impl Program {
                     Value::Long(n) if n >= 0 => n as usize,
                     _ => return err(e, "`extract`: the group must be a number"),
                 };
-                let text = arg(2)?.text();
+                let text = arg(2)?.text().into_owned();
                 let found = self
                     .regex(&args[0])
                     .captures(&text)
@@ -606,7 +607,7 @@ impl Program {
             }
             "replace_regex" => {
                 arity(3)?;
-                let text = arg(0)?.text();
+                let text = arg(0)?.text().into_owned();
                 // Kusto's `\1` is the regex crate's `${1}`.
                 let rewrite = arg(2)?.text().replace('$', "$$");
                 let rewrite = Regex::new(r"\\(\d)")
@@ -620,7 +621,7 @@ impl Program {
             }
             "ipv4_is_in_range" | "ipv6_is_in_range" => {
                 arity(2)?;
-                let (ip, range) = (arg(0)?.text(), arg(1)?.text());
+                let (ip, range) = (arg(0)?.text().into_owned(), arg(1)?.text().into_owned());
                 Value::Bool(if name == "ipv4_is_in_range" {
                     ipv4_in_range(&ip, &range)
                 } else {
@@ -664,15 +665,11 @@ impl Program {
                 }
                 let cs = s.case_sensitive;
                 let (x, y) = (a.text(), b.text());
-                let (x, y) = if cs {
-                    (x, y)
-                } else {
-                    (x.to_lowercase(), y.to_lowercase())
-                };
+                let (x, y) = if cs { (x, y) } else { (fold(x), fold(y)) };
                 let hit = match s.kind {
-                    StrOpKind::Contains => x.contains(&y),
-                    StrOpKind::StartsWith => x.starts_with(&y),
-                    StrOpKind::EndsWith => x.ends_with(&y),
+                    StrOpKind::Contains => x.contains(y.as_ref()),
+                    StrOpKind::StartsWith => x.starts_with(y.as_ref()),
+                    StrOpKind::EndsWith => x.ends_with(y.as_ref()),
                     StrOpKind::Has => has(&x, &y, true),
                     StrOpKind::HasPrefix => term_edge(&x, &y, true),
                     StrOpKind::HasSuffix => term_edge(&x, &y, false),
@@ -693,6 +690,8 @@ fn equal(e: &Expr, a: &Value, b: &Value, cs: bool) -> Result<bool, EvalError> {
         (Value::Str(x), Value::Str(y)) => {
             if cs {
                 x == y
+            } else if x.is_ascii() && y.is_ascii() {
+                x.eq_ignore_ascii_case(y)
             } else {
                 x.to_lowercase() == y.to_lowercase()
             }
@@ -713,6 +712,20 @@ fn equal(e: &Expr, a: &Value, b: &Value, cs: bool) -> Result<bool, EvalError> {
             _ => false,
         },
     })
+}
+
+/// `s` lower-cased as Kusto's case-insensitive operators compare it, borrowed when it has no
+/// upper-case letter (most values, and ASCII without a copy of the letters' table lookups).
+fn fold(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            s
+        }
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
 }
 
 fn kind(v: &Value) -> &'static str {

@@ -192,6 +192,10 @@ enum Command {
         /// it the store lives in memory.
         #[arg(long)]
         store: Option<PathBuf>,
+        /// The site's public address (`https://detdex.example.org`) for the Atom feed's
+        /// absolute links; by default the address it serves on.
+        #[arg(long)]
+        base_url: Option<String>,
     },
     /// Full-text search: print the best-matching rules as `key  title` lines, best first.
     /// Words starting with `-` go after `--`: `detdex search --source DIR -- powershell -enc`.
@@ -314,10 +318,16 @@ fn main() -> ExitCode {
             no_sync,
             addr,
             store,
+            base_url,
         } => {
+            let place = Place {
+                addr,
+                store: store.as_deref(),
+                base_url: base_url.as_deref(),
+            };
             if sources.is_empty() {
                 match sync::cached_sources(config.as_deref(), cache.as_deref(), no_sync) {
-                    Ok(s) => serve(s.sources, s.origins, addr, store.as_deref()),
+                    Ok(s) => serve(s.sources, s.origins, place),
                     Err(e) => {
                         eprintln!("detdex: {e}");
                         ExitCode::FAILURE
@@ -326,7 +336,7 @@ fn main() -> ExitCode {
             } else {
                 let sources: Vec<Source> = sources.iter().map(|s| parse_source(s)).collect();
                 let origins = sources.iter().filter_map(sync::checkout_origin).collect();
-                serve(sources, origins, addr, store.as_deref())
+                serve(sources, origins, place)
             }
         }
         Command::Sync {
@@ -517,13 +527,31 @@ fn load(sources: Vec<Source>, origins: Vec<(String, catalog::Origin)>) -> Option
     Some(cat)
 }
 
+/// Where and how `serve` serves: its address, its store file, its public address.
+struct Place<'a> {
+    addr: std::net::SocketAddr,
+    store: Option<&'a Path>,
+    base_url: Option<&'a str>,
+}
+
 /// Read the sources, record them into the store (a file, or memory) and serve them.
 fn serve(
     sources: Vec<Source>,
     origins: Vec<(String, catalog::Origin)>,
-    addr: std::net::SocketAddr,
-    store: Option<&Path>,
+    place: Place<'_>,
 ) -> ExitCode {
+    let Place {
+        addr,
+        store,
+        base_url,
+    } = place;
+    // A wrong base URL is refused before the sources are read.
+    if let Some(url) = base_url
+        && let Err(e) = web::check_base_url(url)
+    {
+        eprintln!("detdex: --base-url: {e}");
+        return ExitCode::from(2);
+    }
     let Some(cat) = load(sources, origins) else {
         return ExitCode::from(2);
     };
@@ -537,6 +565,16 @@ fn serve(
             eprintln!("detdex: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let site = match base_url {
+        None => site,
+        Some(u) => match site.with_base_url(u) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("detdex: --base-url: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -64,6 +64,9 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; scr
 pub struct Site {
     catalog: Arc<Catalog>,
     pool: pool::Pool,
+    /// The site's public address (`https://detdex.example.org`), for the absolute links of the
+    /// Atom feed; by default the address it serves on.
+    base_url: Option<String>,
 }
 
 impl Site {
@@ -75,7 +78,15 @@ impl Site {
         Ok(Site {
             catalog,
             pool: pool::Pool::new(store, readers)?,
+            base_url: None,
         })
+    }
+
+    /// The site's public address, for the Atom feed's absolute links: an `http://` or
+    /// `https://` URL without query or fragment (a trailing `/` is dropped).
+    pub fn with_base_url(mut self, url: &str) -> Result<Site, String> {
+        self.base_url = Some(check_base_url(url)?);
+        Ok(self)
     }
 
     /// A site whose store lives in memory and records the catalog now (its feed then dates
@@ -87,8 +98,29 @@ impl Site {
     }
 }
 
+/// A public address as [`Site::with_base_url`] takes it, normalized (no trailing `/`).
+pub fn check_base_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty()
+        || rest.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"' | '<' | '>')
+        })
+    {
+        return Err(format!(
+            "{url:?}: a host (and path) only, without spaces, query or fragment"
+        ));
+    }
+    Ok(url.to_string())
+}
+
 /// The catalog and what the index needs, computed once when the router is built.
 struct AppState {
+    /// Prefixed to the Atom feed's links (empty: relative links, for a site not yet bound).
+    base_url: String,
     catalog: Arc<Catalog>,
     pool: Arc<pool::Pool>,
     /// Rendered rule pages.
@@ -198,7 +230,11 @@ impl Sort {
 
 impl AppState {
     fn new(site: Site) -> AppState {
-        let Site { catalog, pool } = site;
+        let Site {
+            catalog,
+            pool,
+            base_url,
+        } = site;
         let mut index: Vec<(String, Entry)> = catalog
             .rules
             .iter()
@@ -251,6 +287,7 @@ impl AppState {
             }
         }
         AppState {
+            base_url: base_url.unwrap_or_default(),
             orders: Orders::new(&catalog, &index),
             index,
             sources,
@@ -509,13 +546,16 @@ pub async fn serve(site: Site, addr: SocketAddr) -> std::io::Result<()> {
 }
 
 /// Serve on a listener already bound (tests bind port 0 and read the port back).
-pub async fn serve_on(listener: tokio::net::TcpListener, site: Site) -> std::io::Result<()> {
+pub async fn serve_on(listener: tokio::net::TcpListener, mut site: Site) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let shown = if local.ip().is_unspecified() {
         SocketAddr::new([127, 0, 0, 1].into(), local.port())
     } else {
         local
     };
+    if site.base_url.is_none() {
+        site.base_url = Some(format!("http://{shown}"));
+    }
     eprintln!(
         "detdex: serving {} rules on http://{shown}/",
         site.catalog.rules.len()
@@ -875,7 +915,7 @@ async fn atom(State(st): State<Arc<AppState>>, Query(q): Query<StoreQuery>) -> R
         Ok(found) => found,
         Err(e) => return store_error(e),
     };
-    let view = pages::AtomFeed::new(&entries, recorded.as_deref());
+    let view = pages::AtomFeed::new(&entries, recorded.as_deref(), &st.base_url);
     match view.render() {
         Ok(body) => (
             StatusCode::OK,

@@ -252,10 +252,12 @@ pub struct AtomEntry {
 pub struct AtomFeed {
     pub updated: String,
     pub entries: Vec<AtomEntry>,
+    /// The site's public address: the feed's links are absolute.
+    pub base: String,
 }
 
 impl AtomFeed {
-    pub fn new(entries: &[store::FeedEntry], recorded: Option<&str>) -> AtomFeed {
+    pub fn new(entries: &[store::FeedEntry], recorded: Option<&str>, base: &str) -> AtomFeed {
         let entries: Vec<AtomEntry> = entries
             .iter()
             .map(|e| {
@@ -272,7 +274,7 @@ impl AtomFeed {
                         display(&e.title, &e.key),
                         e.kind.as_str()
                     )),
-                    href: rule_href(&e.key),
+                    href: xml_text(&format!("{base}{}", rule_href(&e.key))),
                     summary: xml_text(&format!(
                         "{} {} rule, {}{}",
                         e.source,
@@ -293,7 +295,11 @@ impl AtomFeed {
             .chain(recorded.map(atom_date))
             .max()
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-        AtomFeed { updated, entries }
+        AtomFeed {
+            updated,
+            entries,
+            base: xml_text(base),
+        }
     }
 }
 

@@ -300,6 +300,44 @@ fn atom_feed_is_valid_escaped_xml_newest_first() {
     for (id, _, link, updated) in &atom.entries {
         assert!(id.starts_with("urn:detdex:") && !id.contains(' '), "{id}");
         assert!(updated.ends_with('Z') && updated.len() == 20, "{updated}");
-        assert_eq!(get(addr, link).status, 200, "{link}");
+        // Absolute links: by default the address the site serves on.
+        let path = link
+            .strip_prefix(&format!("http://{addr}"))
+            .unwrap_or_else(|| panic!("absolute link on the serving address: {link}"));
+        assert!(path.starts_with("/rules/"), "{link}");
+        assert_eq!(get(addr, path).status, 200, "{link}");
+    }
+}
+
+#[test]
+fn atom_links_use_the_configured_base_url() {
+    let site = web::Site::in_memory(catalog())
+        .expect("store")
+        .with_base_url("https://detdex.example.org/")
+        .expect("a good base URL");
+    let addr = start_site(site);
+    let r = get(addr, "/feed.atom");
+    assert!(
+        r.body
+            .contains("<link rel=\"self\" type=\"application/atom+xml\" href=\"https://detdex.example.org/feed.atom\"/>"),
+        "{}",
+        r.body
+    );
+    let atom = parse_atom(&r.body);
+    assert_eq!(atom.entries.len(), 3);
+    for (_, _, link, _) in &atom.entries {
+        assert!(
+            link.starts_with("https://detdex.example.org/rules/"),
+            "{link}"
+        );
+    }
+    for bad in [
+        "detdex.example.org",
+        "ftp://x",
+        "https://",
+        "https://x/?q=1",
+        "https://a b",
+    ] {
+        assert!(web::check_base_url(bad).is_err(), "{bad} refused");
     }
 }

@@ -319,14 +319,7 @@ fn navigator_layer_has_the_layer_format_and_the_coverage_counts() {
         assert!(pairs.insert((id, tactic)), "{id} {tactic} twice");
     }
     // Every covered cell of the coverage is in the layer.
-    let covered: usize = c["tactics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["techniques"].as_array().unwrap())
-        .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
-        .filter(|t| t["rules"].as_u64().unwrap() > 0)
-        .count();
+    let covered: usize = covered_cells(&c).count();
     assert_eq!(pairs.len(), covered);
 }
 
@@ -421,13 +414,7 @@ fn coverage_counts_only_rules_that_deploy_on_a_target_and_its_tables() {
 /// The ids with rules in a coverage's JSON (techniques and sub-techniques, once each), with
 /// their counts.
 fn covered_ids(c: &Value) -> std::collections::BTreeMap<String, u64> {
-    c["tactics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["techniques"].as_array().unwrap())
-        .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
-        .filter(|t| t["rules"].as_u64().unwrap() > 0)
+    covered_cells(c)
         .map(|t| {
             (
                 t["id"].as_str().unwrap().to_string(),

@@ -1,8 +1,7 @@
 //! `detdex sync` and `detdex serve` without `--source`, on git repositories made in a temporary
 //! folder (`file://` URLs, no network).
 
-#[path = "../../sources/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};

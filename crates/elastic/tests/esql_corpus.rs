@@ -4,7 +4,7 @@
 //! "ES|QL"; the osquery `SELECT` queries beside them are not ES|QL). Each parses, and printing
 //! the tree gives text that parses to the same tree.
 
-mod common;
+use crate::common;
 use common::{corpus, toml_files};
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Every kuery query of Elastic's detection-rules (rules/ and rules_building_block/) parses, and
 //! printing it gives text that parses to the same tree.
 
-mod common;
+use crate::common;
 use common::{corpus, toml_files};
 use std::path::{Path, PathBuf};
 

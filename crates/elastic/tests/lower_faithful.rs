@@ -2,7 +2,7 @@
 //! phrases, a quoted `*` is a character, filter wildcards resolve their escapes, negated
 //! conjunctions keep their structure.
 
-mod common;
+use crate::common;
 use common::corpus;
 use elastic::lower::{self, LITERAL_STAR_NOTE, PHRASE_NOTE, lower_query};
 use elastic::rule;

@@ -3,7 +3,7 @@
 //! the hunting queries listed below (errors in the queries themselves), and the warnings
 //! listed. Counts per rule type and language are printed.
 
-mod common;
+use crate::common;
 use common::{corpus, toml_files};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! A headless Chromium loads the rule pages from the real server and dumps the DOM it built.
 //! Without `/usr/bin/chromium` the test is skipped, except under CI (env `CI` set) where it fails.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::Read;

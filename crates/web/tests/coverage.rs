@@ -1,6 +1,6 @@
 //! `/coverage` and `/api/coverage` on the real server over loopback.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

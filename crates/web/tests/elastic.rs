@@ -3,7 +3,7 @@
 //! `[[rule.threat]]`, the investigation guide, the query, one stage per sequence member with
 //! its join keys, exclusions (from `until`) and indicators.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

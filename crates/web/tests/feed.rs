@@ -1,6 +1,6 @@
 //! The feed (home page), search pages, their JSON API and the Atom feed, on a real server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The real server on loopback, queried over HTTP/1.1.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

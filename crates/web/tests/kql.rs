@@ -1,7 +1,7 @@
 //! A KQL rule's page: the FalconFriday seed 002 rule (0xFF-0582) served from the corpus, with
 //! the sections of its document, its query, stages, exclusions and indicators.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

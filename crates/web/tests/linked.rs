@@ -3,7 +3,7 @@
 //! link goes to a technique page listing the rules the index lists for it, and the similar
 //! rules and the analyst sections are on each seed page and in its JSON.
 
-mod common;
+use crate::common;
 
 use common::*;
 use web::rule_href;

@@ -2,7 +2,7 @@
 //! placeholders) are left out unless asked for, then shown last with their badge; a repeated
 //! search gives the same answer (served from the site's cache).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

@@ -164,6 +164,13 @@ pub(crate) fn rule_texts(paths: &[PathBuf]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What the reading thread hands over: a batch of events, or the end of a file with its read
+/// problems.
+enum Read {
+    Batch(Vec<Event>),
+    Done(PathBuf, Vec<engine::ReadError>),
+}
+
 pub fn run(a: HuntArgs) -> ExitCode {
     let start = Instant::now();
     for p in a.rules.iter().chain(&a.events) {
@@ -179,6 +186,30 @@ pub fn run(a: HuntArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Events are read on their own thread, a few batches ahead (bounded), while the rules
+    // compile and while the batches before are matched: reading a file is sequential, matching
+    // runs on every core.
+    let (files, exports) = event_files(&a.events);
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(2);
+    let reader = {
+        let files = files.clone();
+        std::thread::spawn(move || {
+            for file in files {
+                let errors = read_batches(&file, 2048, &mut |batch| {
+                    let _ = tx.send(Read::Batch(batch));
+                });
+                if tx.send(Read::Done(file, errors)).is_err() {
+                    return; // nobody is listening any more
+                }
+            }
+        })
+    };
+
     let texts = rule_texts(&a.rules);
     let set = Ruleset::compile(
         texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
@@ -187,12 +218,6 @@ pub fn run(a: HuntArgs) -> ExitCode {
     drop(texts);
     let compiled = start.elapsed();
 
-    let (files, exports) = event_files(&a.events);
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.len())
-        .sum();
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -212,50 +237,59 @@ pub fn run(a: HuntArgs) -> ExitCode {
         a.min_level
             .is_none_or(|min| Level::of(level).is_some_and(|l| l >= min))
     };
-    for file in &files {
-        bar.set_message(file.display().to_string());
-        let errors = read_batches(file, 2048, &mut |mut batch: Vec<Event>| {
-            n_events += batch.len();
-            if let Some(tag) = &logsource {
-                for ev in batch.iter_mut().filter(|ev| !ev.has("Channel")) {
-                    ev.logsource = Some(tag.clone());
+    for read in rx {
+        let mut batch = match read {
+            Read::Batch(batch) => batch,
+            Read::Done(file, errors) => {
+                for e in &errors {
+                    bar.suspend(|| eprintln!("{e}"));
+                    problems += 1;
                 }
+                bar.inc(file.metadata().map(|m| m.len()).unwrap_or(0));
+                bar.set_message(file.display().to_string());
+                continue;
             }
-            let hits: Vec<Vec<usize>> = batch.par_iter().map(|ev| set.match_indexes(ev)).collect();
-            for (ev, rules) in batch.iter().zip(&hits) {
-                correlator.observe(&set, ev, rules);
-                for &r in rules {
-                    let rule = &set.rules[r];
-                    if rule.aggregated || !shown(rule.level.as_deref()) {
-                        continue;
-                    }
-                    detections += 1;
-                    *per_rule.entry(r).or_default() += 1;
-                    let time_ms = event_time_ms(ev);
-                    let d = Detection {
-                        time_ms,
-                        time: time_ms.map(format_time_ms).unwrap_or_else(|| "-".into()),
-                        level: rule.level.clone(),
-                        title: rule.title.clone(),
-                        rule: rule.path.clone(),
-                        id: rule.id.clone(),
-                        log: log_of(ev),
-                        computer: first(ev, "Computer").map(str::to_string),
-                        events: vec![ev.origin.clone()],
-                        matched: rule.explain(ev),
-                        correlation: None,
-                    };
-                    out.push(&d);
-                }
+        };
+        n_events += batch.len();
+        if let Some(tag) = &logsource {
+            for ev in batch.iter_mut().filter(|ev| !ev.has("Channel")) {
+                ev.logsource = Some(tag.clone());
             }
-        });
-        for e in &errors {
-            bar.suspend(|| eprintln!("{e}"));
-            problems += 1;
         }
-        bar.inc(file.metadata().map(|m| m.len()).unwrap_or(0));
+        let hits: Vec<Vec<usize>> = batch.par_iter().map(|ev| set.match_indexes(ev)).collect();
+        for (ev, rules) in batch.iter().zip(&hits) {
+            correlator.observe(&set, ev, rules);
+            for &r in rules {
+                let rule = &set.rules[r];
+                if rule.aggregated || !shown(rule.level.as_deref()) {
+                    continue;
+                }
+                detections += 1;
+                *per_rule.entry(r).or_default() += 1;
+                let time_ms = event_time_ms(ev);
+                let d = Detection {
+                    time_ms,
+                    time: time_ms.map(format_time_ms).unwrap_or_else(|| "-".into()),
+                    level: rule.level.clone(),
+                    title: rule.title.clone(),
+                    rule: rule.path.clone(),
+                    id: rule.id.clone(),
+                    log: log_of(ev),
+                    computer: first(ev, "Computer").map(str::to_string),
+                    events: vec![ev.origin.clone()],
+                    matched: rule.explain(ev),
+                    correlation: None,
+                };
+                out.push(&d);
+            }
+        }
     }
+    let _ = reader.join();
     bar.finish_and_clear();
+    let run_problems = set.run_problems();
+    for (path, why) in &run_problems {
+        eprintln!("{path}: {why}");
+    }
     let read_time = start.elapsed() - compiled;
 
     let correlated = correlator.finish(&set);
@@ -326,13 +360,17 @@ pub fn run(a: HuntArgs) -> ExitCode {
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let aggregations = set.rules.iter().filter(|r| r.aggregated).count();
     eprintln!(
-        "{} rules ({aggregations} Sigma 1 aggregations run as correlations) and {} correlations ({} skipped, {} duplicate files run once), {} event files ({} .json exports of an .evtx beside them not read again), {n_events} events, {problems} read problems, {detections} detections, {n_correlated} correlation detections",
+        "{} rules ({aggregations} Sigma 1 aggregations run as correlations) and {} correlations ({} skipped, {} duplicate files run once), {} event files ({} .json exports of an .evtx beside them not read again), {n_events} events, {problems} read problems, {detections} detections, {n_correlated} correlation detections{}",
         set.rules.len(),
         set.correlations.len(),
         set.skipped.len(),
         set.duplicates.len(),
         files.len(),
         exports.len(),
+        match run_problems.len() {
+            0 => String::new(),
+            n => format!(", {n} regexes that could not be built (they matched nothing)"),
+        },
     );
     for (r, n) in reasons.iter().take(5) {
         eprintln!("  skipped {n}: {r}");

@@ -21,6 +21,21 @@ mod verify;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc v3's option numbers (`mi_option_e` in its `include/mimalloc.h`; the Rust bindings'
+/// constants are v2's): arenas committed as used, not all at once, and freed memory returned
+/// at once rather than after a second. Peak memory of a `hunt` over all SigmaHQ rules falls
+/// from ~165 MB to ~115 MB (docs/benchmarks.md).
+const MI_ARENA_EAGER_COMMIT: i32 = 4;
+const MI_PURGE_DELAY: i32 = 15;
+
+fn allocator_options() {
+    // SAFETY: setting an option is a plain store into mimalloc's option table.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_PURGE_DELAY, 0);
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "detdex",
@@ -244,6 +259,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator_options();
     let cli = Cli::parse();
     match cli.command {
         Command::Check {
@@ -599,4 +615,21 @@ fn print_out(text: &str) {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
+}
+
+#[cfg(test)]
+mod allocator_tests {
+    /// The option numbers name the options meant: their defaults are v3's (`options.c`: 2, and
+    /// 1000 ms).
+    #[test]
+    fn mimalloc_option_numbers_are_v3s() {
+        // SAFETY: reading an option.
+        let (commit, delay) = unsafe {
+            (
+                libmimalloc_sys::mi_option_get(super::MI_ARENA_EAGER_COMMIT),
+                libmimalloc_sys::mi_option_get(super::MI_PURGE_DELAY),
+            )
+        };
+        assert_eq!((commit, delay), (2, 1000));
+    }
 }

@@ -92,43 +92,48 @@ impl Event {
 
     fn push(&mut self, name: &str, v: FieldValue) {
         let lower = v.text().map(str::to_lowercase).unwrap_or_default();
-        self.fields
-            .entry(name.to_string())
-            .or_default()
-            .push((v, lower));
+        match self.fields.get_mut(name) {
+            Some(values) => values.push((v, lower)),
+            None => {
+                self.fields.insert(name.to_string(), vec![(v, lower)]);
+            }
+        }
     }
 
     /// An event from a JSON object. The Windows shape (`Event.System`, `Event.EventData`,
     /// `Event.UserData`) is flattened as Sigma names Windows fields: `EventID`, `Channel`,
     /// `Computer`, `Provider_Name` (attributes joined to their element by `_`), and the event
     /// data by their own names. Any other object is flattened with `.` between nested keys.
-    pub fn from_json(v: &J, origin: String) -> Event {
+    pub fn from_json(v: J, origin: String) -> Event {
         let mut ev = Event {
             origin,
             ..Event::default()
         };
-        match v.get("Event") {
-            Some(e @ J::Object(_)) => {
-                if let Some(sys) = e.get("System") {
+        match v {
+            J::Object(mut top) if matches!(top.get("Event"), Some(J::Object(_))) => {
+                let Some(J::Object(mut e)) = top.remove("Event") else {
+                    unreachable!("checked by the guard")
+                };
+                if let Some(sys) = e.remove("System") {
                     flatten(&mut ev, sys, "", "_");
                 }
                 for data in ["EventData", "UserData"] {
-                    if let Some(d) = e.get(data) {
+                    if let Some(d) = e.remove(data) {
                         leaves(&mut ev, d, data);
                     }
                 }
             }
-            _ => flatten(&mut ev, v, "", "."),
+            v => flatten(&mut ev, v, "", "."),
         }
         ev
     }
 }
 
-fn scalar(v: &J) -> Option<FieldValue> {
+fn scalar(v: J) -> Option<FieldValue> {
     Some(match v {
-        J::String(s) => FieldValue::Str(s.clone()),
+        J::String(s) => FieldValue::Str(s),
         J::Number(n) => FieldValue::Num(n.to_string()),
-        J::Bool(b) => FieldValue::Bool(*b),
+        J::Bool(b) => FieldValue::Bool(b),
         J::Null => FieldValue::Null,
         _ => return None,
     })
@@ -136,13 +141,13 @@ fn scalar(v: &J) -> Option<FieldValue> {
 
 /// Nested keys joined with `sep`; XML attributes (`#attributes`) and text (`#text`) belong to
 /// their element.
-fn flatten(ev: &mut Event, v: &J, prefix: &str, sep: &str) {
+fn flatten(ev: &mut Event, v: J, prefix: &str, sep: &str) {
     match v {
         J::Object(map) => {
             for (k, child) in map {
                 let name = match k.as_str() {
                     "#attributes" | "#text" => prefix.to_string(),
-                    _ if prefix.is_empty() => k.clone(),
+                    _ if prefix.is_empty() => k,
                     _ => format!("{prefix}{sep}{k}"),
                 };
                 flatten(ev, child, &name, sep);
@@ -153,7 +158,7 @@ fn flatten(ev: &mut Event, v: &J, prefix: &str, sep: &str) {
                 flatten(ev, item, prefix, sep);
             }
         }
-        _ => {
+        v => {
             if let (false, Some(s)) = (prefix.is_empty(), scalar(v)) {
                 ev.push(prefix, s);
             }
@@ -164,7 +169,7 @@ fn flatten(ev: &mut Event, v: &J, prefix: &str, sep: &str) {
 /// Event data: each leaf under its own key (`EventData.Image` is `Image`; `UserData.X.Y` is
 /// `Y`); unnamed data (`<Data>` without a name) under `name` (`EventData`). Spaces in names are
 /// dropped, as Sigma names such fields (Defender's `Source Name` is `SourceName`).
-fn leaves(ev: &mut Event, v: &J, name: &str) {
+fn leaves(ev: &mut Event, v: J, name: &str) {
     match v {
         J::Object(map) => {
             for (k, child) in map {
@@ -172,7 +177,7 @@ fn leaves(ev: &mut Event, v: &J, name: &str) {
                     "#attributes" => {}
                     "#text" => leaves(ev, child, name),
                     _ if k.contains(' ') => leaves(ev, child, &k.replace(' ', "")),
-                    _ => leaves(ev, child, k),
+                    _ => leaves(ev, child, &k),
                 }
             }
         }
@@ -181,7 +186,7 @@ fn leaves(ev: &mut Event, v: &J, name: &str) {
                 leaves(ev, item, name);
             }
         }
-        _ => {
+        v => {
             if let Some(s) = scalar(v) {
                 ev.push(name, s);
             }
@@ -274,11 +279,11 @@ pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) ->
         }
         match parsed {
             Ok(J::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     pending.push(prepared(item, format!("{shown}:{n}#{}", i + 1)));
                 }
             }
-            Ok(v) => pending.push(prepared(&v, format!("{shown}:{n}"))),
+            Ok(v) => pending.push(prepared(v, format!("{shown}:{n}"))),
             Err(e) => errors.push(err(n, e.column().max(1), format!("not JSON: {e}"))),
         }
         if pending.len() >= batch {
@@ -291,7 +296,7 @@ pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) ->
     errors
 }
 
-fn prepared(v: &J, origin: String) -> Event {
+fn prepared(v: J, origin: String) -> Event {
     let mut ev = Event::from_json(v, origin);
     crate::logsource::builtin().prepare(&mut ev);
     ev
@@ -312,14 +317,14 @@ fn read_json_from(text: &str, shown: &str, first: usize) -> (Vec<Event>, Vec<Rea
         match stream.next() {
             None => break,
             Some(Ok(J::Array(items))) => {
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     let origin = format!("{shown}:{}#{}", line(start), i + 1);
                     events.push(prepared(item, origin));
                 }
             }
             Some(Ok(v)) => {
                 let origin = format!("{shown}:{}", line(start));
-                events.push(prepared(&v, origin));
+                events.push(prepared(v, origin));
             }
             Some(Err(e)) => {
                 // The rest of the text cannot be split into values reliably: stop here.
@@ -363,7 +368,7 @@ fn read_evtx(
     for record in parser.records_json_value() {
         match record {
             Ok(r) => {
-                let mut ev = Event::from_json(&r.data, String::new());
+                let mut ev = Event::from_json(r.data, String::new());
                 // The record id the event itself carries (System/EventRecordID), as Event
                 // Viewer shows it; the parser's own count if it has none.
                 let id = ev

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sigma::Document;
 use sigma::condition::Cond;
+use std::borrow::Cow;
 
 /// One compiled rule.
 #[derive(Debug)]
@@ -247,8 +248,8 @@ pub struct Ruleset {
     /// Sigma correlations over the rules' detections ([`Ruleset::correlate`]).
     pub correlations: Vec<Correlation>,
     pub skipped: Vec<Skipped>,
-    /// (channel, Some(event id)) for filters naming ids, (channel, None) for whole channels.
-    by_event: FxHashMap<(String, Option<u32>), Vec<usize>>,
+    /// Per event log channel, the rules that read it (see [`Channel`]).
+    by_channel: FxHashMap<String, Channel>,
     /// Rules without a channel filter.
     everywhere: Vec<usize>,
     /// Rules that read events of a logsource given or recognized (not a channel).
@@ -256,6 +257,16 @@ pub struct Ruleset {
     /// Files with the same text as an earlier one, run once: (path, the first one's path).
     pub duplicates: Vec<(String, String)>,
     prefilter: Option<Prefilter>,
+}
+
+/// The rules that read one channel's events, sorted and merged with the rules that read every
+/// event, so that an event's candidates are one lookup.
+#[derive(Debug, Default)]
+struct Channel {
+    /// Per event id: the rules naming it, the channel's rules for any id, and `everywhere`.
+    by_id: FxHashMap<u32, Vec<usize>>,
+    /// The rules for any id of the channel, and `everywhere`.
+    any_id: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -355,6 +366,7 @@ impl Ruleset {
                 }
             }
         }
+        set.merge_everywhere();
         set.prefilter = Prefilter::build(&set.rules);
         // Sigma 1 aggregations: the equivalent correlation over the rule's own detections.
         for (i, (agg, timeframe)) in aggregations {
@@ -427,10 +439,41 @@ impl Ruleset {
         }
         keys.sort();
         keys.dedup();
-        for k in keys {
-            self.by_event.entry(k).or_default().push(i);
+        for (channel, id) in keys {
+            let c = self.by_channel.entry(channel).or_default();
+            match id {
+                Some(id) => c.by_id.entry(id).or_default().push(i),
+                None => c.any_id.push(i),
+            }
         }
         self.rules.push(rule);
+    }
+
+    /// Once every rule is pushed: each channel's lists hold the rules for any id and those for
+    /// every event too, sorted, without repeats.
+    fn merge_everywhere(&mut self) {
+        for c in self.by_channel.values_mut() {
+            c.any_id.extend(&self.everywhere);
+            c.any_id.sort_unstable();
+            c.any_id.dedup();
+            for rules in c.by_id.values_mut() {
+                rules.extend(&c.any_id);
+                rules.sort_unstable();
+                rules.dedup();
+            }
+        }
+    }
+
+    /// What went wrong while running (a regex refused when first built, see `matcher`): per
+    /// problem, the rule's path and why. Empty before the rules have run.
+    pub fn run_problems(&self) -> Vec<(String, String)> {
+        let mut out = vec![];
+        for rule in &self.rules {
+            let mut errors = vec![];
+            rule.named.iter().for_each(|n| n.build_errors(&mut errors));
+            out.extend(errors.into_iter().map(|e| (rule.path.clone(), e)));
+        }
+        out
     }
 
     /// The rules that fire on an event, in rule order.
@@ -445,7 +488,8 @@ impl Ruleset {
     pub fn match_indexes(&self, ev: &Event) -> Vec<usize> {
         let found = self.prefilter.as_ref().map(|p| p.rules_with_texts(ev));
         self.candidates(ev)
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&i| match (&self.prefilter, &found) {
                 (Some(p), Some(found)) => !p.filtered[i] || found[i],
                 _ => true,
@@ -458,30 +502,35 @@ impl Ruleset {
     /// checking the prefilter.
     pub fn matches_unfiltered<'a>(&'a self, ev: &Event) -> Vec<&'a Rule> {
         self.candidates(ev)
-            .into_iter()
-            .map(|i| &self.rules[i])
+            .iter()
+            .map(|&i| &self.rules[i])
             .filter(|r| r.matches(ev))
             .collect()
     }
 
-    /// The rules whose logsource covers the event.
-    fn candidates(&self, ev: &Event) -> Vec<usize> {
+    /// The rules whose logsource covers the event, in rule order.
+    fn candidates(&self, ev: &Event) -> Cow<'_, [usize]> {
+        let id = logsource::event_id(ev);
+        let of_channel = |channel: &str| -> Option<&[usize]> {
+            let c = self.by_channel.get(channel)?;
+            Some(id.and_then(|id| c.by_id.get(&id)).unwrap_or(&c.any_id))
+        };
+        let channels = ev.get("Channel");
+        // The common case: one channel, no logsource given.
+        if ev.logsource.is_none() && channels.len() <= 1 {
+            let channel = channels.first().and_then(|(v, _)| v.text());
+            return Cow::Borrowed(channel.and_then(of_channel).unwrap_or(&self.everywhere));
+        }
         let mut candidates: Vec<usize> = self.everywhere.clone();
         if ev.logsource.is_some() {
             candidates.extend(&self.tagged);
         }
-        let ids = [logsource::event_id(ev), None];
-        for (v, _) in ev.get("Channel") {
-            let Some(channel) = v.text() else { continue };
-            for id in &ids {
-                if let Some(rules) = self.by_event.get(&(channel.to_string(), *id)) {
-                    candidates.extend(rules);
-                }
-            }
+        for (v, _) in channels {
+            candidates.extend(v.text().and_then(of_channel).unwrap_or_default());
         }
         candidates.sort_unstable();
         candidates.dedup();
-        candidates
+        Cow::Owned(candidates)
     }
 }
 

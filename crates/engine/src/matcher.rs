@@ -10,6 +10,7 @@ use crate::event::{Event, FieldValue};
 use sigma::value::{CmpOp, SigmaString, Value};
 use sigma::{Detection, DetectionItem};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -58,7 +59,8 @@ struct Text {
 /// nothing is known (a negation, a regex, a number, …).
 pub(crate) type Needs = Option<Vec<(Option<String>, String)>>;
 
-/// Texts shorter than this select too many events to be worth it.
+/// Texts shorter than this (in UTF-8 bytes: one emoji is four, and rare) select too many events
+/// to be worth it.
 const MIN_NEED: usize = 3;
 
 /// The alternatives of an OR: all of them must be known.
@@ -77,7 +79,12 @@ pub(crate) fn all_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
 
 #[derive(Debug)]
 enum Re {
-    Fast(regex::Regex),
+    /// Checked when compiled, built on first use: most rules' regexes are never reached (the
+    /// prefilter, the logs present), and building one costs far more than checking it.
+    Fast {
+        text: String,
+        built: OnceLock<Result<regex::Regex, String>>,
+    },
     /// Look-around or back-references, which the linear-time engine lacks.
     Backtracking(fancy_regex::Regex),
 }
@@ -118,6 +125,21 @@ impl Node {
                     out.extend(item.witness(ev));
                 }
             }
+        }
+    }
+
+    /// The regexes that were refused when first used (see [`Re::is_match`]).
+    pub(crate) fn build_errors(&self, out: &mut Vec<String>) {
+        fn pattern(p: &Pattern, out: &mut Vec<String>) {
+            match p {
+                Pattern::Regex(re) => out.extend(re.build_error()),
+                Pattern::Any(ps) => ps.iter().for_each(|p| pattern(p, out)),
+                _ => {}
+            }
+        }
+        match self {
+            Node::And(items) | Node::Or(items) => items.iter().for_each(|n| n.build_errors(out)),
+            Node::Item(item) => item.patterns.iter().for_each(|p| pattern(p, out)),
         }
     }
 
@@ -245,7 +267,7 @@ impl Pattern {
     /// Texts one of which a value this pattern matches contains.
     fn needs(&self) -> Option<Vec<String>> {
         match self {
-            Pattern::Text(t) if !t.cased && t.longest.chars().count() >= MIN_NEED => {
+            Pattern::Text(t) if !t.cased && t.longest.len() >= MIN_NEED => {
                 Some(vec![t.longest.clone()])
             }
             Pattern::Any(ps) => {
@@ -338,19 +360,44 @@ impl Re {
         } else {
             format!("(?{flags}){pattern}")
         };
-        match regex::Regex::new(&text) {
-            Ok(re) => Ok(Re::Fast(re)),
+        match regex_syntax::Parser::new().parse(&text) {
+            Ok(_) => Ok(Re::Fast {
+                text,
+                built: OnceLock::new(),
+            }),
             Err(first) => fancy_regex::Regex::new(&text)
                 .map(Re::Backtracking)
                 .map_err(|_| format!("regular expression {pattern:?}: {first}")),
         }
     }
 
+    /// The regex, built once. A pattern whose syntax is valid can still be refused when built
+    /// (its automaton over the size limit): it then matches nothing, and
+    /// [`Re::build_error`] says why.
     fn is_match(&self, text: &str) -> bool {
         match self {
-            Re::Fast(re) => re.is_match(text),
+            Re::Fast {
+                text: pattern,
+                built,
+            } => built
+                .get_or_init(|| regex::Regex::new(pattern).map_err(|e| e.to_string()))
+                .as_ref()
+                .is_ok_and(|re| re.is_match(text)),
             // A pattern that runs out of its backtracking budget does not match.
             Re::Backtracking(re) => re.is_match(text).unwrap_or(false),
+        }
+    }
+}
+
+impl Re {
+    fn build_error(&self) -> Option<String> {
+        match self {
+            Re::Fast { text, built } => built.get().and_then(|r| r.as_ref().err()).map(|e| {
+                format!(
+                    "regular expression {text:?} could not be built, so it matched nothing: {e}"
+                )
+            }),
+            Re::Backtracking(_) => None,
         }
     }
 }

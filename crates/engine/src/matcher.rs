@@ -63,6 +63,12 @@ pub(crate) type Needs = Option<Vec<(Option<String>, String)>>;
 /// to be worth it.
 const MIN_NEED: usize = 3;
 
+/// Longer texts are cut to this many bytes (to the next character boundary) in the prefilter.
+/// SigmaHQ's rules over the EVTX attack samples (callgrind): building it takes 42 % fewer
+/// instructions, evaluating the rules it lets through 7 % more; 12 and 24 bytes cost about the
+/// same, 8 lets through too many.
+const NEED_PREFIX: usize = 16;
+
 /// The alternatives of an OR: all of them must be known.
 pub(crate) fn any_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
     let mut out = vec![];
@@ -268,7 +274,13 @@ impl Pattern {
     fn needs(&self) -> Option<Vec<String>> {
         match self {
             Pattern::Text(t) if !t.cased && t.longest.len() >= MIN_NEED => {
-                Some(vec![t.longest.clone()])
+                // Its first bytes only: a value with the text has them too, and the prefilter's
+                // automaton is smaller and quicker to build (the rule's own test follows).
+                let mut end = t.longest.len().min(NEED_PREFIX);
+                while !t.longest.is_char_boundary(end) {
+                    end += 1;
+                }
+                Some(vec![t.longest[..end].to_string()])
             }
             Pattern::Any(ps) => {
                 let mut out = vec![];

@@ -256,31 +256,24 @@ pub fn run(a: HuntArgs) -> ExitCode {
                 ev.logsource = Some(tag.clone());
             }
         }
-        let hits: Vec<Vec<usize>> = batch.par_iter().map(|ev| set.match_indexes(ev)).collect();
-        for (ev, rules) in batch.iter().zip(&hits) {
-            correlator.observe(&set, ev, rules);
-            for &r in rules {
-                let rule = &set.rules[r];
-                if rule.aggregated || !shown(rule.level.as_deref()) {
-                    continue;
-                }
+        // Matching and explaining each hit (the detections) run on every core.
+        let found: Vec<(Vec<usize>, Vec<(usize, Detection)>)> = batch
+            .par_iter()
+            .map(|ev| {
+                let hits = set.match_indexes(ev);
+                let shown = (hits.iter())
+                    .filter(|&&r| !set.rules[r].aggregated && shown(set.rules[r].level.as_deref()))
+                    .map(|&r| (r, detection(&set.rules[r], ev)))
+                    .collect();
+                (hits, shown)
+            })
+            .collect();
+        for (ev, (hits, shown)) in batch.iter().zip(&found) {
+            correlator.observe(&set, ev, hits);
+            for (r, d) in shown {
                 detections += 1;
-                *per_rule.entry(r).or_default() += 1;
-                let time_ms = event_time_ms(ev);
-                let d = Detection {
-                    time_ms,
-                    time: time_ms.map(format_time_ms).unwrap_or_else(|| "-".into()),
-                    level: rule.level.clone(),
-                    title: rule.title.clone(),
-                    rule: rule.path.clone(),
-                    id: rule.id.clone(),
-                    log: log_of(ev),
-                    computer: first(ev, "Computer").map(str::to_string),
-                    events: vec![ev.origin.clone()],
-                    matched: rule.explain(ev),
-                    correlation: None,
-                };
-                out.push(&d);
+                *per_rule.entry(*r).or_default() += 1;
+                out.push(d);
             }
         }
     }
@@ -384,6 +377,24 @@ pub fn run(a: HuntArgs) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The detection of a rule that fired on an event, with what matched.
+fn detection(rule: &engine::Rule, ev: &Event) -> Detection {
+    let time_ms = event_time_ms(ev);
+    Detection {
+        time_ms,
+        time: time_ms.map(format_time_ms).unwrap_or_else(|| "-".into()),
+        level: rule.level.clone(),
+        title: rule.title.clone(),
+        rule: rule.path.clone(),
+        id: rule.id.clone(),
+        log: log_of(ev),
+        computer: first(ev, "Computer").map(str::to_string),
+        events: vec![ev.origin.clone()],
+        matched: rule.explain(ev),
+        correlation: None,
+    }
 }
 
 /// Per rule that fired: detections, level, title (to stderr), most first.

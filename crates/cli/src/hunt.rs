@@ -257,7 +257,7 @@ pub fn run(a: HuntArgs) -> ExitCode {
             }
         }
         // Matching and explaining each hit (the detections) run on every core.
-        let found: Vec<(Vec<usize>, Vec<(usize, Detection)>)> = batch
+        let found: Vec<EventHits> = batch
             .par_iter()
             .map(|ev| {
                 let hits = set.match_indexes(ev);
@@ -378,6 +378,9 @@ pub fn run(a: HuntArgs) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// The rules that fired on an event, and the detections shown of them (rule index, detection).
+type EventHits = (Vec<usize>, Vec<(usize, Detection)>);
 
 /// The detection of a rule that fired on an event, with what matched.
 fn detection(rule: &engine::Rule, ev: &Event) -> Detection {

@@ -480,7 +480,7 @@ struct Output {
 }
 
 /// The bytes of detections a sorted timeline keeps in memory before writing a run to disk.
-const TIMELINE_BUDGET: usize = 8 << 20;
+const TIMELINE_BUDGET: usize = 2 << 20;
 
 impl Output {
     fn new(format: HuntFormat, sorted: bool) -> Output {

@@ -248,14 +248,21 @@ impl TermIndex {
                 .map(|p| (p.doc, p.col, p.count))
                 .collect();
         }
-        // The positions of each later token, by rule and column.
+        // The positions of each later token, by rule and column, where the first token is.
+        let first: HashSet<(u32, u8)> = self
+            .lists(&tokens[0], false)
+            .flatten()
+            .map(|p| (p.doc, p.col))
+            .collect();
         let mut later: Vec<HashMap<(u32, u8), Vec<u32>>> = Vec::with_capacity(last);
         for (j, t) in tokens.iter().enumerate().skip(1) {
             let mut at: HashMap<(u32, u8), Vec<u32>> = HashMap::new();
             for p in self.lists(t, prefix && j == last).flatten() {
-                at.entry((p.doc, p.col))
-                    .or_default()
-                    .extend_from_slice(self.positions(p));
+                if first.contains(&(p.doc, p.col)) {
+                    at.entry((p.doc, p.col))
+                        .or_default()
+                        .extend_from_slice(self.positions(p));
+                }
             }
             if at.is_empty() {
                 return Vec::new();

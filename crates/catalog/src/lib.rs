@@ -11,11 +11,13 @@ pub mod read;
 pub mod related;
 mod report;
 pub mod severity;
+pub mod stories;
 pub mod translate;
 
 pub use coverage::{Coverage, Scope, coverage};
 pub use report::{
-    AttackRow, Indicator, LinkView, PredicateView, Report, RuleOrigin, StageView, report,
+    AttackRow, Indicator, LinkView, NamedStory, PredicateView, Report, RuleOrigin, StageView,
+    report,
 };
 pub use translate::{DataSource, Translation, Translations};
 
@@ -112,6 +114,9 @@ pub struct Catalog {
     pub skipped: Vec<Skipped>,
     /// Where each source (by name) came from, for the sources that have an origin.
     pub origins: HashMap<String, Origin>,
+    /// Splunk analytic stories of the checkouts read, by name ([`Catalog::set_stories`]).
+    stories: Vec<stories::Story>,
+    story_by_name: BTreeMap<String, usize>,
     by_key: HashMap<String, usize>,
     /// Rules by id and by name (Sigma `name`), for filters and correlations.
     by_ref: HashMap<String, Vec<usize>>,
@@ -176,14 +181,8 @@ impl std::fmt::Display for CorpusCount {
 /// `rules-placeholder/` or Elastic `_deprecated/` folder of its key) or from its own status
 /// (`deprecated`, `unsupported`).
 pub fn retired(rule: &Rule) -> Option<Retired> {
-    let folders = rule.key.split('/').rev().skip(1);
-    for f in folders {
-        match f.to_ascii_lowercase().as_str() {
-            "deprecated" | "_deprecated" => return Some(Retired::Deprecated),
-            "unsupported" => return Some(Retired::Unsupported),
-            "rules-placeholder" => return Some(Retired::Placeholder),
-            _ => {}
-        }
+    if let Some(r) = retired_in_folders(&rule.key) {
+        return Some(r);
     }
     match rule
         .meta
@@ -196,6 +195,20 @@ pub fn retired(rule: &Rule) -> Option<Retired> {
         Some("unsupported") => Some(Retired::Unsupported),
         _ => None,
     }
+}
+
+/// Why a file is retired from the folders of its key (`deprecated/`, `_deprecated/`,
+/// `unsupported/`, `rules-placeholder/`), if it is.
+pub(crate) fn retired_in_folders(key: &str) -> Option<Retired> {
+    for f in key.split('/').rev().skip(1) {
+        match f.to_ascii_lowercase().as_str() {
+            "deprecated" | "_deprecated" => return Some(Retired::Deprecated),
+            "unsupported" => return Some(Retired::Unsupported),
+            "rules-placeholder" => return Some(Retired::Placeholder),
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Catalog {
@@ -251,12 +264,43 @@ impl Catalog {
             files,
             skipped: Vec::new(),
             origins: HashMap::new(),
+            stories: Vec::new(),
+            story_by_name: BTreeMap::new(),
             by_key,
             by_ref,
             referrers,
             corpus,
             translations,
         }
+    }
+
+    /// Keeps these analytic stories with the catalog, each with the keys of the rules whose
+    /// `analytic_story` names it ([`stories::named`]). Names are unique: a story named again
+    /// (another checkout) is left out and returned, for the caller to report.
+    pub fn set_stories(&mut self, stories: Vec<stories::Story>) -> Vec<stories::Story> {
+        let mut kept: Vec<stories::Story> = Vec::with_capacity(stories.len());
+        let mut again = Vec::new();
+        for s in stories {
+            if kept.iter().any(|k| k.name == s.name) {
+                again.push(s);
+            } else {
+                kept.push(s);
+            }
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        self.story_by_name = stories::link(&mut kept, &self.rules);
+        self.stories = kept;
+        again
+    }
+
+    /// The analytic stories, by name.
+    pub fn stories(&self) -> &[stories::Story] {
+        &self.stories
+    }
+
+    /// The analytic story with this name.
+    pub fn story(&self, name: &str) -> Option<&stories::Story> {
+        self.story_by_name.get(name).map(|&i| &self.stories[i])
     }
 
     /// The rule's translations ([`translate::translations`]), made from the rule held in

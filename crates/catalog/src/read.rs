@@ -222,13 +222,26 @@ fn walk_tree(root: &Path, checkouts: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
 }
 
 /// Read a security_content checkout (`dir`, inside the source folder `root`): every detection
-/// lowered with the checkout's macros. Problems of the content files count too (macros,
-/// stories, data sources, links between them).
-pub fn read_checkout(source: &str, root: &Path, dir: &Path) -> (FileRead, usize) {
+/// lowered with the checkout's macros, and its analytic stories. Problems of the content files
+/// count too (macros, stories, data sources, links between them). Returns the rules and
+/// problems, how many detection files were read, and the stories.
+pub fn read_checkout(
+    source: &str,
+    root: &Path,
+    dir: &Path,
+) -> (FileRead, usize, Vec<crate::stories::Story>) {
     let content = spl::content::Content::load(dir);
     let prefix = dir.strip_prefix(root).unwrap_or(Path::new(""));
     let prefix = prefix.to_string_lossy().replace('\\', "/");
     let display = |rel: &str| dir.join(rel).to_string_lossy().into_owned();
+    let key = |rel: &str| {
+        let rel = rel.replace('\\', "/");
+        if prefix.is_empty() {
+            format!("{source}/{rel}")
+        } else {
+            format!("{source}/{prefix}/{rel}")
+        }
+    };
     let mut diagnostics: Vec<Diagnostic> = content
         .problems
         .iter()
@@ -244,13 +257,14 @@ pub fn read_checkout(source: &str, root: &Path, dir: &Path) -> (FileRead, usize)
         .map(|d| {
             let shown = display(&d.path);
             let text = std::fs::read_to_string(dir.join(&d.path)).unwrap_or_default();
-            let rel = d.path.replace('\\', "/");
-            let key = if prefix.is_empty() {
-                format!("{source}/{rel}")
-            } else {
-                format!("{source}/{prefix}/{rel}")
-            };
-            spl::lower::lower(d, &content.macro_table, source, &key, &shown, &text)
+            spl::lower::lower(
+                d,
+                &content.macro_table,
+                source,
+                &key(&d.path),
+                &shown,
+                &text,
+            )
         })
         .collect();
     let mut rules = Vec::with_capacity(lowered.len());
@@ -258,12 +272,20 @@ pub fn read_checkout(source: &str, root: &Path, dir: &Path) -> (FileRead, usize)
         rules.push(l.rule);
         diagnostics.extend(l.problems);
     }
+    let stories = content
+        .stories
+        .into_iter()
+        .map(|s| {
+            let (k, file) = (key(&s.path), display(&s.path));
+            crate::stories::Story::new(s, source, k, file)
+        })
+        .collect();
     let read = FileRead {
         rules,
         diagnostics,
         format: Some(FileFormat::Splunk),
     };
-    (read, content.files.detections)
+    (read, content.files.detections, stories)
 }
 
 /// The macros of the checkout holding `path`, if any (for a detection read on its own).
@@ -432,11 +454,13 @@ impl Catalog {
         let mut rules = Vec::new();
         let mut diagnostics = Vec::new();
         let mut count = 0;
+        let mut stories = Vec::new();
         for (s, dir) in &checkouts {
-            let (r, n) = read_checkout(&s.name, &s.root, dir);
+            let (r, n, more) = read_checkout(&s.name, &s.root, dir);
             count += n;
             rules.extend(r.rules);
             diagnostics.extend(r.diagnostics);
+            stories.extend(more);
         }
         for ((s, p), r) in files.iter().zip(reads) {
             if r.format.is_some() {
@@ -463,6 +487,18 @@ impl Catalog {
         skipped.dedup();
         let mut cat = Catalog::from_parts(rules, diagnostics, count);
         cat.skipped = skipped;
+        for again in cat.set_stories(stories) {
+            let first = cat.story(&again.name).map_or("", |s| s.key.as_str());
+            cat.diagnostics.push(Diagnostic::new(
+                &again.file,
+                Pos { line: 1, col: 1 },
+                Severity::Warning,
+                format!(
+                    "analytic story `{}` is also in {first} (that one is kept)",
+                    again.name
+                ),
+            ));
+        }
         cat
     }
 }

@@ -62,6 +62,16 @@ pub struct Report<'a> {
     /// The Sigma `related:` entries with the rules they name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<crate::related::RelatedRule<'a>>,
+    /// The analytic stories a Splunk detection names, each with whether the catalog has it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub analytic_stories: Vec<NamedStory<'a>>,
+}
+
+/// An analytic story a rule names; `found` when the catalog holds its file (it has a page).
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedStory<'a> {
+    pub name: &'a str,
+    pub found: bool,
 }
 
 /// Where a rule came from ([`crate::Origin`]), with the address of its file there.
@@ -170,6 +180,13 @@ pub fn report<'a>(catalog: &'a Catalog, rule: &'a Rule) -> Report<'a> {
         event_coverage: Vec::new(),
         similar: crate::related::similar(catalog, rule, crate::related::SIMILAR),
         related: crate::related::related(catalog, rule),
+        analytic_stories: crate::stories::named(rule)
+            .into_iter()
+            .map(|name| NamedStory {
+                name,
+                found: catalog.story(name).is_some(),
+            })
+            .collect(),
         origin,
         required_data_sources: data_sources(&translations),
         translations,

@@ -54,3 +54,68 @@ fn only_the_content_of_a_checkout_is_read() {
         ["splunk/detections/endpoint/wmic_group_discovery.yml"]
     );
 }
+
+/// Two checkouts defining the same analytic story: the first (by source order) is kept with
+/// both checkouts' detections naming it, the second is a warning at its file; a deprecated
+/// story is retired.
+#[test]
+fn a_story_defined_twice_is_kept_once_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let detection = "detections/endpoint/wmic_group_discovery.yml";
+    let text = std::fs::read_to_string(splunk().join(detection)).unwrap();
+    let story = text
+        .split("analytic_story:\n")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .and_then(|l| l.trim().strip_prefix("- "))
+        .expect("the detection names a story")
+        .to_string();
+    let file = std::fs::read_dir(splunk().join("stories"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.is_file()
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .any(|l| l == format!("name: {story}"))
+        })
+        .expect("the story's file");
+    let mut sources = Vec::new();
+    for (name, story_dir) in [("a", "stories"), ("b", "stories/deprecated")] {
+        let repo = tmp.path().join(name);
+        copy_dir(&splunk().join("macros"), &repo.join("macros"));
+        std::fs::create_dir_all(repo.join("detections/endpoint")).unwrap();
+        std::fs::copy(splunk().join(detection), repo.join(detection)).unwrap();
+        std::fs::create_dir_all(repo.join(story_dir)).unwrap();
+        std::fs::copy(&file, repo.join(story_dir).join("s.yml")).unwrap();
+        sources.push(catalog::Source {
+            name: name.into(),
+            root: repo,
+            include: Vec::new(),
+        });
+    }
+    let cat = catalog::Catalog::load(&sources);
+    assert_eq!(cat.stories().len(), 1);
+    let s = cat.story(&story).unwrap();
+    assert_eq!(s.key, "a/stories/s.yml");
+    assert_eq!(s.retired, None);
+    assert_eq!(
+        s.detections,
+        [format!("a/{detection}"), format!("b/{detection}")]
+    );
+    let warned: Vec<_> = cat
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("is also in a/stories/s.yml"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", cat.diagnostics);
+    assert!(warned[0].path.ends_with("b/stories/deprecated/s.yml"));
+
+    // Alone, the deprecated copy is kept and retired.
+    let cat = catalog::Catalog::load(&sources[1..]);
+    let s = cat.story(&story).unwrap();
+    assert_eq!(s.retired, Some(ir::Retired::Deprecated));
+    assert_eq!(s.detections, [format!("b/{detection}")]);
+}

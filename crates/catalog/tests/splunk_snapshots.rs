@@ -98,8 +98,12 @@ const DETECTIONS: &[(&str, &str)] = &[
 fn show_json_snapshots_of_splunk_detections() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/splunk");
     assert!(root.is_dir(), "test corpora missing at {}", root.display());
-    let (read, _) = catalog::read::read_checkout("splunk", &root, &root);
-    let cat = catalog::Catalog::from_parts(read.rules, read.diagnostics, 0);
+    let (read, _, stories) = catalog::read::read_checkout("splunk", &root, &root);
+    let mut cat = catalog::Catalog::from_parts(read.rules, read.diagnostics, 0);
+    assert!(
+        cat.set_stories(stories).is_empty(),
+        "story names are unique"
+    );
     for (shape, rel) in DETECTIONS {
         let key = format!("splunk/detections/{rel}");
         let rule = cat

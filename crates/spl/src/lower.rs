@@ -51,6 +51,10 @@ use ir::{
     Value,
 };
 
+/// The tag prefix a detection's `analytic_story` entries take in the rule's tags
+/// (`analytic_story:Windows Discovery Techniques`).
+pub const STORY_TAG: &str = "analytic_story:";
+
 /// A lowered detection and the problems found while lowering it.
 #[derive(Debug, Clone)]
 pub struct Lowered {
@@ -255,11 +259,8 @@ fn meta(d: &Detection, datamodels: &[String]) -> Meta {
         }
     }
     let t = &d.tags;
-    m.tags.extend(
-        t.analytic_story
-            .iter()
-            .map(|s| format!("analytic_story:{s}")),
-    );
+    m.tags
+        .extend(t.analytic_story.iter().map(|s| format!("{STORY_TAG}{s}")));
     m.tags
         .extend(t.asset_type.iter().map(|s| format!("asset_type:{s}")));
     m.tags.extend(

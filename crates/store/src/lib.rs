@@ -813,6 +813,12 @@ impl Reader {
         Ok(())
     }
 
+    /// Whether a search for `text` ranks in memory: [`Reader::ranks_in_memory`] and every word
+    /// of `text` is ASCII (others rank by SQL).
+    pub fn ranks_in_memory_for(&self, text: &str) -> Result<bool> {
+        Ok(self.ranks_in_memory()? && rank::covers(text))
+    }
+
     /// Whether searches rank in memory: the term index is read and holds the last recording.
     pub fn ranks_in_memory(&self) -> Result<bool> {
         let index = self.terms.read().unwrap_or_else(|e| e.into_inner()).clone();

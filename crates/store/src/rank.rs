@@ -7,10 +7,11 @@
 //! The result is the same as the SQL ranking (`search` in `lib.rs`, the test
 //! `ranking_in_memory_is_fts5s` compares both on a corpus): the same matches, bm25 with the same
 //! weights, `k1`, `b`, IDF and average row size as FTS5's `fts5Bm25Function`, the same order.
-//! It covers the searches whose every word is one ASCII token (`powershell`, `-enc`,
-//! `mimikatz`); others (a word the tokenizer splits, `t1059.001`, or non-ASCII text, whose
-//! folding is FTS5's) go through SQL. An index built before the store's last recording is stale
-//! and not used.
+//! It covers the searches whose every word is ASCII (`powershell`, `-enc`, `mimikatz`, and the
+//! words the tokenizer splits into several tokens, `cmd.exe`, `t1059.001`, which FTS5 matches as
+//! a phrase: the tokens at consecutive positions of one column, found from the positions the
+//! index keeps); non-ASCII text, whose folding is FTS5's, goes through SQL. An index built
+//! before the store's last recording is stale and not used.
 
 use crate::{BM25_WEIGHTS, Filters, Result, query};
 use rusqlite::Connection;
@@ -31,6 +32,8 @@ struct Posting {
     doc: u32,
     col: u8,
     count: u32,
+    /// Where its `count` token positions (ascending) start in [`TermIndex::offsets`].
+    start: u32,
 }
 
 /// What a search reads of a rule besides its terms.
@@ -53,6 +56,8 @@ pub struct TermIndex {
     recording: Option<i64>,
     /// Each term's postings, by rule then column.
     terms: BTreeMap<Box<str>, Vec<Posting>>,
+    /// The token positions of every posting, each posting's in one ascending run.
+    offsets: Vec<u32>,
     docs: Vec<Doc>,
     /// Tokens per row on average (FTS5's `avgdl`).
     avgdl: f64,
@@ -105,10 +110,12 @@ impl TermIndex {
              USING fts5vocab(main, rules_fts, instance)",
         )?;
         let mut terms: BTreeMap<Box<str>, Vec<Posting>> = BTreeMap::new();
+        let mut offsets: Vec<u32> = Vec::new();
         {
             // Rows come by term, then rule, then column, then offset: runs of one
             // (term, rule, column) are counted as they stream by.
-            let mut stmt = conn.prepare("SELECT term, doc, col FROM temp.rules_fts_instances")?;
+            let mut stmt =
+                conn.prepare("SELECT term, doc, col, offset FROM temp.rules_fts_instances")?;
             let mut rows = stmt.query([])?;
             let mut term: Vec<u8> = Vec::new();
             let mut list: Vec<Posting> = Vec::new();
@@ -135,9 +142,16 @@ impl TermIndex {
                     continue; // not a rule of the table (cannot happen in one read transaction)
                 };
                 let col = col as u8;
+                let start = u32::try_from(offsets.len()).unwrap_or(u32::MAX);
+                offsets.push(r.get::<_, i64>(3)?.try_into().unwrap_or(u32::MAX));
                 match list.last_mut() {
                     Some(p) if p.doc == doc && p.col == col => p.count += 1,
-                    _ => list.push(Posting { doc, col, count: 1 }),
+                    _ => list.push(Posting {
+                        doc,
+                        col,
+                        count: 1,
+                        start,
+                    }),
                 }
             }
             keep(&term, list);
@@ -146,6 +160,7 @@ impl TermIndex {
         Ok(TermIndex {
             recording,
             terms,
+            offsets,
             docs,
             avgdl,
         })
@@ -185,21 +200,109 @@ fn varint(b: &[u8]) -> (u32, usize) {
     (u32::try_from(v).unwrap_or(u32::MAX), b.len())
 }
 
-/// One word of the search as the tokenizer reads it, when that is one ASCII token: the
-/// token, lower case.
-fn token(word: &str) -> Option<String> {
+/// One word of the search as the tokenizer reads it, when it is ASCII: its tokens (runs of
+/// letters and digits), lower case. FTS5 matches a word of several tokens as a phrase.
+fn tokens(word: &str) -> Option<Vec<String>> {
     if !word.is_ascii() {
         return None;
     }
-    let mut tokens = word
+    let tokens: Vec<String> = word
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|t| !t.is_empty());
-    let t = tokens.next()?;
-    tokens.next().is_none().then(|| t.to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    (!tokens.is_empty()).then_some(tokens)
+}
+
+impl TermIndex {
+    /// The postings of a token: of the term, or with `prefix` of every term it starts.
+    fn lists<'a>(&'a self, token: &'a str, prefix: bool) -> impl Iterator<Item = &'a [Posting]> {
+        let exact = (!prefix).then(|| self.terms.get(token)).flatten();
+        let expanded = prefix.then(|| {
+            self.terms
+                .range::<str, _>((std::ops::Bound::Included(token), std::ops::Bound::Unbounded))
+                .take_while(move |(k, _)| k.starts_with(token))
+                .map(|(_, list)| list.as_slice())
+        });
+        exact
+            .map(Vec::as_slice)
+            .into_iter()
+            .chain(expanded.into_iter().flatten())
+    }
+
+    fn positions(&self, p: &Posting) -> &[u32] {
+        let start = p.start as usize;
+        &self.offsets[start..start + p.count as usize]
+    }
+
+    /// How often a word (its tokens; the last one a prefix with `prefix`) occurs in each rule
+    /// and column, as `(doc, col, instances)`: a one-token word as often as its term (terms)
+    /// occur; a phrase at each position of its first token followed by the others at the
+    /// next positions of the same column, as FTS5 matches `"a b"`.
+    fn occurrences(&self, tokens: &[String], prefix: bool) -> Vec<(u32, u8, u32)> {
+        let last = tokens.len() - 1;
+        if last == 0 {
+            return self
+                .lists(&tokens[0], prefix)
+                .flatten()
+                .map(|p| (p.doc, p.col, p.count))
+                .collect();
+        }
+        // The positions of each later token, by rule and column, where the first token is.
+        let first: HashSet<(u32, u8)> = self
+            .lists(&tokens[0], false)
+            .flatten()
+            .map(|p| (p.doc, p.col))
+            .collect();
+        let mut later: Vec<HashMap<(u32, u8), Vec<u32>>> = Vec::with_capacity(last);
+        for (j, t) in tokens.iter().enumerate().skip(1) {
+            let mut at: HashMap<(u32, u8), Vec<u32>> = HashMap::new();
+            for p in self.lists(t, prefix && j == last).flatten() {
+                if first.contains(&(p.doc, p.col)) {
+                    at.entry((p.doc, p.col))
+                        .or_default()
+                        .extend_from_slice(self.positions(p));
+                }
+            }
+            if at.is_empty() {
+                return Vec::new();
+            }
+            at.values_mut().for_each(|v| v.sort_unstable());
+            later.push(at);
+        }
+        let mut out = Vec::new();
+        for p in self.lists(&tokens[0], false).flatten() {
+            let Some(next) = later
+                .iter()
+                .map(|at| at.get(&(p.doc, p.col)))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            let n = self
+                .positions(p)
+                .iter()
+                .filter(|&&pos| {
+                    next.iter()
+                        .zip(1u32..)
+                        .all(|(at, j)| at.binary_search(&(pos + j)).is_ok())
+                })
+                .count();
+            if n > 0 {
+                out.push((p.doc, p.col, n as u32));
+            }
+        }
+        out
+    }
+}
+
+/// Whether [`search`] ranks `text` (every word ASCII) rather than leaving it to SQL.
+pub(crate) fn covers(text: &str) -> bool {
+    query::words(text).iter().all(|w| tokens(w).is_some())
 }
 
 /// The rule ids of a page of results, best first, as the SQL ranking orders them; `None` when
-/// the words are not all single ASCII tokens (the caller ranks with SQL).
+/// a word is not ASCII (the caller ranks with SQL).
 pub(crate) fn search(
     index: &TermIndex,
     conn: &Connection,
@@ -212,36 +315,20 @@ pub(crate) fn search(
     let Some(last) = words.last() else {
         return Ok(Some(Vec::new()));
     };
-    let Some(tokens) = words.iter().map(|w| token(w)).collect::<Option<Vec<_>>>() else {
+    let Some(words_tokens) = words.iter().map(|w| tokens(w)).collect::<Option<Vec<_>>>() else {
         return Ok(None);
     };
     let prefix = query::is_prefix(last);
     let n = index.docs.len();
     let rows = n as f64;
-    // Per phrase: each rule's occurrences weighted by column, and its IDF.
-    let mut phrases: Vec<(Vec<f64>, f64)> = Vec::with_capacity(tokens.len());
-    for (i, t) in tokens.iter().enumerate() {
+    // Per phrase (word): each rule's occurrences weighted by column, and its IDF.
+    let mut phrases: Vec<(Vec<f64>, f64)> = Vec::with_capacity(words_tokens.len());
+    for (i, t) in words_tokens.iter().enumerate() {
         let mut freq = vec![0.0f64; n];
         let mut hit = vec![false; n];
-        let mut add = |list: &[Posting]| {
-            for p in list {
-                freq[p.doc as usize] += BM25_WEIGHTS[usize::from(p.col)] * f64::from(p.count);
-                hit[p.doc as usize] = true;
-            }
-        };
-        if prefix && i + 1 == tokens.len() {
-            for (_, list) in index
-                .terms
-                .range::<str, _>((
-                    std::ops::Bound::Included(t.as_str()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .take_while(|(k, _)| k.starts_with(t.as_str()))
-            {
-                add(list);
-            }
-        } else if let Some(list) = index.terms.get(t.as_str()) {
-            add(list);
+        for (doc, col, count) in index.occurrences(t, prefix && i + 1 == words_tokens.len()) {
+            freq[doc as usize] += BM25_WEIGHTS[usize::from(col)] * f64::from(count);
+            hit[doc as usize] = true;
         }
         let hits = hit.iter().filter(|h| **h).count() as f64;
         let mut idf = ((rows - hits + 0.5) / (hits + 0.5)).ln();
@@ -309,9 +396,12 @@ mod tests {
         assert_eq!(varint(&[0x05]), (5, 1));
         assert_eq!(varint(&[0x81, 0x1F]), (0x9F, 2));
         assert_eq!(column_sizes(&[0x05, 0x81, 0x1F, 0x1A]), 5 + 0x9F + 0x1A);
-        assert_eq!(token("-enc").as_deref(), Some("enc"));
-        assert_eq!(token("PowerShell").as_deref(), Some("powershell"));
-        assert_eq!(token("t1059.001"), None);
-        assert_eq!(token("café"), None);
+        assert_eq!(tokens("-enc"), Some(vec!["enc".to_string()]));
+        assert_eq!(tokens("PowerShell"), Some(vec!["powershell".to_string()]));
+        assert_eq!(
+            tokens("T1059.001"),
+            Some(vec!["t1059".to_string(), "001".to_string()])
+        );
+        assert_eq!(tokens("café"), None);
     }
 }

@@ -583,6 +583,26 @@ fn ranking_in_memory_is_fts5s() {
         "T1059.001",
         "net user add",
         "zzzznothing",
+        // Words the tokenizer splits: FTS5 matches each as a phrase (the last token a prefix
+        // when it is long enough).
+        "cmd.exe",
+        "cmd.exe /c",
+        "powershell.exe -enc",
+        "t1059.00",
+        "T1059",
+        "rundll32.exe",
+        "C:\\Windows\\Temp\\",
+        "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+        "lsass.exe dump",
+        "comsvcs.dll MiniDump",
+        "Invoke-Mimikatz",
+        "sekurlsa::logonpasswords",
+        "exe.cmd",
+        "x.y",
+        "a.b.c.d",
+        "net.exe user",
+        "process_creation",
+        "attack.t1059.001",
     ];
     let run = |q: &str, f: &Filters, offset: usize| -> Vec<(String, Vec<store::Fragment>)> {
         reader
@@ -603,6 +623,10 @@ fn ranking_in_memory_is_fts5s() {
     assert!(!reader.ranks_in_memory().unwrap());
     reader.read_term_index().expect("term index");
     assert!(reader.ranks_in_memory().unwrap());
+    for q in queries {
+        assert!(reader.ranks_in_memory_for(q).unwrap(), "{q}: ranked by SQL");
+    }
+    assert!(!reader.ranks_in_memory_for("café").unwrap());
     let mut i = 0;
     let mut found = 0;
     for q in queries {

@@ -37,7 +37,8 @@ mod url;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -49,7 +50,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
 
-pub use url::{encode_component as encode, rule_href};
+pub use url::{encode_component as encode, rule_href, story_href};
 
 const STYLE: &str = include_str!("../static/style.css");
 const COPY_SCRIPT: &str = include_str!("../static/copy.js");
@@ -500,6 +501,9 @@ const SEARCH_CACHE: usize = 32 << 20;
 /// and sub-technique under every tactic, with comments, is well under 1 MiB).
 const LAYER_LIMIT: usize = 4 << 20;
 
+/// Room in a form upload for its boundaries and part headers around the layer file.
+const FORM_SLACK: usize = 64 << 10;
+
 /// The site's routes.
 pub fn router(site: Site) -> Router {
     let state = Arc::new(AppState::new(site));
@@ -519,11 +523,21 @@ pub fn router(site: Site) -> Router {
             axum::routing::post(api_compare)
                 .layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
         )
+        .route(
+            "/coverage/compare",
+            axum::routing::post(compare_page).layer(axum::extract::DefaultBodyLimit::max(
+                LAYER_LIMIT + FORM_SLACK,
+            )),
+        )
         .route("/indicators/{concept}/{kind}/{*value}", get(indicator_page))
         .route(
             "/api/indicators/{concept}/{kind}/{*value}",
             get(api_indicator),
         )
+        .route("/stories", get(stories_page))
+        .route("/stories/{name}", get(story_page))
+        .route("/api/stories", get(api_stories))
+        .route("/api/stories/{name}", get(api_story))
         .route("/techniques/{id}", get(technique_page))
         .route("/api/techniques/{id}", get(api_technique))
         .route("/api/search", get(api_search))
@@ -1119,16 +1133,14 @@ async fn api_rule(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> R
 async fn coverage_of<'a>(
     st: &'a Arc<AppState>,
     f: &Filter,
-) -> Result<catalog::Coverage<'a>, Response> {
+) -> Result<catalog::Coverage<'a>, String> {
     if f.target.trim().is_empty() {
         if !f.have.trim().is_empty() {
-            return Err(bad_request(
-                "`have` needs a `target` (the tables are a target's)",
-            ));
+            return Err("`have` needs a `target` (the tables are a target's)".into());
         }
         return Ok(catalog::coverage(&st.catalog, f.scope()));
     }
-    let d = catalog::translate::Deployment::parse(&f.target, &f.have).map_err(bad_request)?;
+    let d = catalog::translate::Deployment::parse(&f.target, &f.have)?;
     let name = d.target.name();
     let state = Arc::clone(st);
     let ready = tokio::task::spawn_blocking(move || {
@@ -1141,11 +1153,11 @@ async fn coverage_of<'a>(
     .await;
     match ready {
         Ok(None) => {}
-        Ok(Some(e)) => return Err(bad_request(e)),
-        Err(e) => return Err(bad_request(format!("converting the rules failed: {e}"))),
+        Ok(Some(e)) => return Err(e),
+        Err(e) => return Err(format!("converting the rules failed: {e}")),
     }
     let Some(Ok(tables)) = st.deployments[name].get() else {
-        return Err(bad_request("no deployment computed"));
+        return Err("no deployment computed".into());
     };
     Ok(catalog::coverage::coverage_of(
         &st.catalog,
@@ -1164,7 +1176,7 @@ fn bad_request(message: impl Into<String>) -> Response {
 async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
     let c = match coverage_of(&st, &f).await {
         Ok(c) => c,
-        Err(res) => return res,
+        Err(e) => return bad_request(e),
     };
     let scope = f.scope();
     let mut page = pages::CoveragePage::new(
@@ -1181,7 +1193,7 @@ async fn coverage_page(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
 async fn api_coverage(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
     match coverage_of(&st, &f).await {
         Ok(c) => json(StatusCode::OK, &c),
-        Err(res) => res,
+        Err(e) => bad_request(e),
     }
 }
 
@@ -1263,12 +1275,61 @@ async fn api_technique(State(st): State<Arc<AppState>>, Path(id): Path<String>) 
     json(StatusCode::OK, &t)
 }
 
+async fn stories_page(State(st): State<Arc<AppState>>) -> Response {
+    html(
+        StatusCode::OK,
+        pages::StoriesPage::new(st.catalog.stories()).render(),
+    )
+}
+
+async fn story_page(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    match st.catalog.story(&name) {
+        Some(s) => {
+            let view = catalog::stories::view(&st.catalog, s);
+            html(StatusCode::OK, pages::StoryPage::new(&view).render())
+        }
+        None => not_found_html("analytic story", &name),
+    }
+}
+
+/// The stories as a list: name, source, detections named, retirement.
+async fn api_stories(State(st): State<Arc<AppState>>) -> Response {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        name: &'a str,
+        id: Option<&'a str>,
+        source: &'a str,
+        detections: usize,
+        retired: Option<ir::Retired>,
+    }
+    let list: Vec<Entry> = st
+        .catalog
+        .stories()
+        .iter()
+        .map(|s| Entry {
+            name: &s.name,
+            id: s.id.as_deref(),
+            source: &s.source,
+            detections: s.detections.len(),
+            retired: s.retired,
+        })
+        .collect();
+    json(StatusCode::OK, &list)
+}
+
+async fn api_story(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    match st.catalog.story(&name) {
+        Some(s) => json(StatusCode::OK, &catalog::stories::view(&st.catalog, s)),
+        None => not_found_json(format!("no analytic story {name:?}")),
+    }
+}
+
 /// The coverage view as an ATT&CK Navigator layer, downloaded as a file.
 async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>) -> Response {
     let scope = f.scope();
     let c = match coverage_of(&st, &f).await {
         Ok(c) => c,
-        Err(res) => return res,
+        Err(e) => return bad_request(e),
     };
     let layer = catalog::navigator::layer(&c, &catalog::navigator::scope_text(scope));
     let mut res = json(StatusCode::OK, &layer);
@@ -1280,26 +1341,124 @@ async fn api_navigator(State(st): State<Arc<AppState>>, Query(f): Query<Filter>)
 }
 
 /// An ATT&CK Navigator layer (the request's body, at most [`LAYER_LIMIT`] bytes: 413 past it)
-/// against the coverage view the filters ask for: the techniques in both, in the layer only,
-/// in the catalog only, and the layer's entries that count nowhere with why
-/// ([`catalog::navigator::compare`]). A body that is not a layer is a 400 saying why.
+/// against the coverage view the filters ask for ([`compare_layer`]). A body that is not a
+/// layer is a 400 saying why.
 async fn api_compare(
     State(st): State<Arc<AppState>>,
     Query(f): Query<Filter>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return bad_request("the layer is not UTF-8 text");
-    };
-    let scope = f.scope();
-    let c = match coverage_of(&st, &f).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    match catalog::navigator::compare(text, &c, &catalog::navigator::scope_text(scope)) {
+    match compare_layer(&st, &f, &body).await {
         Ok(cmp) => json(StatusCode::OK, &cmp),
-        Err(e) => bad_request(e.to_string()),
+        Err((status, e)) => error_json(status, e),
     }
+}
+
+/// The coverage page's form: the layer file of a `multipart/form-data` upload (field `layer`,
+/// at most [`LAYER_LIMIT`] bytes) against the coverage view the filters (the form's query
+/// string) ask for, as a page; what cannot be compared is a 400 (or 413) page saying why.
+async fn compare_page(
+    State(st): State<Arc<AppState>>,
+    Query(f): Query<Filter>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let compared = match layer_file(form).await {
+        Ok(layer) => compare_layer(&st, &f, &layer).await,
+        Err(e) => Err(e),
+    };
+    match compared {
+        Ok(cmp) => html(
+            StatusCode::OK,
+            pages::ComparePage::new(&cmp, coverage_href(&f)).render(),
+        ),
+        Err((status, why)) => html(
+            status,
+            pages::CompareErrorPage {
+                status: status.as_u16(),
+                why,
+                back: coverage_href(&f),
+            }
+            .render(),
+        ),
+    }
+}
+
+/// The coverage page of the filters a comparison was made with.
+fn coverage_href(f: &Filter) -> String {
+    url::href(
+        "/coverage",
+        &[
+            ("source", f.source.as_str()),
+            ("language", f.language.as_str()),
+            ("target", f.target.trim()),
+            ("have", f.have.trim()),
+            ("retired", flag_param(f.retired)),
+        ],
+    )
+}
+
+/// The layer a form uploads (its field `layer`), read up to [`LAYER_LIMIT`] bytes.
+async fn layer_file(
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Vec<u8>, (StatusCode, String)> {
+    let part = |e: axum::extract::multipart::MultipartError| (e.status(), e.body_text());
+    let mut form = form.map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("not a file upload (multipart/form-data): {}", e.body_text()),
+        )
+    })?;
+    while let Some(mut field) = form.next_field().await.map_err(part)? {
+        if field.name() != Some("layer") {
+            continue;
+        }
+        let mut layer = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(part)? {
+            if layer.len() + chunk.len() > LAYER_LIMIT {
+                return Err(too_large());
+            }
+            layer.extend_from_slice(&chunk);
+        }
+        if layer.is_empty() {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "the file is empty: choose a Navigator layer (.json)".into(),
+            ));
+        }
+        return Ok(layer);
+    }
+    Err((
+        StatusCode::BAD_REQUEST,
+        "the form holds no file `layer`: choose a Navigator layer (.json)".into(),
+    ))
+}
+
+fn too_large() -> (StatusCode, String) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the layer is larger than {} MiB: a layer of every technique is well under 1 MiB",
+            LAYER_LIMIT >> 20
+        ),
+    )
+}
+
+/// A layer (its bytes) against the coverage view the filters ask for: the techniques in both,
+/// in the layer only, in the catalog only, and the layer's entries that count nowhere with
+/// why ([`catalog::navigator::compare`]); the API and the coverage page's form answer with it.
+async fn compare_layer(
+    st: &Arc<AppState>,
+    f: &Filter,
+    layer: &[u8],
+) -> Result<catalog::navigator::Comparison, (StatusCode, String)> {
+    let bad = |e: String| (StatusCode::BAD_REQUEST, e);
+    if layer.len() > LAYER_LIMIT {
+        return Err(too_large());
+    }
+    let text = std::str::from_utf8(layer).map_err(|_| bad("the layer is not UTF-8 text".into()))?;
+    let c = coverage_of(st, f).await.map_err(bad)?;
+    let scope = catalog::navigator::scope_text(f.scope());
+    catalog::navigator::compare(text, &c, &scope).map_err(|e| bad(e.to_string()))
 }
 
 /// One of the site's own static files, cached by the browser for an hour.

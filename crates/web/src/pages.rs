@@ -3,7 +3,7 @@
 
 use crate::url::{
     attack_href, feed_href, index_href, indicator_href, is_http, rule_href, search_href,
-    technique_href,
+    story_href, technique_href,
 };
 use askama::Template;
 use catalog::Report;
@@ -352,6 +352,27 @@ pub struct MetaItem {
     pub code: bool,
 }
 
+/// Adds an entry to a metadata list, unless it has no value.
+fn push_meta(meta: &mut Vec<MetaItem>, label: &'static str, values: Vec<Link>, code: bool) {
+    if !values.is_empty() {
+        meta.push(MetaItem {
+            label,
+            values,
+            code,
+        })
+    }
+}
+
+/// Each text as a value of a metadata entry.
+fn texts(v: &[String]) -> Vec<Link> {
+    v.iter().map(Link::text).collect()
+}
+
+/// The text, if any, as the value of a metadata entry.
+fn opt(v: Option<&str>) -> Vec<Link> {
+    v.map(Link::text).into_iter().collect()
+}
+
 pub struct TacticGroup {
     pub tactic: String,
     pub techniques: Vec<Link>,
@@ -661,17 +682,8 @@ impl<'a> RulePage<'a> {
         });
 
         let mut meta = Vec::new();
-        let mut item = |label, values: Vec<Link>, code| {
-            if !values.is_empty() {
-                meta.push(MetaItem {
-                    label,
-                    values,
-                    code,
-                })
-            }
-        };
-        let texts = |v: &[String]| v.iter().map(Link::text).collect::<Vec<_>>();
-        let opt = |v: Option<&str>| v.map(Link::text).into_iter().collect::<Vec<_>>();
+        let mut item = |label, values, code| push_meta(&mut meta, label, values, code);
+
         item("ID", opt(r.id), true);
         item("Name", opt(m.name.as_deref()), true);
         let authors = if m.authors.len() > 1 {
@@ -710,7 +722,29 @@ impl<'a> RulePage<'a> {
             false,
         );
         item("False positives", texts(&m.false_positives), false);
-        item("Tags", texts(&m.tags), true);
+        // A story with a file in the catalog links to its page; one without stays text.
+        item(
+            "Analytic stories",
+            r.analytic_stories
+                .iter()
+                .map(|s| Link {
+                    text: if s.found {
+                        s.name.to_string()
+                    } else {
+                        format!("{} (no story file in this catalog)", s.name)
+                    },
+                    href: s.found.then(|| story_href(s.name)),
+                })
+                .collect(),
+            false,
+        );
+        let tags: Vec<Link> = m
+            .tags
+            .iter()
+            .filter(|t| !t.starts_with(catalog::stories::TAG))
+            .map(Link::text)
+            .collect();
+        item("Tags", tags, true);
         item("Fields", texts(&m.fields), true);
         let related: Vec<Link> = r
             .related
@@ -1120,6 +1154,8 @@ pub struct StaleRow<'a> {
 pub struct CoveragePage<'a> {
     /// This view as an ATT&CK Navigator layer.
     pub navigator_href: String,
+    /// Where the form comparing a layer with this view posts.
+    pub compare_href: String,
     pub rules: usize,
     pub mapped_rules: usize,
     pub covered: usize,
@@ -1149,15 +1185,17 @@ impl<'a> CoveragePage<'a> {
         self.have = have.trim().to_string();
         if !target.is_empty() {
             self.filtered = true;
-            self.navigator_href = crate::url::href(
-                "/api/coverage/navigator.json",
-                &[
-                    ("source", self.source_selected()),
-                    ("language", self.language_selected()),
-                    ("target", target),
-                    ("have", &self.have),
-                ],
+            let params = [
+                ("source", self.source_selected()),
+                ("language", self.language_selected()),
+                ("target", target),
+                ("have", &self.have),
+            ];
+            let (navigator, compare) = (
+                crate::url::href("/api/coverage/navigator.json", &params),
+                crate::url::href("/coverage/compare", &params),
             );
+            (self.navigator_href, self.compare_href) = (navigator, compare);
         }
     }
 
@@ -1182,11 +1220,10 @@ impl<'a> CoveragePage<'a> {
         languages: Vec<SourceOption>,
         title: impl Fn(&str) -> Option<&'a str>,
     ) -> Self {
+        let params = [("source", scope.source), ("language", scope.language)];
         CoveragePage {
-            navigator_href: crate::url::href(
-                "/api/coverage/navigator.json",
-                &[("source", scope.source), ("language", scope.language)],
-            ),
+            navigator_href: crate::url::href("/api/coverage/navigator.json", &params),
+            compare_href: crate::url::href("/coverage/compare", &params),
             rules: c.rules,
             mapped_rules: c.mapped_rules,
             covered: c.techniques_covered,
@@ -1233,4 +1270,191 @@ impl<'a> CoveragePage<'a> {
                 .collect(),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analytic stories
+
+/// One story in the list of stories.
+pub struct StoryRow<'a> {
+    pub href: String,
+    pub name: &'a str,
+    pub source: &'a str,
+    pub detections: usize,
+    pub retired: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "stories.html")]
+pub struct StoriesPage<'a> {
+    pub rows: Vec<StoryRow<'a>>,
+}
+
+impl<'a> StoriesPage<'a> {
+    pub fn new(stories: &'a [catalog::stories::Story]) -> Self {
+        StoriesPage {
+            rows: stories
+                .iter()
+                .map(|s| StoryRow {
+                    href: story_href(&s.name),
+                    name: &s.name,
+                    source: &s.source,
+                    detections: s.detections.len(),
+                    retired: s.retired.map_or("", |r| r.as_str()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A detection of a story, with its level and status.
+pub struct StoryRuleRow<'a> {
+    pub link: RuleLink,
+    pub status: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "story.html")]
+pub struct StoryPage<'a> {
+    pub name: &'a str,
+    pub json_href: String,
+    pub retired: &'static str,
+    pub meta: Vec<MetaItem>,
+    pub description: &'a str,
+    pub narrative: &'a str,
+    pub references: Vec<Link>,
+    pub rules: Vec<StoryRuleRow<'a>>,
+    pub techniques: Vec<Link>,
+}
+
+impl<'a> StoryPage<'a> {
+    pub fn new(v: &'a catalog::stories::StoryView<'a>) -> Self {
+        let s = v.story;
+        let mut meta = Vec::new();
+        let mut item = |label, values, code| push_meta(&mut meta, label, values, code);
+
+        item("ID", opt(s.id.as_deref()), true);
+        item("Status", opt(s.status.as_deref()), false);
+        item("Author", opt(s.author.as_deref()), false);
+        item("Date", opt(s.date.as_deref()), false);
+        item(
+            "Version",
+            s.version
+                .map(|v| Link::text(v.to_string()))
+                .into_iter()
+                .collect(),
+            false,
+        );
+        item("Type", opt(s.kind.as_deref()), false);
+        item("Category", texts(&s.category), false);
+        item("Use case", opt(s.usecase.as_deref()), false);
+        item("Product", texts(&s.product), false);
+        item("CVE", texts(&s.cve), true);
+        item("Source", vec![Link::text(&s.source)], false);
+        item("Key", vec![Link::text(&s.key)], true);
+        item(
+            "Original",
+            v.file_url
+                .iter()
+                .map(|u| Link {
+                    text: "View the original story file →".into(),
+                    href: Some(u.clone()),
+                })
+                .collect(),
+            false,
+        );
+        StoryPage {
+            name: &s.name,
+            json_href: format!("/api{}", story_href(&s.name)),
+            retired: s.retired.map_or("", |r| r.as_str()),
+            meta,
+            description: s.description.as_deref().unwrap_or(""),
+            narrative: s.narrative.as_deref().unwrap_or(""),
+            references: s
+                .references
+                .iter()
+                .map(|u| Link {
+                    text: u.clone(),
+                    href: is_http(u).then(|| u.trim().to_string()),
+                })
+                .collect(),
+            rules: v
+                .rules
+                .iter()
+                .map(|r| StoryRuleRow {
+                    link: RuleLink::new(&r.rule),
+                    status: r.status.unwrap_or(""),
+                })
+                .collect(),
+            techniques: v
+                .techniques
+                .iter()
+                .map(|t| Link {
+                    text: match t.name {
+                        Some(n) => format!("{} {n} ({})", t.id, t.rules),
+                        None => format!("{} ({})", t.id, t.rules),
+                    },
+                    href: Some(technique_href(t.id)),
+                })
+                .collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Navigator layer compared with the coverage
+
+/// A technique of a comparison, linked to its page.
+pub struct CompareRowView {
+    pub link: Link,
+    pub layer_score: String,
+    pub rules: usize,
+}
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+pub struct ComparePage {
+    pub layer: String,
+    pub scope: String,
+    /// The coverage view compared with.
+    pub back: String,
+    pub both: Vec<CompareRowView>,
+    pub only_layer: Vec<CompareRowView>,
+    pub only_catalog: Vec<CompareRowView>,
+    pub not_counted: Vec<catalog::navigator::NotCounted>,
+}
+
+impl ComparePage {
+    pub fn new(c: &catalog::navigator::Comparison, back: String) -> Self {
+        let rows = |v: &[catalog::navigator::CompareRow]| {
+            v.iter()
+                .map(|r| CompareRowView {
+                    link: Link {
+                        text: format!("{} {}", r.id, r.name),
+                        href: Some(technique_href(&r.id)),
+                    },
+                    layer_score: r.layer_score.map_or_else(String::new, |s| s.to_string()),
+                    rules: r.rules,
+                })
+                .collect()
+        };
+        ComparePage {
+            layer: c.layer.clone(),
+            scope: c.scope.clone(),
+            back,
+            both: rows(&c.both),
+            only_layer: rows(&c.only_layer),
+            only_catalog: rows(&c.only_catalog),
+            not_counted: c.not_counted.clone(),
+        }
+    }
+}
+
+/// Why a layer could not be compared (a 400 or 413 page).
+#[derive(Template)]
+#[template(path = "compare_error.html")]
+pub struct CompareErrorPage {
+    pub status: u16,
+    pub why: String,
+    pub back: String,
 }

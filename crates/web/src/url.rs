@@ -75,6 +75,11 @@ pub fn attack_href(id: &str) -> String {
     format!("https://attack.mitre.org/techniques/{path}/")
 }
 
+/// The page of an analytic story on this site: `/stories/` and its name, encoded.
+pub fn story_href(name: &str) -> String {
+    format!("/stories/{}", encode_component(name))
+}
+
 /// The page of a technique on this site: `/techniques/T1059.001`.
 pub fn technique_href(id: &str) -> String {
     format!("/techniques/{}", encode_component(id))

@@ -206,6 +206,9 @@ fn chromium_renders_the_coverage_matrix() {
     for needle in [
         "<a href=\"/coverage\">Coverage</a>",
         "<h1>MITRE ATT&amp;CK coverage</h1>",
+        // The layer comparison: a plain form upload (the HTTP tests post it).
+        "<form class=\"compare\" method=\"post\" action=\"/coverage/compare\" enctype=\"multipart/form-data\">",
+        "<input id=\"layer\" type=\"file\" name=\"layer\" accept=\".json,application/json\" required=\"\">",
         "<h2>Reconnaissance</h2>",
         "<h2>Execution</h2>",
         "<div class=\"cell cov-1\" title=\"sigma 1\">\n<span class=\"tid\">T1047</span> <a class=\"n\" href=\"/rules?technique=T1047\">1</a>",

@@ -528,4 +528,92 @@ fn a_navigator_layer_compares_with_the_catalog() {
     let huge = vec![b' '; 5 << 20];
     assert_eq!(post(addr, "/api/coverage/compare", &huge).status, 413);
     assert_eq!(get(addr, "/api/coverage/compare").status, 405);
+
+    // The same comparison through the coverage page's form: a file upload, no script.
+    let page = get(addr, "/coverage?source=sigma");
+    let form = &page.body[page.body.find("<form class=\"compare\"").expect("the form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    for part in [
+        "method=\"post\"",
+        "enctype=\"multipart/form-data\"",
+        "type=\"file\" name=\"layer\"",
+    ] {
+        assert!(form.contains(part), "{part} in {form}");
+    }
+    let action = form.split("action=\"").nth(1).unwrap();
+    let action = unescape(&action[..action.find('"').unwrap()]);
+    assert_eq!(action, "/coverage/compare?source=sigma");
+    let r = post_file(addr, &action, "layer", "theirs.json", layer.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(
+        r.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(!r.body.contains("<script") && !r.body.contains("style="));
+    // Each section links exactly the techniques the API puts there, to their pages.
+    for (id, rows) in [
+        ("both", &both),
+        ("only-layer", &only_layer),
+        ("only-catalog", &only_catalog),
+    ] {
+        let linked: std::collections::BTreeSet<String> = hrefs(section(&r.body, id))
+            .into_iter()
+            .map(|h| {
+                h.strip_prefix("/techniques/")
+                    .expect("a technique")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(linked, ids(rows), "{id}");
+        let first = linked.iter().next().unwrap();
+        assert_eq!(get(addr, &format!("/techniques/{first}")).status, 200);
+    }
+    assert!(section(&r.body, "not-counted").contains("Every entry of the layer counts"));
+    // A layer with entries that count nowhere: each listed with why.
+    let odd = r#"{"name": "mine", "domain": "enterprise-attack", "techniques": [
+        {"techniqueID": "T1059.001", "score": 3},
+        {"techniqueID": "T9999"},
+        {"techniqueID": "T1003", "enabled": false}]}"#;
+    let api = json(&post(
+        addr,
+        "/api/coverage/compare?source=sigma",
+        odd.as_bytes(),
+    ));
+    let r = post_file(addr, &action, "layer", "mine.json", odd.as_bytes());
+    assert_eq!(r.status, 200);
+    let not_counted = section(&r.body, "not-counted");
+    let whys = api["not_counted"].as_array().unwrap();
+    assert_eq!(whys.len(), 2);
+    for n in whys {
+        let why = n["why"].as_str().unwrap();
+        assert!(unescape(not_counted).contains(why), "{why}");
+    }
+    assert!(section(&r.body, "both").contains("/techniques/T1059.001"));
+    // What cannot be compared is a page saying why: not JSON, no file, too large.
+    let bad = post_file(addr, &action, "layer", "x.json", b"{\"techniques\": [}");
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(bad.body.contains("line 1, column 17"), "{}", bad.body);
+    let none = post_file(addr, &action, "other", "x.json", layer.as_bytes());
+    assert_eq!(none.status, 400);
+    assert!(none.body.contains("no file `layer`"), "{}", none.body);
+    let empty = post_file(addr, &action, "layer", "x.json", b"");
+    assert_eq!(empty.status, 400);
+    let over = vec![b' '; (4 << 20) + 1];
+    let r = post_file(addr, &action, "layer", "big.json", &over);
+    assert_eq!(r.status, 413);
+    assert!(r.body.contains("larger than 4 MiB"), "{}", r.body);
+    assert_eq!(
+        post_file(addr, &action, "layer", "big.json", &huge).status,
+        413
+    );
+    let not_form = post(addr, &action, layer.as_bytes());
+    assert_eq!(not_form.status, 400);
+    assert!(
+        not_form.body.contains("not a file upload"),
+        "{}",
+        not_form.body
+    );
 }

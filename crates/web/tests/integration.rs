@@ -9,6 +9,7 @@ mod http;
 mod kql;
 mod linked;
 mod search;
+mod stories;
 
 /// Every test file beside this one is a module of it (a file left out would never run).
 #[test]

@@ -478,3 +478,28 @@ pub fn covered_cells(c: &serde_json::Value) -> impl Iterator<Item = &serde_json:
         .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
         .filter(|t| t["rules"].as_u64().unwrap() > 0)
 }
+
+/// `POST path` of a `multipart/form-data` form holding one file field, as a browser sends a
+/// form with `<input type="file" name="{field}">`.
+pub fn post_file(addr: SocketAddr, path: &str, field: &str, file: &str, data: &[u8]) -> Response {
+    let boundary = "----detdexTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\n\
+         Content-Type: application/json\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server may answer (413) before reading all of a body too large for it.
+    let _ = s.write_all(&body);
+    read_response(s)
+}

@@ -5,23 +5,3 @@ mod lower;
 mod parse;
 mod parse_corpus;
 mod parse_props;
-
-/// Every test file beside this one is a module of it (a file left out would never run).
-#[test]
-fn every_test_file_is_a_module() {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let source = include_str!("integration.rs");
-    for entry in std::fs::read_dir(&here).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(module) = name.strip_suffix(".rs") else {
-            continue;
-        };
-        if module == "integration" {
-            continue;
-        }
-        assert!(
-            source.contains(&format!("\nmod {module};\n")),
-            "tests/{name} is not declared in tests/integration.rs"
-        );
-    }
-}

@@ -214,13 +214,7 @@ fn a_layer_compares_with_the_rules() {
     let covered = |dir: &str| -> std::collections::BTreeSet<String> {
         let json: serde_json::Value =
             serde_json::from_str(&stdout(&detdex(&["coverage", "--format", "json", dir]))).unwrap();
-        json["tactics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|t| t["techniques"].as_array().unwrap())
-            .flat_map(|t| std::iter::once(t).chain(t["subtechniques"].as_array().unwrap()))
-            .filter(|t| t["rules"].as_u64().unwrap() > 0)
+        crate::coverage_json::covered_cells(&json)
             .map(|t| t["id"].as_str().unwrap().to_string())
             .collect()
     };

@@ -5,6 +5,8 @@ mod cli;
 #[path = "../../sources/tests/common/mod.rs"]
 mod common;
 mod coverage;
+#[path = "../../web/tests/common/coverage_json.rs"]
+mod coverage_json;
 mod elastic;
 mod hunt;
 mod kql;

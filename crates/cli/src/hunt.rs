@@ -11,6 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]
@@ -164,11 +167,117 @@ pub(crate) fn rule_texts(paths: &[PathBuf]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What the reading thread hands over: a batch of events, or the end of a file with its read
+/// What a reading thread hands over: a batch of events, or the end of a file with its read
 /// problems.
 enum Read {
     Batch(Vec<Event>),
     Done(PathBuf, Vec<engine::ReadError>),
+}
+
+/// Events per batch a reader hands over (a file's events are never all in memory at once).
+const BATCH: usize = 2048;
+
+/// How many events the readers may hold in batches of files after the one being matched.
+const AHEAD: usize = 1024;
+
+/// Keeps readers of later files within [`AHEAD`] events of the file being matched; the reader
+/// of that file itself is never held (its channel is bounded), so the matching never waits on
+/// a reader that waits on it.
+struct Gate {
+    /// The file being matched and the events read but not yet matched.
+    state: std::sync::Mutex<(usize, usize)>,
+    moved: std::sync::Condvar,
+    /// The most events held for later files ([`AHEAD`]).
+    ahead: usize,
+}
+
+impl Gate {
+    /// Wait until file `file` may hand over `n` more events, then count them.
+    fn admit(&self, file: usize, n: usize) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while file != s.0 && s.1 > 0 && s.1 + n > self.ahead {
+            s = self.moved.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.1 += n;
+    }
+
+    /// `n` events matched, or the matching moved on to file `file`.
+    fn update(&self, file: Option<usize>, n: usize) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = file {
+            s.0 = f;
+        }
+        s.1 = s.1.saturating_sub(n);
+        self.moved.notify_all();
+    }
+}
+
+/// Read the event files on `threads` threads, each taking the next file not yet taken; each
+/// file's batches are received from its own channel, so they are matched in file order (the
+/// same detections in the same order as one reader would give) while later files are read.
+fn read_in_order(
+    files: &[PathBuf],
+    threads: usize,
+    ahead: usize,
+) -> (impl Iterator<Item = Read> + use<>, Arc<Gate>) {
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        files.iter().map(|_| sync_channel::<Read>(2)).unzip();
+    let (files, senders) = (Arc::new(files.to_vec()), Arc::new(senders));
+    let gate = Arc::new(Gate {
+        state: Default::default(),
+        moved: Default::default(),
+        ahead,
+    });
+    let next = Arc::new(AtomicUsize::new(0));
+    for _ in 0..threads.clamp(1, files.len().max(1)) {
+        let (files, senders, gate, next) =
+            (files.clone(), senders.clone(), gate.clone(), next.clone());
+        std::thread::spawn(move || {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let (Some(file), Some(tx)) = (files.get(i), senders.get(i)) else {
+                    return;
+                };
+                // A reader that fails must still end its file, or the matching would wait on
+                // it for ever.
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    read_batches(file, BATCH, &mut |batch| {
+                        gate.admit(i, batch.len());
+                        let _ = tx.send(Read::Batch(batch));
+                    })
+                }));
+                let errors = read.unwrap_or_else(|_| {
+                    vec![engine::ReadError {
+                        path: file.display().to_string(),
+                        line: 0,
+                        column: 0,
+                        message: "reading stopped: the reader failed (a bug in detdex)".into(),
+                    }]
+                });
+                if tx.send(Read::Done(file.clone(), errors)).is_err() {
+                    return; // nobody is listening any more
+                }
+            }
+        });
+    }
+    // Each file's batches in turn, up to its end. The gate learns that a file is being
+    // matched before its first batch is waited for: its reader is then never held.
+    let reads = receivers.into_iter().enumerate().flat_map({
+        let gate = gate.clone();
+        move |(i, rx)| {
+            let (gate, mut done) = (gate.clone(), false);
+            std::iter::from_fn(move || {
+                if done {
+                    return None;
+                }
+                gate.update(Some(i), 0);
+                let read = rx.recv().ok()?;
+                done = matches!(read, Read::Done(..));
+                Some(read)
+            })
+        }
+    });
+    (reads, gate)
 }
 
 pub fn run(a: HuntArgs) -> ExitCode {
@@ -186,29 +295,16 @@ pub fn run(a: HuntArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Events are read on their own thread, a few batches ahead (bounded), while the rules
-    // compile and while the batches before are matched: reading a file is sequential, matching
-    // runs on every core.
+    // Events are read on one thread per core, while the rules compile and while the batches
+    // before are matched (reading a file is sequential; matching runs on every core).
     let (files, exports) = event_files(&a.events);
     let total: u64 = files
         .iter()
         .filter_map(|f| f.metadata().ok())
         .map(|m| m.len())
         .sum();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(2);
-    let reader = {
-        let files = files.clone();
-        std::thread::spawn(move || {
-            for file in files {
-                let errors = read_batches(&file, 2048, &mut |batch| {
-                    let _ = tx.send(Read::Batch(batch));
-                });
-                if tx.send(Read::Done(file, errors)).is_err() {
-                    return; // nobody is listening any more
-                }
-            }
-        })
-    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (reads, gate) = read_in_order(&files, threads, AHEAD);
 
     let texts = rule_texts(&a.rules);
     let set = Ruleset::compile(
@@ -237,7 +333,7 @@ pub fn run(a: HuntArgs) -> ExitCode {
         a.min_level
             .is_none_or(|min| Level::of(level).is_some_and(|l| l >= min))
     };
-    for read in rx {
+    for read in reads {
         let mut batch = match read {
             Read::Batch(batch) => batch,
             Read::Done(file, errors) => {
@@ -276,8 +372,8 @@ pub fn run(a: HuntArgs) -> ExitCode {
                 out.push(d);
             }
         }
+        gate.update(None, batch.len());
     }
-    let _ = reader.join();
     bar.finish_and_clear();
     let run_problems = set.run_problems();
     for (path, why) in &run_problems {
@@ -621,4 +717,55 @@ fn json(d: &Detection) -> serde_json::Value {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many small files, readers allowed one event ahead: every event arrives, in file order,
+    /// and the readers never wait on the matching that waits on them.
+    #[test]
+    fn readers_hand_over_files_in_order_within_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..60)
+            .map(|i| {
+                let f = dir.path().join(format!("{i:02}.jsonl"));
+                let lines: String = (0..(1 + i % 7))
+                    .map(|j| format!("{{\"file\": {i}, \"n\": {j}}}\n"))
+                    .collect();
+                std::fs::write(&f, lines).unwrap();
+                f
+            })
+            .collect();
+        for threads in [1, 2, 4, 8] {
+            let (reads, gate) = read_in_order(&files, threads, 1);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut seen = vec![];
+                for read in reads {
+                    match read {
+                        Read::Batch(batch) => {
+                            seen.extend(batch.iter().map(|ev| {
+                                let n = |f| ev.get(f)[0].0.text().unwrap().to_string();
+                                (n("file"), n("n"))
+                            }));
+                            gate.update(None, batch.len());
+                        }
+                        Read::Done(file, errors) => {
+                            assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+                        }
+                    }
+                }
+                let _ = tx.send(seen);
+            });
+            let seen = rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("the readers and the matching waited on each other");
+            let want: Vec<(String, String)> = (0..60)
+                .flat_map(|i| (0..(1 + i % 7)).map(move |j| (i.to_string(), j.to_string())))
+                .collect();
+            assert_eq!(seen, want, "{threads} readers");
+        }
+    }
 }

@@ -23,8 +23,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc v3's option numbers (`mi_option_e` in its `include/mimalloc.h`; the Rust bindings'
 /// constants are v2's): arenas committed as used, not all at once, and freed memory returned
-/// at once rather than after a second. Peak memory of a `hunt` over all SigmaHQ rules falls
-/// from ~165 MB to ~110 MB (docs/benchmarks.md).
+/// after 10 ms rather than after a second. Peak memory of a `hunt` over all SigmaHQ rules falls
+/// from ~165 MB to ~110 MB (docs/benchmarks.md); at once (0 ms) saves 7 MB more but costs
+/// ~60 ms of page faults and TLB flushes in a 0.75 s run.
 const MI_ARENA_EAGER_COMMIT: i32 = 4;
 const MI_PURGE_DELAY: i32 = 15;
 
@@ -32,7 +33,7 @@ fn allocator_options() {
     // SAFETY: setting an option is a plain store into mimalloc's option table.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(MI_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_PURGE_DELAY, 10);
     }
     // No transparent huge pages: each is 2 MB zeroed at its first touch, most of it never used
     // (`hunt` over the attack samples: ~110 MB -> ~75 MB peak, less system time).

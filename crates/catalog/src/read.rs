@@ -194,30 +194,47 @@ pub fn walk_sources(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 fn walk_tree(root: &Path, checkouts: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut out = Vec::new();
     let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else {
+    // (path, is a folder); a folder entry's kind comes from the folder listing, without a
+    // `stat` per file (only symbolic links are followed with one).
+    let mut stack = vec![(root.to_path_buf(), None)];
+    while let Some((p, dir)) = stack.pop() {
+        let dir = match dir {
+            Some(dir) => dir,
+            None => match std::fs::metadata(&p) {
+                Ok(meta) if meta.is_file() => false,
+                Ok(meta) if meta.is_dir() => true,
+                _ => continue,
+            },
+        };
+        if !dir {
+            out.push(p);
+            continue;
+        }
+        let Ok(rd) = std::fs::read_dir(&p) else {
             continue;
         };
-        if meta.is_file() {
-            out.push(p);
-        } else if meta.is_dir() {
-            let Ok(rd) = std::fs::read_dir(&p) else {
-                continue;
-            };
-            if checkouts && is_checkout(&p) {
-                found.push(p.clone());
-                continue;
-            }
-            for e in rd.flatten() {
-                if !e.file_name().to_string_lossy().starts_with('.') {
-                    stack.push(e.path());
+        if checkouts && is_checkout(&p) {
+            found.push(p.clone());
+            continue;
+        }
+        for e in rd.flatten() {
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                let kind = e.file_type().ok().filter(|t| !t.is_symlink());
+                match kind {
+                    Some(t) if t.is_file() => stack.push((e.path(), Some(false))),
+                    Some(t) if t.is_dir() => stack.push((e.path(), Some(true))),
+                    Some(_) => {} // a socket, a device, …
+                    None => stack.push((e.path(), None)),
                 }
             }
         }
     }
-    out.sort();
-    found.sort();
+    // Path order (component by component), each path's components taken apart once.
+    let key = |p: &PathBuf| -> Vec<std::ffi::OsString> {
+        p.components().map(|c| c.as_os_str().to_owned()).collect()
+    };
+    out.sort_by_cached_key(key);
+    found.sort_by_cached_key(key);
     (out, found)
 }
 

@@ -138,9 +138,15 @@ impl<'de> Deserialize<'de> for Event {
 type Pushes = Vec<(String, FieldValue)>;
 
 impl Event {
-    fn with(pushes: impl IntoIterator<Item = (String, FieldValue)>) -> Event {
-        let mut ev = Event::default();
-        for (name, v) in pushes {
+    /// An event of the values of `parts`, one part after the other.
+    fn with<const N: usize>(parts: [Pushes; N]) -> Event {
+        // At most a field per value: the map is sized once.
+        let n = parts.iter().map(Vec::len).sum();
+        let mut ev = Event {
+            fields: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            ..Event::default()
+        };
+        for (name, v) in parts.into_iter().flatten() {
             ev.push(name, v);
         }
         ev
@@ -342,7 +348,7 @@ impl<'de> Visitor<'de> for Top {
             sep: ".",
         };
         flat.visit_seq(seq)?;
-        Ok(Event::with(dot))
+        Ok(Event::with([dot]))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
         // The keys flattened with `.`, used unless the value has the Windows shape.
@@ -365,8 +371,8 @@ impl<'de> Visitor<'de> for Top {
             }
         }
         Ok(match windows {
-            Some(parts) => Event::with(parts.into_iter().flatten()),
-            None => Event::with(dot),
+            Some(parts) => Event::with(parts),
+            None => Event::with([dot]),
         })
     }
 }

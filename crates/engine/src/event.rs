@@ -124,7 +124,8 @@ impl Event {
 ///   parent; each item of a list under the list's name; a scalar with no name (the whole value)
 ///   is no field.
 ///
-/// Numbers keep `serde_json`'s text for them (`1.0`, `100000.0` for `1e5`), strings are
+/// Numbers keep `serde_json`'s text for them (`1.0`, `100000.0` for `1e5`; its
+/// `arbitrary_precision` feature, which would hand numbers over as maps, is off), strings are
 /// unescaped, `null` is a null value. A key given twice in one object keeps the values of
 /// both, in order (a `serde_json::Value` would keep only the last); the value is the Windows
 /// shape if any of its `Event` keys holds an object.

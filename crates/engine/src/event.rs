@@ -2,7 +2,9 @@
 //! crate's and `evtx_dump`'s `{"Event": {"System": …, "EventData": …}}`) and JSON lines.
 
 use rustc_hash::FxHashMap;
-use serde_json::Value as J;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 use std::io::{BufRead, Read};
 use std::path::Path;
 
@@ -90,107 +92,384 @@ impl Event {
         self.fields.insert(name.to_string(), values);
     }
 
-    fn push(&mut self, name: &str, v: FieldValue) {
+    /// Add a value to a field (the name becomes the key if the field is new).
+    fn push(&mut self, name: String, v: FieldValue) {
         let lower = v.text().map(str::to_lowercase).unwrap_or_default();
-        match self.fields.get_mut(name) {
-            Some(values) => values.push((v, lower)),
-            None => {
-                self.fields.insert(name.to_string(), vec![(v, lower)]);
-            }
-        }
+        self.fields.entry(name).or_default().push((v, lower));
     }
 
-    /// An event from a JSON object. The Windows shape (`Event.System`, `Event.EventData`,
-    /// `Event.UserData`) is flattened as Sigma names Windows fields: `EventID`, `Channel`,
-    /// `Computer`, `Provider_Name` (attributes joined to their element by `_`), and the event
-    /// data by their own names. Any other object is flattened with `.` between nested keys.
-    pub fn from_json(v: J, origin: String) -> Event {
+    /// An event from the text of one JSON value, read straight into the field map (no
+    /// `serde_json::Value` in between); the `Deserialize` impl of [`Event`] says how the value
+    /// is flattened into fields.
+    pub fn from_json(text: &str, origin: String) -> Result<Event, serde_json::Error> {
+        let mut ev: Event = serde_json::from_str(text)?;
+        ev.origin = origin;
+        Ok(ev)
+    }
+}
+
+/// An event reads from the text of any JSON value (through `serde_json`'s deserializer, with no
+/// `serde_json::Value` in between), flattened as Sigma names fields:
+///
+/// - The Windows shape, an object holding an `Event` object (the `evtx` crate's and
+///   `evtx_dump`'s rendering of a record): `Event.System` with nested keys joined by `_`
+///   (`Provider_Name`), XML attributes (`#attributes`) and text (`#text`) belonging to their
+///   element (`EventID`); then `Event.EventData` and `Event.UserData`, each leaf under its own
+///   key (`EventData.Image` is `Image`, `UserData.X.Y` is `Y`), spaces dropped from names as
+///   Sigma names such fields (Defender's `Source Name` is `SourceName`), attributes skipped,
+///   unnamed data (`<Data>` without a name) under `EventData` / `UserData`. System's values come
+///   before EventData's, before UserData's, whatever their order in the text. Other keys of
+///   `Event`, and the keys beside it, are not fields.
+/// - Anything else: nested keys joined by `.`, `#attributes` and `#text` belonging to their
+///   parent; each item of a list under the list's name; a scalar with no name (the whole value)
+///   is no field.
+///
+/// Numbers keep `serde_json`'s text for them (`1.0`, `100000.0` for `1e5`; its
+/// `arbitrary_precision` feature, which would hand numbers over as maps, is off), strings are
+/// unescaped, `null` is a null value. A key given twice in one object keeps the values of
+/// both, in order (a `serde_json::Value` would keep only the last); the value is the Windows
+/// shape if any of its `Event` keys holds an object.
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
+        d.deserialize_any(Top)
+    }
+}
+
+/// Values in the order they are pushed, each with its field's name.
+type Pushes = Vec<(String, FieldValue)>;
+
+impl Event {
+    /// An event of the values of `parts`, one part after the other.
+    fn with<const N: usize>(parts: [Pushes; N]) -> Event {
+        // At most a field per value: the map is sized once.
+        let n = parts.iter().map(Vec::len).sum();
         let mut ev = Event {
-            origin,
+            fields: FxHashMap::with_capacity_and_hasher(n, Default::default()),
             ..Event::default()
         };
-        match v {
-            J::Object(mut top) if matches!(top.get("Event"), Some(J::Object(_))) => {
-                let Some(J::Object(mut e)) = top.remove("Event") else {
-                    unreachable!("checked by the guard")
-                };
-                if let Some(sys) = e.remove("System") {
-                    flatten(&mut ev, sys, "", "_");
-                }
-                for data in ["EventData", "UserData"] {
-                    if let Some(d) = e.remove(data) {
-                        leaves(&mut ev, d, data);
-                    }
-                }
-            }
-            v => flatten(&mut ev, v, "", "."),
+        for (name, v) in parts.into_iter().flatten() {
+            ev.push(name, v);
         }
         ev
     }
 }
 
-fn scalar(v: J) -> Option<FieldValue> {
-    Some(match v {
-        J::String(s) => FieldValue::Str(s),
-        J::Number(n) => FieldValue::Num(n.to_string()),
-        J::Bool(b) => FieldValue::Bool(b),
-        J::Null => FieldValue::Null,
-        _ => return None,
-    })
+/// The scalar methods of a visitor: each hands its value to the visitor's own `scalar`.
+macro_rules! scalars {
+    () => {
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Bool(b)))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Num(serde_json::Number::from(n).to_string())))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Num(serde_json::Number::from(n).to_string())))
+        }
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            // As `serde_json::Value` has it: a number if finite, else null.
+            let v = serde_json::Number::from_f64(n)
+                .map_or(FieldValue::Null, |n| FieldValue::Num(n.to_string()));
+            Ok(self.scalar(v))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Str(s.to_string())))
+        }
+        fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Str(s)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(self.scalar(FieldValue::Null))
+        }
+    };
 }
 
-/// Nested keys joined with `sep`; XML attributes (`#attributes`) and text (`#text`) belong to
-/// their element.
-fn flatten(ev: &mut Event, v: J, prefix: &str, sep: &str) {
-    match v {
-        J::Object(map) => {
-            for (k, child) in map {
-                let name = match k.as_str() {
-                    "#attributes" | "#text" => prefix.to_string(),
-                    _ if prefix.is_empty() => k,
-                    _ => format!("{prefix}{sep}{k}"),
-                };
-                flatten(ev, child, &name, sep);
-            }
-        }
-        J::Array(items) => {
-            for item in items {
-                flatten(ev, item, prefix, sep);
-            }
-        }
-        v => {
-            if let (false, Some(s)) = (prefix.is_empty(), scalar(v)) {
-                ev.push(prefix, s);
-            }
+/// An object key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
+/// The name of a key's value under `prefix`: nested keys joined with `sep`; XML attributes
+/// (`#attributes`) and text (`#text`) belong to their element.
+fn joined<'x>(prefix: &'x str, sep: &str, k: Cow<'x, str>) -> Cow<'x, str> {
+    if k == "#attributes" || k == "#text" {
+        Cow::Borrowed(prefix)
+    } else if prefix.is_empty() {
+        k
+    } else {
+        Cow::Owned(format!("{prefix}{sep}{k}"))
+    }
+}
+
+/// A value flattened under `prefix` with `sep` between nested keys.
+struct Flat<'a> {
+    out: &'a mut Pushes,
+    prefix: &'a str,
+    sep: &'static str,
+}
+
+impl Flat<'_> {
+    fn scalar(self, v: FieldValue) {
+        if !self.prefix.is_empty() {
+            self.out.push((self.prefix.to_string(), v));
         }
     }
 }
 
-/// Event data: each leaf under its own key (`EventData.Image` is `Image`; `UserData.X.Y` is
-/// `Y`); unnamed data (`<Data>` without a name) under `name` (`EventData`). Spaces in names are
-/// dropped, as Sigma names such fields (Defender's `Source Name` is `SourceName`).
-fn leaves(ev: &mut Event, v: J, name: &str) {
-    match v {
-        J::Object(map) => {
-            for (k, child) in map {
-                match k.as_str() {
-                    "#attributes" => {}
-                    "#text" => leaves(ev, child, name),
-                    _ if k.contains(' ') => leaves(ev, child, &k.replace(' ', "")),
-                    _ => leaves(ev, child, &k),
+impl<'de> DeserializeSeed<'de> for Flat<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Flat<'_> {
+    type Value = ();
+    scalars!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Flat { out, prefix, sep } = self;
+        while seq
+            .next_element_seed(Flat {
+                out: &mut *out,
+                prefix,
+                sep,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Flat { out, prefix, sep } = self;
+        while let Some(k) = map.next_key_seed(Key)? {
+            let name = joined(prefix, sep, k);
+            map.next_value_seed(Flat {
+                out: &mut *out,
+                prefix: &name,
+                sep,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Event data: each leaf under its own key (spaces dropped), attributes skipped, text and
+/// unnamed data under `name`.
+struct Leaves<'a> {
+    out: &'a mut Pushes,
+    name: &'a str,
+}
+
+impl Leaves<'_> {
+    fn scalar(self, v: FieldValue) {
+        self.out.push((self.name.to_string(), v));
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Leaves<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Leaves<'_> {
+    type Value = ();
+    scalars!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Leaves { out, name } = self;
+        while seq
+            .next_element_seed(Leaves {
+                out: &mut *out,
+                name,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Leaves { out, name } = self;
+        while let Some(k) = map.next_key_seed(Key)? {
+            let out = &mut *out;
+            if k == "#attributes" {
+                map.next_value::<de::IgnoredAny>()?;
+            } else if k == "#text" {
+                map.next_value_seed(Leaves { out, name })?;
+            } else if k.contains(' ') {
+                let name = k.replace(' ', "");
+                map.next_value_seed(Leaves { out, name: &name })?;
+            } else {
+                map.next_value_seed(Leaves { out, name: &k })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The whole value of an event (see `Deserialize for Event`).
+struct Top;
+
+impl Top {
+    fn scalar(self, _: FieldValue) -> Event {
+        Event::default()
+    }
+}
+
+impl<'de> Visitor<'de> for Top {
+    type Value = Event;
+    scalars!();
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Event, A::Error> {
+        let mut dot = vec![];
+        let flat = Flat {
+            out: &mut dot,
+            prefix: "",
+            sep: ".",
+        };
+        flat.visit_seq(seq)?;
+        Ok(Event::with([dot]))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        // The keys flattened with `.`, used unless the value has the Windows shape.
+        let mut dot = vec![];
+        // System's, EventData's and UserData's values, once an `Event` object is seen.
+        let mut windows: Option<[Pushes; 3]> = None;
+        while let Some(k) = map.next_key_seed(Key)? {
+            if k == "Event" {
+                map.next_value_seed(EventKey {
+                    dot: &mut dot,
+                    windows: &mut windows,
+                })?;
+            } else {
+                let name = joined("", ".", k);
+                map.next_value_seed(Flat {
+                    out: &mut dot,
+                    prefix: &name,
+                    sep: ".",
+                })?;
+            }
+        }
+        Ok(match windows {
+            Some(parts) => Event::with(parts),
+            None => Event::with([dot]),
+        })
+    }
+}
+
+/// The value of a top-level `Event` key: an object makes the Windows shape; anything else is
+/// flattened with `.` under `Event`.
+struct EventKey<'a> {
+    dot: &'a mut Pushes,
+    windows: &'a mut Option<[Pushes; 3]>,
+}
+
+impl<'a> EventKey<'a> {
+    fn flat(self) -> Flat<'a> {
+        Flat {
+            out: self.dot,
+            prefix: "Event",
+            sep: ".",
+        }
+    }
+
+    fn scalar(self, v: FieldValue) {
+        self.flat().scalar(v)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for EventKey<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventKey<'_> {
+    type Value = ();
+    scalars!();
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.flat().visit_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let [system, data, user] = self.windows.get_or_insert_with(Default::default);
+        while let Some(k) = map.next_key_seed(Key)? {
+            match &*k {
+                "System" => map.next_value_seed(Flat {
+                    out: &mut *system,
+                    prefix: "",
+                    sep: "_",
+                })?,
+                "EventData" => map.next_value_seed(Leaves {
+                    out: &mut *data,
+                    name: "EventData",
+                })?,
+                "UserData" => map.next_value_seed(Leaves {
+                    out: &mut *user,
+                    name: "UserData",
+                })?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
                 }
             }
         }
-        J::Array(items) => {
-            for item in items {
-                leaves(ev, item, name);
-            }
+        Ok(())
+    }
+}
+
+/// One JSON value of an events file: a list is an event per item, anything else one event.
+enum Doc {
+    One(Event),
+    Many(Vec<Event>),
+}
+
+impl<'de> Deserialize<'de> for Doc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Doc, D::Error> {
+        d.deserialize_any(DocVisitor)
+    }
+}
+
+struct DocVisitor;
+
+impl DocVisitor {
+    fn scalar(self, v: FieldValue) -> Doc {
+        Doc::One(Top.scalar(v))
+    }
+}
+
+impl<'de> Visitor<'de> for DocVisitor {
+    type Value = Doc;
+    scalars!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc, A::Error> {
+        let mut events = vec![];
+        while let Some(ev) = seq.next_element::<Event>()? {
+            events.push(ev);
         }
-        v => {
-            if let Some(s) = scalar(v) {
-                ev.push(name, s);
-            }
-        }
+        Ok(Doc::Many(events))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Doc, A::Error> {
+        Top.visit_map(map).map(Doc::One)
     }
 }
 
@@ -264,7 +543,7 @@ pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) ->
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<J>(&line);
+        let parsed = serde_json::from_str::<Doc>(&line);
         if lines_mode.is_none() {
             lines_mode = Some(parsed.is_ok());
             if parsed.is_err() {
@@ -278,12 +557,12 @@ pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) ->
             }
         }
         match parsed {
-            Ok(J::Array(items)) => {
+            Ok(Doc::Many(items)) => {
                 for (i, item) in items.into_iter().enumerate() {
                     pending.push(prepared(item, format!("{shown}:{n}#{}", i + 1)));
                 }
             }
-            Ok(v) => pending.push(prepared(v, format!("{shown}:{n}"))),
+            Ok(Doc::One(ev)) => pending.push(prepared(ev, format!("{shown}:{n}"))),
             Err(e) => errors.push(err(n, e.column().max(1), format!("not JSON: {e}"))),
         }
         if pending.len() >= batch {
@@ -296,8 +575,8 @@ pub fn read_batches(path: &Path, batch: usize, f: &mut dyn FnMut(Vec<Event>)) ->
     errors
 }
 
-fn prepared(v: J, origin: String) -> Event {
-    let mut ev = Event::from_json(v, origin);
+fn prepared(mut ev: Event, origin: String) -> Event {
+    ev.origin = origin;
     crate::logsource::builtin().prepare(&mut ev);
     ev
 }
@@ -310,21 +589,21 @@ pub fn read_json(text: &str, shown: &str) -> (Vec<Event>, Vec<ReadError>) {
 /// JSON events from text that starts at line `first` of the file.
 fn read_json_from(text: &str, shown: &str, first: usize) -> (Vec<Event>, Vec<ReadError>) {
     let mut events = vec![];
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<J>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Doc>();
     let line = |offset| line_of(text, offset) + first - 1;
     loop {
         let start = stream.byte_offset();
         match stream.next() {
             None => break,
-            Some(Ok(J::Array(items))) => {
+            Some(Ok(Doc::Many(items))) => {
                 for (i, item) in items.into_iter().enumerate() {
                     let origin = format!("{shown}:{}#{}", line(start), i + 1);
                     events.push(prepared(item, origin));
                 }
             }
-            Some(Ok(v)) => {
+            Some(Ok(Doc::One(ev))) => {
                 let origin = format!("{shown}:{}", line(start));
-                events.push(prepared(v, origin));
+                events.push(prepared(ev, origin));
             }
             Some(Err(e)) => {
                 // The rest of the text cannot be split into values reliably: stop here.
@@ -365,20 +644,23 @@ fn read_evtx(
         Err(e) => return vec![err(format!("not an EVTX file: {e}"))],
     };
     let (mut events, mut errors) = (vec![], vec![]);
-    for record in parser.records_json_value() {
-        match record {
-            Ok(r) => {
-                let mut ev = Event::from_json(r.data, String::new());
+    // As text (UTF-8 checked once per record, not string by string).
+    for record in parser.records_json() {
+        let read = record.map_err(|e| e.to_string()).and_then(|r| {
+            let id = r.event_record_id;
+            let ev = Event::from_json(&r.data, String::new());
+            ev.map(|ev| (ev, id))
+                .map_err(|e| format!("record {id}: not JSON: {e}"))
+        });
+        match read {
+            Ok((mut ev, record_id)) => {
                 // The record id the event itself carries (System/EventRecordID), as Event
                 // Viewer shows it; the parser's own count if it has none.
                 let id = ev
                     .get("EventRecordID")
                     .first()
                     .and_then(|(v, _)| v.text().map(str::to_string));
-                ev.origin = format!(
-                    "{shown}#{}",
-                    id.unwrap_or_else(|| r.event_record_id.to_string())
-                );
+                ev.origin = format!("{shown}#{}", id.unwrap_or_else(|| record_id.to_string()));
                 crate::logsource::builtin().prepare(&mut ev);
                 events.push(ev);
                 if events.len() >= batch {

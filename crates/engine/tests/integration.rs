@@ -2,6 +2,7 @@
 
 mod correlations;
 mod ir_agrees;
+mod json_events;
 mod logs;
 mod regression;
 mod semantics;

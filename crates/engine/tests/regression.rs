@@ -6,11 +6,11 @@ use engine::{Logsources, Ruleset, read_file};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-fn shared() -> PathBuf {
+pub(crate) fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
-fn walk(dir: &Path, name: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
+pub(crate) fn walk(dir: &Path, name: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -84,6 +84,17 @@ impl CondNode {
         }
     }
 
+    fn event_ids(&self, rule: &Rule) -> Option<Vec<u32>> {
+        match self {
+            CondNode::And(items) => (items.iter())
+                .filter_map(|c| c.event_ids(rule))
+                .min_by_key(Vec::len),
+            CondNode::Or(items) => matcher::union(items.iter().map(|c| c.event_ids(rule))),
+            CondNode::Not(_) => None,
+            CondNode::Named(i) => rule.named[*i].event_ids(),
+        }
+    }
+
     fn needs(&self, rule: &Rule) -> Needs {
         match self {
             CondNode::And(items) => matcher::all_of(items.iter().map(|c| c.needs(rule))),
@@ -151,6 +162,12 @@ impl Rule {
             detection_names: names.iter().map(|n| n.to_string()).collect(),
             conditions,
         })
+    }
+
+    /// The event ids one of which an event must carry for the rule to fire (any condition),
+    /// from its `EventID` items; `None` when not known.
+    fn event_ids(&self) -> Option<Vec<u32>> {
+        matcher::union(self.conditions.iter().map(|c| c.event_ids(self)))
     }
 
     /// Texts in fields one of which an event must hold for the rule to fire (any condition).
@@ -421,15 +438,22 @@ impl Ruleset {
         }
         let mut keys: Vec<(String, Option<u32>)> = vec![];
         let mut tagged = false;
+        let own_ids = rule.event_ids();
         for f in &rule.filters {
             match f {
                 EventFilter::Channel {
                     channel, event_ids, ..
                 } => {
-                    if event_ids.is_empty() {
-                        keys.push((channel.clone(), None));
+                    // Ids from the logsource, else from the rule's own `EventID` items.
+                    match (event_ids.is_empty(), &own_ids) {
+                        (false, _) => {
+                            keys.extend(event_ids.iter().map(|&id| (channel.clone(), Some(id))))
+                        }
+                        (true, Some(ids)) => {
+                            keys.extend(ids.iter().map(|&id| (channel.clone(), Some(id))))
+                        }
+                        (true, None) => keys.push((channel.clone(), None)),
                     }
-                    keys.extend(event_ids.iter().map(|&id| (channel.clone(), Some(id))));
                 }
                 EventFilter::Tagged(_) => tagged = true,
             }
@@ -498,35 +522,41 @@ impl Ruleset {
             .collect()
     }
 
-    /// The same as [`Ruleset::matches`] without the prefilter (every candidate evaluated): for
-    /// checking the prefilter.
+    /// The same as [`Ruleset::matches`] the slow way, every rule evaluated (no lookup by
+    /// channel and event id, no prefilter): for checking those.
     pub fn matches_unfiltered<'a>(&'a self, ev: &Event) -> Vec<&'a Rule> {
-        self.candidates(ev)
-            .iter()
-            .map(|&i| &self.rules[i])
-            .filter(|r| r.matches(ev))
-            .collect()
+        self.rules.iter().filter(|r| r.matches(ev)).collect()
     }
 
-    /// The rules whose logsource covers the event, in rule order.
+    /// The rules whose logsource covers the event, in rule order. Rules are listed under
+    /// their channel's event ids (from the logsource or from their own `EventID` items), so an
+    /// event with several ids is looked up under each.
     fn candidates(&self, ev: &Event) -> Cow<'_, [usize]> {
-        let id = logsource::event_id(ev);
-        let of_channel = |channel: &str| -> Option<&[usize]> {
-            let c = self.by_channel.get(channel)?;
-            Some(id.and_then(|id| c.by_id.get(&id)).unwrap_or(&c.any_id))
-        };
+        let mut ids = logsource::event_ids(ev);
+        let id = ids.next();
+        let more_ids = ids.any(|other| Some(other) != id);
         let channels = ev.get("Channel");
-        // The common case: one channel, no logsource given.
-        if ev.logsource.is_none() && channels.len() <= 1 {
+        // The common case: one channel, one id, no logsource given.
+        if ev.logsource.is_none() && channels.len() <= 1 && !more_ids {
             let channel = channels.first().and_then(|(v, _)| v.text());
+            let of_channel = |channel: &str| -> Option<&[usize]> {
+                let c = self.by_channel.get(channel)?;
+                Some(id.and_then(|id| c.by_id.get(&id)).unwrap_or(&c.any_id))
+            };
             return Cow::Borrowed(channel.and_then(of_channel).unwrap_or(&self.everywhere));
         }
         let mut candidates: Vec<usize> = self.everywhere.clone();
         if ev.logsource.is_some() {
             candidates.extend(&self.tagged);
         }
-        for (v, _) in channels {
-            candidates.extend(v.text().and_then(of_channel).unwrap_or_default());
+        for c in channels
+            .iter()
+            .filter_map(|(v, _)| self.by_channel.get(v.text()?))
+        {
+            candidates.extend(&c.any_id);
+            for id in logsource::event_ids(ev) {
+                candidates.extend(c.by_id.get(&id).map_or(&[][..], Vec::as_slice));
+            }
         }
         candidates.sort_unstable();
         candidates.dedup();

@@ -417,10 +417,15 @@ fn drive_path(text: &str) -> Option<String> {
 
 /// The event's id, if it is a whole number.
 pub(crate) fn event_id(ev: &Event) -> Option<u32> {
+    event_ids(ev).next()
+}
+
+/// Every `EventID` value that is a whole number in `u32` range, in order.
+pub(crate) fn event_ids(ev: &Event) -> impl Iterator<Item = u32> + '_ {
     ev.get("EventID")
         .iter()
         .filter_map(|(v, _)| v.number())
-        .find(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= f64::from(u32::MAX))
+        .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= f64::from(u32::MAX))
         .map(|n| n as u32)
 }
 

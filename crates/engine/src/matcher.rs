@@ -81,6 +81,17 @@ pub(crate) fn any_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
     (!out.is_empty()).then_some(out)
 }
 
+/// Every alternative's ids (all must be known), sorted, without repeats.
+pub(crate) fn union(sets: impl IntoIterator<Item = Option<Vec<u32>>>) -> Option<Vec<u32>> {
+    let mut out = vec![];
+    for s in sets {
+        out.extend(s?);
+    }
+    out.sort_unstable();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
 /// The parts of an AND: any known one will do; the one with the fewest alternatives.
 pub(crate) fn all_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
     needs.into_iter().flatten().min_by_key(|n| n.len())
@@ -110,6 +121,19 @@ impl Node {
             }
             Detection::Item(item) => Node::Item(Item::compile(item)?),
         })
+    }
+
+    /// The event ids one of which an event must carry (a value of `EventID` whose number is
+    /// one of them) for the node to match; `None` when nothing is known.
+    pub(crate) fn event_ids(&self) -> Option<Vec<u32>> {
+        match self {
+            Node::And(items) => items
+                .iter()
+                .filter_map(Node::event_ids)
+                .min_by_key(Vec::len),
+            Node::Or(items) => union(items.iter().map(Node::event_ids)),
+            Node::Item(item) => item.event_ids(),
+        }
     }
 
     pub(crate) fn needs(&self) -> Needs {
@@ -178,6 +202,15 @@ impl Item {
         })
     }
 
+    /// An `EventID` item of numbers: an event matches only with one of them (with `all`, with
+    /// each of them, so with one of them too).
+    fn event_ids(&self) -> Option<Vec<u32>> {
+        if self.negated || self.field.as_deref() != Some("EventID") {
+            return None;
+        }
+        union(self.patterns.iter().map(Pattern::event_ids))
+    }
+
     fn needs(&self) -> Needs {
         if self.negated {
             return None;
@@ -231,6 +264,17 @@ impl Item {
 }
 
 impl Pattern {
+    /// A number pattern matches a value whose number equals it ([`FieldValue::number`]).
+    fn event_ids(&self) -> Option<Vec<u32>> {
+        match self {
+            Pattern::Num(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n) => {
+                Some(vec![*n as u32])
+            }
+            Pattern::Any(ps) => union(ps.iter().map(Pattern::event_ids)),
+            _ => None,
+        }
+    }
+
     fn compile(v: &Value, keyword: bool) -> Result<Pattern, String> {
         Ok(match v {
             Value::Str { s, cased } => {

@@ -148,6 +148,84 @@ fn the_logsource_decides_which_events_a_rule_sees() {
     );
 }
 
+/// Rules are looked up by the event ids their `EventID` items name: every rule the slow way
+/// (each rule evaluated) finds is found, with one id, several ids, text ids, or none.
+#[test]
+fn rules_are_found_under_the_event_ids_they_name() {
+    let rule = |name: &str, detection: &str| {
+        format!(
+            "title: {name}\nlogsource:\n    product: windows\n    service: security\ndetection:\n{detection}\n"
+        )
+    };
+    let rules = [
+        rule("one", "    sel:\n        EventID: 4634\n    condition: sel"),
+        rule(
+            "list",
+            "    sel:\n        EventID:\n            - 4624\n            - 4625\n    condition: sel",
+        ),
+        rule(
+            "or",
+            "    a:\n        EventID: 4624\n    b:\n        EventID: 7045\n        X: y\n    condition: a or b",
+        ),
+        rule(
+            "and",
+            "    a:\n        EventID: 4624\n    b:\n        X: y\n    condition: a and b",
+        ),
+        rule("not", "    a:\n        EventID: 4624\n    condition: not a"),
+        rule(
+            "orunknown",
+            "    a:\n        EventID: 4624\n    b:\n        X: y\n    condition: a or b",
+        ),
+        rule(
+            "all",
+            "    a:\n        EventID|all:\n            - 4624\n            - 1\n    condition: a",
+        ),
+    ];
+    let set = Ruleset::compile(
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (["a", "b", "c", "d", "e", "f", "g"][i], r.as_str())),
+        &Logsources::builtin(),
+    );
+    assert_eq!(set.rules.len(), rules.len(), "{:?}", set.skipped);
+    let ids = [
+        "4634",
+        "4624",
+        "7045",
+        "1",
+        "\"4624\"",
+        "\" 4625\"",
+        "4624.0",
+        "[1, 4624]",
+        "[4624, 1]",
+        "[7045, 4634]",
+        "\"x\"",
+        "null",
+    ];
+    let mut found = 0;
+    for id in ids {
+        for x in ["\"y\"", "\"z\""] {
+            let json = format!(
+                r#"{{"Event": {{"System": {{"Channel": "Security", "EventID": {id}}}, "EventData": {{"X": {x}}}}}}}"#
+            );
+            let (evs, errors) = read_json(&json, "t");
+            assert!(errors.is_empty(), "{errors:?}");
+            let fast: Vec<&str> = set
+                .matches(&evs[0])
+                .iter()
+                .map(|r| r.title.as_str())
+                .collect();
+            let slow: Vec<&str> = (set.matches_unfiltered(&evs[0]).iter())
+                .map(|r| r.title.as_str())
+                .collect();
+            assert_eq!(fast, slow, "{json}");
+            found += fast.len();
+        }
+    }
+    assert!(found >= 20, "{found}");
+}
+
 #[test]
 fn unreadable_events_are_reported_with_their_position() {
     let (evs, errors) = read_json("{\"a\": 1}\n{\"b\": }\n", "bad.json");

@@ -4,6 +4,7 @@
 //! call stack; the stack is capped at [`MAX_DEPTH`] anyway because every consumer of the tree
 //! (and `Drop`, `Clone`, `PartialEq`) walks it recursively.
 
+use crate::fast;
 use crate::resolve::{self, IntResult};
 use crate::{Error, MAX_ALIAS_NODES, MAX_DEPTH, Node, Pos, Span, Stream, Value, Warning};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
@@ -189,42 +190,76 @@ struct Builder<'a> {
     documents: Vec<Node>,
 }
 
+impl<'a> Builder<'a> {
+    fn new(text: &'a str) -> Self {
+        Builder {
+            text,
+            lines: Lines::new(text),
+            stack: Vec::new(),
+            anchors: Vec::new(),
+            keep_anchors: text.contains('*'),
+            anchored_nodes: 0,
+            alias_nodes: 0,
+            warnings: Vec::new(),
+            prev_end: Loc {
+                byte: 0,
+                line: 1,
+                col: 1,
+            },
+            root: None,
+            documents: Vec::new(),
+        }
+    }
+
+    /// Handle one event and remember its end; `Ok(true)` at the end of the stream.
+    fn step(&mut self, event: Event<'_>, start: Loc, end: Loc) -> Result<bool, Error> {
+        if self.event(event, start, end)? {
+            return Ok(true);
+        }
+        self.prev_end = end;
+        Ok(false)
+    }
+
+    fn finish(mut self) -> Stream {
+        if let Some(root) = self.root.take() {
+            self.documents.push(root);
+        }
+        self.warnings.sort_by_key(|w| w.pos);
+        Stream {
+            documents: self.documents,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Load with saphyr's parser (every YAML text).
 pub(crate) fn load(text: &str) -> Result<Stream, Error> {
-    let mut b = Builder {
-        text,
-        lines: Lines::new(text),
-        stack: Vec::new(),
-        anchors: Vec::new(),
-        keep_anchors: text.contains('*'),
-        anchored_nodes: 0,
-        alias_nodes: 0,
-        warnings: Vec::new(),
-        prev_end: Loc {
-            byte: 0,
-            line: 1,
-            col: 1,
-        },
-        root: None,
-        documents: Vec::new(),
-    };
+    let mut b = Builder::new(text);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, sp) = next.map_err(|e| scan_error(&e, &b.lines))?;
         let start = b.lines.at_index(sp.start.index());
         let end = b.lines.at_index(sp.end.index());
-        if b.event(event, start, end)? {
+        if b.step(event, start, end)? {
             break;
         }
-        b.prev_end = end;
     }
-    if let Some(root) = b.root.take() {
-        b.documents.push(root);
+    Ok(b.finish())
+}
+
+/// Load with the fast scanner (`crate::fast`): `None` when the text is outside its subset, or
+/// when building fails (saphyr's path then reports the error).
+pub(crate) fn load_fast(text: &str) -> Option<Stream> {
+    let events = fast::scan(text)?;
+    let mut b = Builder::new(text);
+    for (event, start, end) in events {
+        let start = b.lines.at_byte(start);
+        let end = b.lines.at_byte(end);
+        if b.step(event, start, end).ok()? {
+            break;
+        }
     }
-    b.warnings.sort_by_key(|w| w.pos);
-    Ok(Stream {
-        documents: b.documents,
-        warnings: b.warnings,
-    })
+    Some(b.finish())
 }
 
 fn scan_error(e: &ScanError, lines: &Lines<'_>) -> Error {

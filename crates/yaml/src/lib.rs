@@ -40,6 +40,7 @@
 pub use ir::Pos;
 
 mod build;
+mod fast;
 mod resolve;
 
 /// The deepest collection nesting [`load`] accepts.
@@ -106,12 +107,30 @@ pub struct Stream {
 /// Never panics: should the underlying parser panic on some input, that becomes an [`Error`]
 /// at line 1 column 1.
 pub fn load(text: &str) -> Result<Stream, Error> {
+    if let Some(stream) = load_fast(text) {
+        return Ok(stream);
+    }
+    load_with_saphyr(text)
+}
+
+/// [`load`] through saphyr-parser only, for any YAML text; `load` gives the same result.
+/// Public for differential tests.
+pub fn load_with_saphyr(text: &str) -> Result<Stream, Error> {
     std::panic::catch_unwind(|| build::load(text)).unwrap_or_else(|_| {
         Err(Error {
             pos: Pos { line: 1, col: 1 },
             message: "internal error: the YAML parser failed on this input".to_string(),
         })
     })
+}
+
+/// [`load`] through the fast scanner only: `None` when the text is outside the subset it
+/// reads (see the module documentation); otherwise exactly what [`load_with_saphyr`] gives.
+/// Public for differential tests.
+pub fn load_fast(text: &str) -> Option<Stream> {
+    std::panic::catch_unwind(|| build::load_fast(text))
+        .ok()
+        .flatten()
 }
 
 impl Span {

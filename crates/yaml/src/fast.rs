@@ -487,8 +487,11 @@ impl<'a> Scanner<'a> {
             Some(b'"' | b'\'') => {
                 let s = self.quoted(p, Some(n))?;
                 let j = self.skip_spaces(s.end);
-                if !self.at(j).is_none_or(|c| c == b'#' || is_break(c)) {
-                    return Err(GiveUp);
+                match self.at(j) {
+                    None | Some(b'\r' | b'\n') => {}
+                    // A comment must follow a blank.
+                    Some(b'#') if self.at(j - 1) == Some(b' ') => {}
+                    _ => return Err(GiveUp),
                 }
                 s
             }
@@ -779,12 +782,12 @@ impl<'a> Scanner<'a> {
             let s = k - line;
             match self.at(k) {
                 None | Some(b'\r' | b'\n') => {
-                    if s > m {
+                    // Blanks at the end of the text read as content to saphyr.
+                    if s > m || self.at(k).is_none() {
                         return Err(GiveUp);
                     }
-                    if self.at(k).is_some() {
-                        breaks += 1;
-                    }
+                    // saphyr counts the end of the text as a line break.
+                    breaks += 1;
                     line = self.next_line(k);
                     continue;
                 }
@@ -810,7 +813,7 @@ impl<'a> Scanner<'a> {
             out.push_str(self.text.get(line + m..e).ok_or(GiveUp)?);
             end = e;
             prev_more = Some(more);
-            breaks = usize::from(self.at(e).is_some());
+            breaks = 1;
             line = self.next_line(e);
         };
         match chomp {

@@ -121,11 +121,7 @@ impl<'a> Lines<'a> {
                     }
                 }
             } else {
-                for (i, &b) in bytes.iter().enumerate() {
-                    if b == b'\n' {
-                        starts.push((i + 1, i + 1));
-                    }
-                }
+                push_line_starts(bytes, &mut starts);
             }
             return Lines {
                 text,
@@ -216,6 +212,33 @@ impl<'a> Lines<'a> {
             byte,
             line: to_u32(line),
             col: to_u32(ci.saturating_sub(line_ci)).saturating_add(1),
+        }
+    }
+}
+
+/// Push `(i + 1, i + 1)` for each `\n` at `i`, eight bytes at a time.
+fn push_line_starts(bytes: &[u8], starts: &mut Vec<(usize, usize)>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // A zero byte of `w` is a `\n` of the chunk.
+        let w = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            for (k, &b) in chunk.iter().enumerate() {
+                if b == b'\n' {
+                    starts.push((base + k + 1, base + k + 1));
+                }
+            }
+        }
+        base += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'\n' {
+            starts.push((base + k + 1, base + k + 1));
         }
     }
 }

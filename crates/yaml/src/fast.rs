@@ -512,7 +512,9 @@ impl<'a> Scanner<'a> {
     /// The first line of a plain scalar at `p`, and what stopped it.
     fn plain_first(&self, p: usize) -> R<(Scalar<'a>, Stop)> {
         let c = self.at(p).ok_or(GiveUp)?;
-        if bad_plain_start(c) || (c == b'-' && self.blank_or_end(p + 1)) {
+        // `-`, `?` and `:` start a plain scalar when a non-blank follows.
+        let indicator = matches!(c, b'-' | b'?' | b':');
+        if (bad_plain_start(c) && !indicator) || (indicator && self.blank_or_end(p + 1)) {
             return Err(GiveUp);
         }
         let (end, stop) = self.plain_line(p);

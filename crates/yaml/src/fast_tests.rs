@@ -53,6 +53,7 @@ fn each_construct_of_the_subset_takes_the_fast_path() {
         "url: http://x/y?z=1#frag\nkey:with:colons: v\nbrackets: a[0], {b}\n",
         "a:\n  b:\n    c:\n      d: deep\n  e: f\n",
         "a: -1\nb: -x\nc: --x\n",
+        "a: :x\nb: ?y\nc:\n- :\\z'\n- ?w\n:k: 1\n?q: 2\n",
     ] {
         same(text);
     }
@@ -66,6 +67,8 @@ fn what_it_leaves_to_saphyr() {
         "a: [1, 2]\n",
         "a: {b: 1}\n",
         "? a\n: b\n",
+        "a: ? b\n",
+        "a: : b\n",
         "%YAML 1.2\n---\na: 1\n",
         "a:\tb\n",
         "\u{feff}a: 1\n",
@@ -126,6 +129,8 @@ const WORDS: &[&str] = &[
     "<<",
     "=",
     "-x",
+    ":x",
+    "?y",
     "---x",
     "true",
     "2:30",

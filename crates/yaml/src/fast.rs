@@ -79,6 +79,17 @@ fn plain_text(b: &[u8]) -> bool {
     true
 }
 
+/// The bytes a plain scalar's line must look at: blanks, `:`, `#` and line breaks.
+static PLAIN_STOPS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b':' as usize] = true;
+    t[b'#' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
 fn is_break(c: u8) -> bool {
     c == b'\n' || c == b'\r'
 }
@@ -125,6 +136,15 @@ struct Scalar<'a> {
     style: ScalarStyle,
     start: usize,
     end: usize,
+}
+
+/// A scalar's first line, read to see whether it is a key.
+enum First<'a> {
+    Plain(Scalar<'a>, Stop),
+    /// A quoted scalar closed on its line.
+    Quoted(Scalar<'a>),
+    /// A quoted scalar going on to the next line (not a key).
+    MultiLine,
 }
 
 struct Scanner<'a> {
@@ -267,9 +287,9 @@ impl<'a> Scanner<'a> {
         if self.at(p) == Some(b'-') && self.blank_or_end(p + 1) {
             return self.sequence(c, p);
         }
-        let s = self.scalar_line(p)?;
-        if self.is_key_opt(s.as_ref()) {
-            self.mapping(c, p, s)
+        let f = self.first_line(p)?;
+        if self.is_key_first(&f) {
+            self.mapping(c, p, Some(f))
         } else {
             Err(GiveUp)
         }
@@ -295,13 +315,17 @@ impl<'a> Scanner<'a> {
 
     /// A block mapping whose keys are at column `n`, the first key at `p` (already read as
     /// `first` when the caller had to look at it).
-    fn mapping(&mut self, n: usize, mut p: usize, mut first: Option<Scalar<'a>>) -> R<()> {
+    fn mapping(&mut self, n: usize, mut p: usize, mut first: Option<First<'a>>) -> R<()> {
         self.enter()?;
         self.push(Event::MappingStart(0, None), p, p);
         loop {
             let key = match first.take() {
-                Some(k) => k,
-                None => self.scalar_line(p)?.ok_or(GiveUp)?,
+                Some(f) => f,
+                None => self.first_line(p)?,
+            };
+            let key = match key {
+                First::Plain(s, _) | First::Quoted(s) => s,
+                First::MultiLine => return Err(GiveUp),
             };
             let Some(after) = self.key_colon(&key) else {
                 return Err(GiveUp);
@@ -391,11 +415,11 @@ impl<'a> Scanner<'a> {
             Some(b'-') if self.blank_or_end(p + 1) => self.sequence(c, p),
             Some(b'|' | b'>') => Err(GiveUp),
             _ => {
-                let s = self.scalar_line(p)?;
-                if self.is_key_opt(s.as_ref()) {
-                    self.mapping(c, p, s)
+                let f = self.first_line(p)?;
+                if self.is_key_first(&f) {
+                    self.mapping(c, p, Some(f))
                 } else {
-                    let s = self.scalar(p, n)?;
+                    let s = self.finish_scalar(p, n, f)?;
                     self.scalar_event(s);
                     Ok(())
                 }
@@ -419,11 +443,11 @@ impl<'a> Scanner<'a> {
                 }
                 Some(b'|' | b'>') => self.block_scalar(n_i, r)?,
                 Some(_) => {
-                    let s = self.scalar_line(r)?;
-                    if self.is_key_opt(s.as_ref()) {
-                        self.mapping(r - self.line_start(r), r, s)?;
+                    let f = self.first_line(r)?;
+                    if self.is_key_first(&f) {
+                        self.mapping(r - self.line_start(r), r, Some(f))?;
                     } else {
-                        let s = self.scalar(r, n_i)?;
+                        let s = self.finish_scalar(r, n_i, f)?;
                         self.scalar_event(s);
                     }
                 }
@@ -454,16 +478,15 @@ impl<'a> Scanner<'a> {
         i - self.col(i)
     }
 
-    /// A scalar at `p` read on its line only, to see whether it is a key: `None` for a quoted
-    /// scalar that goes on to the next line (not a key).
-    fn scalar_line(&self, p: usize) -> R<Option<Scalar<'a>>> {
+    /// A scalar at `p` read on its line only, to see whether it is a key.
+    fn first_line(&self, p: usize) -> R<First<'a>> {
         match self.at(p) {
             Some(b'"' | b'\'') => match self.quoted(p, None) {
-                Ok(s) => Ok(Some(s)),
-                Err(GiveUp) if self.quoted_spans_lines(p) => Ok(None),
+                Ok(s) => Ok(First::Quoted(s)),
+                Err(GiveUp) if self.quoted_spans_lines(p) => Ok(First::MultiLine),
                 Err(GiveUp) => Err(GiveUp),
             },
-            _ => self.plain_first(p).map(|(s, _)| Some(s)),
+            _ => self.plain_first(p).map(|(s, stop)| First::Plain(s, stop)),
         }
     }
 
@@ -484,28 +507,35 @@ impl<'a> Scanner<'a> {
         false
     }
 
-    /// Whether a scalar read by `scalar_line` is a mapping key.
-    fn is_key_opt(&self, s: Option<&Scalar<'_>>) -> bool {
-        s.is_some_and(|s| self.is_key(s))
+    /// Whether a scalar read by `first_line` is a mapping key.
+    fn is_key_first(&self, f: &First<'_>) -> bool {
+        match f {
+            First::Plain(s, _) | First::Quoted(s) => self.is_key(s),
+            First::MultiLine => false,
+        }
     }
 
     /// A scalar value at `p` in a block collection at column `n` (continuation lines must be
     /// more indented than `n`); what follows it on its line must be a comment or nothing.
     fn scalar(&self, p: usize, n: isize) -> R<Scalar<'a>> {
-        let s = match self.at(p) {
-            Some(b'"' | b'\'') => {
-                let s = self.quoted(p, Some(n))?;
-                let j = self.skip_spaces(s.end);
-                match self.at(j) {
-                    None | Some(b'\r' | b'\n') => {}
-                    // A comment must follow a blank.
-                    Some(b'#') if self.at(j - 1) == Some(b' ') => {}
-                    _ => return Err(GiveUp),
-                }
-                s
-            }
-            _ => self.plain(p, n)?,
+        let f = self.first_line(p)?;
+        self.finish_scalar(p, n, f)
+    }
+
+    /// The scalar value at `p` whose first line was read as `f` (see [`Self::scalar`]).
+    fn finish_scalar(&self, p: usize, n: isize, f: First<'a>) -> R<Scalar<'a>> {
+        let s = match f {
+            First::Plain(s, stop) => return self.plain_rest(s, stop, n),
+            First::Quoted(s) => s,
+            First::MultiLine => self.quoted(p, Some(n))?,
         };
+        let j = self.skip_spaces(s.end);
+        match self.at(j) {
+            None | Some(b'\r' | b'\n') => {}
+            // A comment must follow a blank.
+            Some(b'#') if self.at(j - 1) == Some(b' ') => {}
+            _ => return Err(GiveUp),
+        }
         Ok(s)
     }
 
@@ -535,24 +565,35 @@ impl<'a> Scanner<'a> {
     fn plain_line(&self, p: usize) -> (usize, Stop) {
         let mut i = p;
         let mut end = p;
-        let stop = loop {
+        loop {
+            // Ordinary bytes in one go.
+            let run = self.b.get(i..).map_or(0, |rest| {
+                rest.iter()
+                    .position(|&c| PLAIN_STOPS[usize::from(c)])
+                    .unwrap_or(rest.len())
+            });
+            if run > 0 {
+                i += run;
+                end = i;
+            }
             match self.at(i) {
-                None | Some(b'\r' | b'\n') => break Stop::Eol,
-                Some(b':') if self.blank_or_end(i + 1) => break Stop::Colon,
-                Some(b'#') if i > p && self.at(i - 1) == Some(b' ') => break Stop::Comment,
+                None | Some(b'\r' | b'\n') => return (end, Stop::Eol),
+                Some(b':') if self.blank_or_end(i + 1) => return (end, Stop::Colon),
+                Some(b'#') if i > p && self.at(i - 1) == Some(b' ') => {
+                    return (end, Stop::Comment);
+                }
                 Some(b' ') => {}
                 Some(_) => end = i + 1,
             }
             i += 1;
-        };
+        }
         // `end` may sit inside a multi-byte char only if a continuation byte were a blank,
         // which cannot be.
-        (end, stop)
     }
 
     /// A plain scalar value at `p`, possibly continued on more indented lines (folded).
-    fn plain(&self, p: usize, n: isize) -> R<Scalar<'a>> {
-        let (first, stop) = self.plain_first(p)?;
+    fn plain_rest(&self, first: Scalar<'a>, stop: Stop, n: isize) -> R<Scalar<'a>> {
+        let p = first.start;
         match stop {
             Stop::Colon => return Err(GiveUp),
             Stop::Comment => return Ok(first),

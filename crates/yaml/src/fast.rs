@@ -499,7 +499,7 @@ impl<'a> Scanner<'a> {
             if Some(c) == q {
                 return false;
             }
-            if is_break(c) {
+            if is_break(c) || (c == b'\\' && self.at(i + 1).is_some_and(is_break)) {
                 return true;
             }
             i += if c == b'\\' && q == Some(b'"') { 2 } else { 1 };
@@ -679,6 +679,20 @@ impl<'a> Scanner<'a> {
                     let s = out.get_or_insert_with(String::new);
                     s.push_str(self.text.get(run..i).ok_or(GiveUp)?);
                     let e = self.at(i + 1).ok_or(GiveUp)?;
+                    if is_break(e) {
+                        // An escaped line break: the break and the next line's indentation
+                        // are dropped (a blank line after it is left to saphyr).
+                        let n = n.ok_or(GiveUp)?;
+                        let j = self.next_line(i + 1);
+                        let k = self.skip_spaces(j);
+                        let col = isize::try_from(k - j).map_err(|_| GiveUp)?;
+                        if self.at(k).is_none_or(is_break) || col <= n || col == 0 {
+                            return Err(GiveUp);
+                        }
+                        i = k;
+                        run = k;
+                        continue;
+                    }
                     i += 2;
                     let ch = match e {
                         b'0' => '\0',
@@ -712,7 +726,7 @@ impl<'a> Scanner<'a> {
                             i += len;
                             char::from_u32(v).ok_or(GiveUp)?
                         }
-                        // An escaped line break, and anything else: left to saphyr.
+                        // Anything else is not YAML: left to saphyr.
                         _ => return Err(GiveUp),
                     };
                     s.push(ch);

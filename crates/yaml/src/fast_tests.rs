@@ -34,6 +34,7 @@ fn each_construct_of_the_subset_takes_the_fast_path() {
         "a: 1\nb: two words  # comment\nc:\nd: ~\ne: yes\nf: 0x1F\ng: 1.5e3\nh: -.inf\n",
         "title: x\ntags:\n- a\n- b\nlevel: high\n",
         "detection:\n  sel:\n    Image|endswith:\n      - '\\x.exe'\n      - \"y\"\n  condition: sel\n",
+        "a: \"x \\\n   y\\\n  z\"\nb: \"\\\n  w\"\n",
         "a: 'it''s'\nb: \"q\\t\\\"\\\\\\x41\\u00e9\\U0001F600\\/\\ \"\nc: 'a # not a comment'\n",
         "'quoted key': 1\n\"dq key\"  : 2\nplain key  : 3\n",
         "a: one\n  two\n\n  three\nb: x\n",
@@ -77,7 +78,7 @@ fn what_it_leaves_to_saphyr() {
         "- \n  a: 1\n",
         "a: |2\n   x\n",
         "a: |\n\n  x\n",
-        "a: \"x\\\n  y\"\n",
+        "a: \"x\\\n\n  y\"\n",
         "a: @x\n",
         "a: `x\n",
         "scalar at the root\n",
@@ -198,6 +199,11 @@ fn scalar(r: &mut Choices<'_>, indent: usize, out: &mut String, line_start: bool
                     e => e % (ESCAPES.len() - 1),
                 };
                 out.push_str(ESCAPES.get(e).copied().unwrap_or(""));
+                if r.pick(6) == 0 {
+                    // An escaped line break.
+                    out.push_str(if r.pick(2) == 0 { "\\\n" } else { " \\\n\n" });
+                    out.push_str(&more);
+                }
                 out.push_str(&word(r).replace(['"', '\\'], ""));
             }
             out.push('"');

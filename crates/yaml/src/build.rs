@@ -4,6 +4,7 @@
 //! call stack; the stack is capped at [`MAX_DEPTH`] anyway because every consumer of the tree
 //! (and `Drop`, `Clone`, `PartialEq`) walks it recursively.
 
+use crate::fast;
 use crate::resolve::{self, IntResult};
 use crate::{Error, MAX_ALIAS_NODES, MAX_DEPTH, Node, Pos, Span, Stream, Value, Warning};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
@@ -96,30 +97,41 @@ struct Frame {
 /// the end of the input, so only their char index is used.
 struct Lines<'a> {
     text: &'a str,
-    /// Byte offset of each char index (plus the end), for non-ASCII texts.
+    ascii: bool,
+    /// Byte offset of each char index (plus the end), for non-ASCII texts read by saphyr (the
+    /// fast scanner's offsets are bytes: its columns are counted on their line instead).
     char_bytes: Option<Vec<usize>>,
-    /// Byte offset and char index of the start of each line.
+    /// Byte offset and char index of the start of each line (the char index only with
+    /// `char_bytes` or an ASCII text).
     starts: Vec<(usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
+    /// `char_index`: whether `at_index` will be asked (saphyr's markers).
+    fn new(text: &'a str, char_index: bool) -> Self {
         let mut starts = vec![(0, 0)];
         let bytes = text.as_bytes();
-        let breaks_after =
-            |i: usize, b: u8| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-        if text.is_ascii() {
-            for (i, &b) in bytes.iter().enumerate() {
-                if breaks_after(i, b) {
-                    starts.push((i + 1, i + 1));
+        let ascii = text.is_ascii();
+        if ascii || !char_index {
+            // The fast scanner (no `char_index`) gives up on a `\r` outside `\r\n`.
+            if char_index && bytes.contains(&b'\r') {
+                for (i, &b) in bytes.iter().enumerate() {
+                    if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                        starts.push((i + 1, i + 1));
+                    }
                 }
+            } else {
+                push_line_starts(bytes, &mut starts);
             }
             return Lines {
                 text,
+                ascii,
                 char_bytes: None,
                 starts,
             };
         }
+        let breaks_after =
+            |i: usize, b: u8| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
         let mut char_bytes = Vec::with_capacity(text.len() + 1);
         for (ci, (i, c)) in text.char_indices().enumerate() {
             char_bytes.push(i);
@@ -130,6 +142,7 @@ impl<'a> Lines<'a> {
         char_bytes.push(text.len());
         Lines {
             text,
+            ascii,
             char_bytes: Some(char_bytes),
             starts,
         }
@@ -154,11 +167,42 @@ impl<'a> Lines<'a> {
     /// The location of a byte offset (which must be a char boundary).
     fn at_byte(&self, byte: usize) -> Loc {
         let byte = byte.min(self.text.len());
-        let ci = match &self.char_bytes {
-            None => byte,
-            Some(t) => t.partition_point(|&b| b < byte),
+        let line = self.starts.partition_point(|&(b, _)| b <= byte).max(1);
+        self.at_byte_on(byte, line)
+    }
+
+    /// The location of a byte offset, looking for its line from `line` (from 1), which is
+    /// updated: cheap for offsets in increasing order.
+    fn at_byte_from(&self, byte: usize, line: &mut usize) -> Loc {
+        let byte = byte.min(self.text.len());
+        let mut l = (*line).clamp(1, self.starts.len());
+        while l > 1 && self.starts.get(l - 1).is_some_and(|&(b, _)| b > byte) {
+            l -= 1;
+        }
+        while self.starts.get(l).is_some_and(|&(b, _)| b <= byte) {
+            l += 1;
+        }
+        *line = l;
+        self.at_byte_on(byte, l)
+    }
+
+    /// The location of a byte offset on line `line` (from 1).
+    fn at_byte_on(&self, byte: usize, line: usize) -> Loc {
+        let (line_byte, line_ci) = self.starts.get(line - 1).copied().unwrap_or((0, 0));
+        let col = match &self.char_bytes {
+            _ if self.ascii => byte - line_byte,
+            Some(t) => t.partition_point(|&b| b < byte).saturating_sub(line_ci),
+            None => self
+                .text
+                .as_bytes()
+                .get(line_byte..byte)
+                .map_or(0, |s| s.iter().filter(|&&b| (b & 0xC0) != 0x80).count()),
         };
-        self.loc(byte, ci)
+        Loc {
+            byte,
+            line: to_u32(line),
+            col: to_u32(col).saturating_add(1),
+        }
     }
 
     fn loc(&self, byte: usize, ci: usize) -> Loc {
@@ -168,6 +212,33 @@ impl<'a> Lines<'a> {
             byte,
             line: to_u32(line),
             col: to_u32(ci.saturating_sub(line_ci)).saturating_add(1),
+        }
+    }
+}
+
+/// Push `(i + 1, i + 1)` for each `\n` at `i`, eight bytes at a time.
+fn push_line_starts(bytes: &[u8], starts: &mut Vec<(usize, usize)>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // A zero byte of `w` is a `\n` of the chunk.
+        let w = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            for (k, &b) in chunk.iter().enumerate() {
+                if b == b'\n' {
+                    starts.push((base + k + 1, base + k + 1));
+                }
+            }
+        }
+        base += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'\n' {
+            starts.push((base + k + 1, base + k + 1));
         }
     }
 }
@@ -189,42 +260,77 @@ struct Builder<'a> {
     documents: Vec<Node>,
 }
 
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, char_index: bool) -> Self {
+        Builder {
+            text,
+            lines: Lines::new(text, char_index),
+            stack: Vec::new(),
+            anchors: Vec::new(),
+            keep_anchors: text.contains('*'),
+            anchored_nodes: 0,
+            alias_nodes: 0,
+            warnings: Vec::new(),
+            prev_end: Loc {
+                byte: 0,
+                line: 1,
+                col: 1,
+            },
+            root: None,
+            documents: Vec::new(),
+        }
+    }
+
+    /// Handle one event and remember its end; `Ok(true)` at the end of the stream.
+    fn step(&mut self, event: Event<'_>, start: Loc, end: Loc) -> Result<bool, Error> {
+        if self.event(event, start, end)? {
+            return Ok(true);
+        }
+        self.prev_end = end;
+        Ok(false)
+    }
+
+    fn finish(mut self) -> Stream {
+        if let Some(root) = self.root.take() {
+            self.documents.push(root);
+        }
+        self.warnings.sort_by_key(|w| w.pos);
+        Stream {
+            documents: self.documents,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Load with saphyr's parser (every YAML text).
 pub(crate) fn load(text: &str) -> Result<Stream, Error> {
-    let mut b = Builder {
-        text,
-        lines: Lines::new(text),
-        stack: Vec::new(),
-        anchors: Vec::new(),
-        keep_anchors: text.contains('*'),
-        anchored_nodes: 0,
-        alias_nodes: 0,
-        warnings: Vec::new(),
-        prev_end: Loc {
-            byte: 0,
-            line: 1,
-            col: 1,
-        },
-        root: None,
-        documents: Vec::new(),
-    };
+    let mut b = Builder::new(text, true);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, sp) = next.map_err(|e| scan_error(&e, &b.lines))?;
         let start = b.lines.at_index(sp.start.index());
         let end = b.lines.at_index(sp.end.index());
-        if b.event(event, start, end)? {
+        if b.step(event, start, end)? {
             break;
         }
-        b.prev_end = end;
     }
-    if let Some(root) = b.root.take() {
-        b.documents.push(root);
+    Ok(b.finish())
+}
+
+/// Load with the fast scanner (`crate::fast`): `None` when the text is outside its subset, or
+/// when building fails (saphyr's path then reports the error).
+pub(crate) fn load_fast(text: &str) -> Option<Stream> {
+    let events = fast::scan(text)?;
+    let mut b = Builder::new(text, false);
+    let mut line = 1;
+    for (event, start, end) in events {
+        let start = b.lines.at_byte_from(start, &mut line);
+        let end = b.lines.at_byte_from(end, &mut line);
+        if b.step(event, start, end).ok()? {
+            break;
+        }
     }
-    b.warnings.sort_by_key(|w| w.pos);
-    Ok(Stream {
-        documents: b.documents,
-        warnings: b.warnings,
-    })
+    Some(b.finish())
 }
 
 fn scan_error(e: &ScanError, lines: &Lines<'_>) -> Error {

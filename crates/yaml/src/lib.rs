@@ -1,6 +1,13 @@
 //! A YAML tree with a position for every node.
 //!
-//! Built on `saphyr-parser`'s event stream. Every node knows where it starts and ends (line,
+//! Read by a hand-written byte scanner (`fast.rs`) for the subset of YAML that rule files use
+//! (block mappings and sequences, plain, quoted and `|`/`>` scalars, comments, `---` between
+//! documents), and by `saphyr-parser` for everything else: the scanner gives up on anything
+//! outside its subset (anchors, tags, flow collections, tabs, odd indentation...) and the text
+//! is read again by saphyr's parser. Both feed the same events to one tree builder, and where
+//! the scanner accepts a text the result is exactly saphyr's, spans and warnings included
+//! (checked on every YAML file of the shared corpora, by property tests and by the `yaml_fast`
+//! fuzz target; see [`load_fast`]). Every node knows where it starts and ends (line,
 //! column and byte offset), mappings keep their keys in order, duplicate keys are reported with
 //! both positions (the last value wins, as YAML loaders do), and alias expansion is bounded.
 //! Scalars are resolved the way PyYAML's `safe_load` does (YAML 1.1: `yes`/`no`/`on`/`off` are
@@ -40,6 +47,7 @@
 pub use ir::Pos;
 
 mod build;
+mod fast;
 mod resolve;
 
 /// The deepest collection nesting [`load`] accepts.
@@ -106,12 +114,29 @@ pub struct Stream {
 /// Never panics: should the underlying parser panic on some input, that becomes an [`Error`]
 /// at line 1 column 1.
 pub fn load(text: &str) -> Result<Stream, Error> {
+    // A panic of the fast scanner would be a bug; saphyr's path then has its say.
+    if let Ok(Some(stream)) = std::panic::catch_unwind(|| load_fast(text)) {
+        return Ok(stream);
+    }
+    load_with_saphyr(text)
+}
+
+/// [`load`] through saphyr-parser only, for any YAML text; `load` gives the same result.
+/// Public for differential tests.
+pub fn load_with_saphyr(text: &str) -> Result<Stream, Error> {
     std::panic::catch_unwind(|| build::load(text)).unwrap_or_else(|_| {
         Err(Error {
             pos: Pos { line: 1, col: 1 },
             message: "internal error: the YAML parser failed on this input".to_string(),
         })
     })
+}
+
+/// [`load`] through the fast scanner only: `None` when the text is outside the subset it
+/// reads (see the module documentation); otherwise exactly what [`load_with_saphyr`] gives.
+/// Public for differential tests.
+pub fn load_fast(text: &str) -> Option<Stream> {
+    build::load_fast(text)
 }
 
 impl Span {
@@ -205,3 +230,6 @@ impl Node {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fast_tests;

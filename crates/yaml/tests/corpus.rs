@@ -163,3 +163,66 @@ fn mdecrevoisier_corpus_loads_and_has_duplicate_keys() {
     );
     assert_eq!(t.invalid, KNOWN_INVALID.len());
 }
+
+/// The fast scanner against saphyr's parser on every YAML file of the shared corpora and of
+/// the repository's `data/`: whenever the fast path accepts a file, the whole `Stream` (every
+/// value, span and warning) is the one saphyr's path gives; it never accepts a file saphyr
+/// rejects. At least 97 % of the SigmaHQ rules must take the fast path.
+#[test]
+fn fast_path_equals_saphyr_on_every_corpus_file() {
+    let mut files = Vec::new();
+    yaml_files(&corpora(), &mut files);
+    yaml_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() > 6000, "only {} YAML files", files.len());
+    let (mut accepted, mut sigma, mut sigma_accepted) = (0usize, 0usize, 0usize);
+    let mut refused = Vec::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let rel = path.to_string_lossy().replace('\\', "/");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let slow = yaml::load_with_saphyr(&text);
+        let fast = yaml::load_fast(&text);
+        let is_sigma_rule = rel.contains("/corpora/sigma/rules");
+        sigma += usize::from(is_sigma_rule);
+        match (fast, slow) {
+            (Some(f), Ok(s)) => {
+                accepted += 1;
+                sigma_accepted += usize::from(is_sigma_rule);
+                if f != s {
+                    failures.push(rel);
+                }
+            }
+            (Some(_), Err(e)) => failures.push(format!("{rel}: accepted, saphyr says {e}")),
+            (None, _) => refused.push(rel),
+        }
+    }
+    let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
+    println!(
+        "fast path: {accepted} of {} files ({:.2} %), SigmaHQ rules {sigma_accepted} of {sigma} ({:.2} %)",
+        files.len(),
+        pct(accepted, files.len()),
+        pct(sigma_accepted, sigma)
+    );
+    if std::env::var_os("FAST_YAML_REFUSED").is_some() {
+        for r in &refused {
+            println!("refused: {r}");
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} files differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(sigma > 3000, "{sigma} SigmaHQ rule files");
+    assert!(
+        sigma_accepted * 100 >= sigma * 97,
+        "only {sigma_accepted} of {sigma} SigmaHQ rules take the fast path"
+    );
+}

@@ -472,6 +472,9 @@ pub fn run(a: HuntArgs) -> ExitCode {
             matched.as_secs_f64() * 1e3
         );
     }
+    // The process ends here: freeing every compiled rule one by one would only cost time
+    // (~15 ms of a 0.6 s run over all SigmaHQ rules).
+    std::mem::forget(set);
     ExitCode::SUCCESS
 }
 

@@ -72,6 +72,38 @@ const MIN_NEED: usize = 3;
 /// same, 8 lets through too many.
 const NEED_PREFIX: usize = 16;
 
+/// A text's first [`NEED_PREFIX`] bytes (to the next character boundary).
+fn need_prefix(text: &str) -> &str {
+    let mut end = text.len().min(NEED_PREFIX);
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    &text[..end]
+}
+
+/// What a regex's matches must contain: every match starts with one of its prefix literals
+/// (`regex-syntax`'s extraction; a finite set), so a matched text's lower-cased form holds
+/// one of them lower-cased: lower-casing maps each character on its own (`(?i)k` also
+/// matches the Kelvin sign, whose lower case is `k`), except a capital sigma, whose lower
+/// case depends on its neighbours; a literal with one is not used. Known only when each
+/// literal is at least [`MIN_NEED`] bytes.
+fn regex_needs(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let mut out = vec![];
+    for lit in seq.literals()? {
+        let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+        let lower = text.to_lowercase();
+        if text.contains('Σ') || lower.len() < MIN_NEED {
+            return None;
+        }
+        out.push(need_prefix(&lower).to_string());
+    }
+    out.sort_unstable();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
 /// The alternatives of an OR: all of them must be known.
 pub(crate) fn any_of(needs: impl IntoIterator<Item = Needs>) -> Needs {
     let mut out = vec![];
@@ -103,6 +135,8 @@ enum Re {
     /// prefilter, the logs present), and building one costs far more than checking it.
     Fast {
         text: String,
+        /// Texts one of which every text it matches contains (see [`regex_needs`]).
+        needs: Option<Vec<String>>,
         /// Boxed: the automata are large, and patterns are moved while rules compile.
         built: OnceLock<Result<Box<Forward>, String>>,
     },
@@ -324,12 +358,9 @@ impl Pattern {
             Pattern::Text(t) if !t.cased && t.longest.len() >= MIN_NEED => {
                 // Its first bytes only: a value with the text has them too, and the prefilter's
                 // automaton is smaller and quicker to build (the rule's own test follows).
-                let mut end = t.longest.len().min(NEED_PREFIX);
-                while !t.longest.is_char_boundary(end) {
-                    end += 1;
-                }
-                Some(vec![t.longest[..end].to_string()])
+                Some(vec![need_prefix(&t.longest).to_string()])
             }
+            Pattern::Regex(Re::Fast { needs, .. }) => needs.clone(),
             Pattern::Any(ps) => {
                 let mut out = vec![];
                 for p in ps {
@@ -421,7 +452,8 @@ impl Re {
             format!("(?{flags}){pattern}")
         };
         match regex_syntax::Parser::new().parse(&text) {
-            Ok(_) => Ok(Re::Fast {
+            Ok(hir) => Ok(Re::Fast {
+                needs: regex_needs(&hir),
                 text,
                 built: OnceLock::new(),
             }),
@@ -439,6 +471,7 @@ impl Re {
             Re::Fast {
                 text: pattern,
                 built,
+                ..
             } => built
                 .get_or_init(|| Forward::new(pattern).map(Box::new))
                 .as_ref()
@@ -452,7 +485,7 @@ impl Re {
 impl Re {
     fn build_error(&self) -> Option<String> {
         match self {
-            Re::Fast { text, built } => built.get().and_then(|r| r.as_ref().err()).map(|e| {
+            Re::Fast { text, built, .. } => built.get().and_then(|r| r.as_ref().err()).map(|e| {
                 format!(
                     "regular expression {text:?} could not be built, so it matched nothing: {e}"
                 )
@@ -591,6 +624,17 @@ mod tests {
         r"\p{Greek}+",
     ];
 
+    /// Patterns with needs, over the words [`texts`] draws from.
+    const NEEDY: &[&str] = &[
+        r"(?i)straße",
+        r"(?i)cmd\.exe",
+        r"-kx\s\w{1,64}(?:\s?(?:-p|-s))?",
+        r"(?i)(?:invoke|iex)\s*\(",
+        r"Straße|SSx",
+        r"(?i)ssK",
+        r"(?i)stra[sß]e",
+    ];
+
     fn texts() -> impl Strategy<Value = String> {
         prop::collection::vec(
             prop::sample::select(vec![
@@ -602,7 +646,42 @@ mod tests {
         .prop_map(|parts| parts.concat())
     }
 
+    fn needs_of(pattern: &str) -> Option<Vec<String>> {
+        regex_needs(&regex_syntax::Parser::new().parse(pattern).unwrap())
+    }
+
+    #[test]
+    fn regex_needs_are_prefix_literals_that_survive_lower_casing() {
+        let want = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            needs_of(r"(Copy-Item|cpi) .{2,128} -Destination"),
+            want(&["copy-item ", "cpi "])
+        );
+        assert_eq!(needs_of(r"(?i)iex\s*\("), want(&["iex"]));
+        // The Kelvin sign and the long s, lower-cased: `k` and `ſ`.
+        assert_eq!(needs_of(r"(?i)Kit"), want(&["kit"]));
+        assert_eq!(needs_of(r"(?i)ssx"), want(&["ssx", "sſx", "ſsx", "ſſx"]));
+        assert_eq!(needs_of(r"xΣyz"), None);
+        for p in NEEDY {
+            assert!(needs_of(p).is_some(), "{p}");
+        }
+        assert_eq!(needs_of(r"ab"), None); // too short
+        assert_eq!(needs_of(r".{1000,}"), None);
+        assert_eq!(needs_of(r"\d+abc"), None);
+        assert_eq!(needs_of(r"abc|x"), None); // one alternative too short
+    }
+
     proptest! {
+        /// A text a regex matches holds, lower-cased, one of the regex's needs.
+        #[test]
+        fn a_matched_text_holds_a_regex_need(text in texts(), i in 0..NEEDY.len()) {
+            let needs = needs_of(NEEDY[i]).unwrap();
+            if regex::Regex::new(NEEDY[i]).unwrap().is_match(&text) {
+                let lower = text.to_lowercase();
+                prop_assert!(needs.iter().any(|n| lower.contains(n.as_str())), "{needs:?} {text:?}");
+            }
+        }
+
         /// The forward-only regex answers as the `regex` crate's.
         #[test]
         fn forward_regex_answers_as_the_regex_crate(text in texts(), i in 0..PATTERNS.len()) {

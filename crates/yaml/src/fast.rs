@@ -341,15 +341,10 @@ impl<'a> Scanner<'a> {
             );
             self.last_end = key_end;
             self.value(n, after)?;
-            let q = self.skip_trivia(self.i)?;
-            if q >= self.b.len() || self.doc_start(q) {
+            let Some(q) = self.next_at(n)? else {
                 break;
-            }
-            let c = self.col(q);
-            if c < n {
-                break;
-            }
-            if c > n || self.at(q) == Some(b'-') && self.blank_or_end(q + 1) {
+            };
+            if self.at(q) == Some(b'-') && self.blank_or_end(q + 1) {
                 return Err(GiveUp);
             }
             self.check_marker_like(q)?;
@@ -452,19 +447,10 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            let q = self.skip_trivia(self.i)?;
-            if q >= self.b.len() || self.doc_start(q) {
+            let Some(q) = self.next_at(n)? else {
                 break;
-            }
-            let c = self.col(q);
-            if c < n {
-                break;
-            }
-            let dash = self.at(q) == Some(b'-') && self.blank_or_end(q + 1);
-            if c > n {
-                return Err(GiveUp);
-            }
-            if !dash {
+            };
+            if !(self.at(q) == Some(b'-') && self.blank_or_end(q + 1)) {
                 break; // the parent decides (an indentless sequence's next key)
             }
             p = q;
@@ -472,6 +458,19 @@ impl<'a> Scanner<'a> {
         self.push(Event::SequenceEnd, self.last_end, self.last_end);
         self.depth -= 1;
         Ok(())
+    }
+
+    /// Where a collection at column `n` goes on after its entry: the next content if it is
+    /// at column `n`; `None` at a dedent, the end or a new document; more indented, give up.
+    fn next_at(&self, n: usize) -> R<Option<usize>> {
+        let q = self.skip_trivia(self.i)?;
+        if q >= self.b.len() || self.doc_start(q) || self.col(q) < n {
+            return Ok(None);
+        }
+        if self.col(q) > n {
+            return Err(GiveUp);
+        }
+        Ok(Some(q))
     }
 
     fn line_start(&self, i: usize) -> usize {

@@ -177,6 +177,10 @@ enum Read {
 /// Events per batch a reader hands over (a file's events are never all in memory at once).
 const BATCH: usize = 2048;
 
+/// Events gathered from consecutive files before they are matched together (below
+/// [`AHEAD`], so the readers are never all held while events wait).
+const MATCH_AT: usize = 512;
+
 /// How many events the readers may hold in batches of files after the one being matched.
 const AHEAD: usize = 1024;
 
@@ -333,27 +337,12 @@ pub fn run(a: HuntArgs) -> ExitCode {
         a.min_level
             .is_none_or(|min| Level::of(level).is_some_and(|l| l >= min))
     };
-    for read in reads {
-        let mut batch = match read {
-            Read::Batch(batch) => batch,
-            Read::Done(file, errors) => {
-                for e in &errors {
-                    bar.suspend(|| eprintln!("{e}"));
-                    problems += 1;
-                }
-                bar.inc(file.metadata().map(|m| m.len()).unwrap_or(0));
-                bar.set_message(file.display().to_string());
-                continue;
-            }
-        };
-        n_events += batch.len();
-        if let Some(tag) = &logsource {
-            for ev in batch.iter_mut().filter(|ev| !ev.has("Channel")) {
-                ev.logsource = Some(tag.clone());
-            }
-        }
-        // Matching and explaining each hit (the detections) run on every core.
-        let found: Vec<EventHits> = batch
+    // Matching and explaining each hit (the detections) run on every core, over the events of
+    // consecutive files gathered up to `MATCH_AT` (a file of a few events is too little work to
+    // share out).
+    let mut pending: Vec<Event> = vec![];
+    let mut match_pending = |pending: &mut Vec<Event>| {
+        let found: Vec<EventHits> = pending
             .par_iter()
             .map(|ev| {
                 let hits = set.match_indexes(ev);
@@ -364,7 +353,7 @@ pub fn run(a: HuntArgs) -> ExitCode {
                 (hits, shown)
             })
             .collect();
-        for (ev, (hits, shown)) in batch.iter().zip(&found) {
+        for (ev, (hits, shown)) in pending.iter().zip(&found) {
             correlator.observe(&set, ev, hits);
             for (r, d) in shown {
                 detections += 1;
@@ -372,8 +361,34 @@ pub fn run(a: HuntArgs) -> ExitCode {
                 out.push(d);
             }
         }
-        gate.update(None, batch.len());
+        gate.update(None, pending.len());
+        pending.clear();
+    };
+    for read in reads {
+        match read {
+            Read::Batch(mut batch) => {
+                n_events += batch.len();
+                if let Some(tag) = &logsource {
+                    for ev in batch.iter_mut().filter(|ev| !ev.has("Channel")) {
+                        ev.logsource = Some(tag.clone());
+                    }
+                }
+                pending.append(&mut batch);
+                if pending.len() >= MATCH_AT {
+                    match_pending(&mut pending);
+                }
+            }
+            Read::Done(file, errors) => {
+                for e in &errors {
+                    bar.suspend(|| eprintln!("{e}"));
+                    problems += 1;
+                }
+                bar.inc(file.metadata().map(|m| m.len()).unwrap_or(0));
+                bar.set_message(file.display().to_string());
+            }
+        }
     }
+    match_pending(&mut pending);
     bar.finish_and_clear();
     let run_problems = set.run_problems();
     for (path, why) in &run_problems {

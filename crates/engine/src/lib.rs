@@ -384,7 +384,9 @@ impl Ruleset {
             }
         }
         set.merge_everywhere();
-        set.prefilter = Prefilter::build(&set.rules);
+        // Each rule's texts are worked out on every core; the automaton is one build.
+        let needs: Vec<Needs> = set.rules.par_iter().map(Rule::needs).collect();
+        set.prefilter = Prefilter::build(needs);
         // Sigma 1 aggregations: the equivalent correlation over the rule's own detections.
         for (i, (agg, timeframe)) in aggregations {
             let rule = &set.rules[i];
@@ -565,12 +567,13 @@ impl Ruleset {
 }
 
 impl Prefilter {
-    fn build(rules: &[Rule]) -> Option<Prefilter> {
+    /// The prefilter of the rules whose needs (by rule index) are given.
+    fn build(rules: Vec<Needs>) -> Option<Prefilter> {
         let mut ids: FxHashMap<String, usize> = FxHashMap::default();
         let mut postings: Vec<Vec<(usize, Option<String>)>> = vec![];
         let mut filtered = vec![false; rules.len()];
-        for (r, rule) in rules.iter().enumerate() {
-            let Some(needs) = rule.needs() else { continue };
+        for (r, needs) in rules.into_iter().enumerate() {
+            let Some(needs) = needs else { continue };
             filtered[r] = true;
             for (field, text) in needs {
                 let next = ids.len();

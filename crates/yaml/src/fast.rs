@@ -473,6 +473,22 @@ impl<'a> Scanner<'a> {
         Ok(Some(q))
     }
 
+    /// From the start `j` of a line, past blank lines: the start of the first line with
+    /// content (or the end of the text), where its content starts, and the blank lines passed.
+    fn past_blank_lines(&self, mut j: usize) -> (usize, usize, usize) {
+        let mut blank = 0;
+        loop {
+            let k = self.skip_spaces(j);
+            match self.at(k) {
+                Some(b'\r' | b'\n') => {
+                    blank += 1;
+                    j = self.next_line(k);
+                }
+                _ => return (j, k, blank),
+            }
+        }
+    }
+
     fn line_start(&self, i: usize) -> usize {
         i - self.col(i)
     }
@@ -603,21 +619,11 @@ impl<'a> Scanner<'a> {
         let mut i = self.eol(first.end);
         loop {
             // Look past blank lines for a continuation line.
-            let mut blank = 0usize;
-            let mut j = self.next_line(i);
+            let j = self.next_line(i);
             if j == i {
                 break; // end of text
             }
-            let k = loop {
-                let k = self.skip_spaces(j);
-                match self.at(k) {
-                    Some(b'\r' | b'\n') => {
-                        blank += 1;
-                        j = self.next_line(k);
-                    }
-                    _ => break k,
-                }
-            };
+            let (j, k, blank) = self.past_blank_lines(j);
             let col = isize::try_from(k - j).map_err(|_| GiveUp)?;
             if self.at(k).is_none() || col <= n || self.at(k) == Some(b'#') {
                 break;
@@ -633,11 +639,7 @@ impl<'a> Scanner<'a> {
                 return Err(GiveUp);
             }
             let s = owned.get_or_insert_with(|| first.value.to_string());
-            if blank == 0 {
-                s.push(' ');
-            } else {
-                s.extend(std::iter::repeat_n('\n', blank));
-            }
+            fold(s, blank);
             s.push_str(self.text.get(k..e).ok_or(GiveUp)?);
             end = e;
             i = self.eol(e);
@@ -743,28 +745,15 @@ impl<'a> Scanner<'a> {
                         e -= 1;
                     }
                     s.push_str(self.text.get(run..e).ok_or(GiveUp)?);
-                    let mut blank = 0usize;
-                    let mut j = self.next_line(i);
-                    let k = loop {
-                        let k = self.skip_spaces(j);
-                        match self.at(k) {
-                            Some(b'\r' | b'\n') => {
-                                blank += 1;
-                                j = self.next_line(k);
-                            }
-                            None => return Err(GiveUp),
-                            _ => break k,
-                        }
-                    };
+                    let (j, k, blank) = self.past_blank_lines(self.next_line(i));
+                    if self.at(k).is_none() {
+                        return Err(GiveUp);
+                    }
                     let col = isize::try_from(k - j).map_err(|_| GiveUp)?;
                     if col <= n || col == 0 {
                         return Err(GiveUp);
                     }
-                    if blank == 0 {
-                        s.push(' ');
-                    } else {
-                        s.extend(std::iter::repeat_n('\n', blank));
-                    }
+                    fold(s, blank);
                     i = k;
                     run = k;
                     continue;
@@ -903,5 +892,14 @@ impl<'a> Scanner<'a> {
         self.last_end = end;
         self.i = next;
         Ok(())
+    }
+}
+
+/// A line break inside a folded scalar: a space, or each blank line passed as a newline.
+fn fold(s: &mut String, blank: usize) {
+    if blank == 0 {
+        s.push(' ');
+    } else {
+        s.extend(std::iter::repeat_n('\n', blank));
     }
 }
